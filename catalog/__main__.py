@@ -1,0 +1,3 @@
+from catalog.bootstrap import main
+
+main()

@@ -1,0 +1,48 @@
+"""Catalog's HTTP API: read-only views of the products."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from sqlalchemy.engine import Engine
+
+from catalog.adapters.repository import CatalogRepository
+from catalog.domain.products import Product
+
+
+class ProductView(msgspec.Struct, frozen=True):
+    """A product as the API shows it."""
+
+    sku: str
+    title: str
+    platform: str
+    release_year: int
+    price_cents: int
+    stock: int
+    revision: int
+
+
+def _view(p: Product) -> ProductView:
+    return ProductView(p.sku, p.title, p.platform, p.release_year, p.price_cents, p.stock, p.revision)
+
+
+class ProductsController(Controller):
+    """``GET /products`` and ``GET /products/{sku}``."""
+
+    path = "/products"
+
+    @get("/", sync_to_thread=True)
+    def list_products(self, engine: Engine) -> list[ProductView]:
+        """Every product with its current stock."""
+        with engine.connect() as conn:
+            return [_view(p) for p in CatalogRepository(conn).all_products()]
+
+    @get("/{sku:str}", sync_to_thread=True)
+    def get_product(self, engine: Engine, sku: str) -> ProductView:
+        """One product by sku; 404 when there is none."""
+        with engine.connect() as conn:
+            product = CatalogRepository(conn).product(sku)
+        if product is None:
+            raise NotFoundException(f"no product with sku {sku!r}")
+        return _view(product)

@@ -1,0 +1,13 @@
+"""Catalog's composition root: the one place its adapters are chosen and wired."""
+
+from __future__ import annotations
+
+from catalog.adapters.tables import inbox, outbox
+from catalog.app import ProductsController
+from catalog.handlers import ROUTES, seed_catalog
+from plumbing.wiring import run_service
+
+
+def main() -> None:
+    """Run the catalog service (``python -m catalog``)."""
+    run_service("catalog", (outbox, inbox), ROUTES, [ProductsController], on_start=seed_catalog)

@@ -1,0 +1,1 @@
+"""Catalog's domain: products, stock rules and reservations. No framework imports."""

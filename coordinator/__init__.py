@@ -1,0 +1,1 @@
+"""The coordinator: the saga orchestrator that drives every order to a final state."""

@@ -1,0 +1,3 @@
+from coordinator.bootstrap import main
+
+main()

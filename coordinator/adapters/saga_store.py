@@ -1,0 +1,114 @@
+"""Persists saga instances and their timelines; every update is a compare-and-set on ``version``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from coordinator.adapters.tables import saga_history, sagas
+from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
+from coordinator.sagas import SAGAS
+
+
+class ConcurrentUpdate(Exception):
+    """Another transaction advanced the saga first; the caller's work must be redone."""
+
+
+_COLUMNS = (
+    "state",
+    "current_action",
+    "step_index",
+    "undo_from",
+    "compensation_index",
+    "awaiting_message_id",
+    "attempts",
+    "deadline_at",
+    "failure_reason",
+    "stuck_reason",
+)
+
+
+def _values(saga: SagaInstance) -> dict[str, Any]:
+    values = {name: getattr(saga, name) for name in _COLUMNS}
+    values["state"] = saga.state.value
+    values["data"] = msgspec.to_builtins(saga.data)
+    return values
+
+
+def _instance(row: sa.Row[tuple[object, ...]]) -> SagaInstance:
+    m = row._mapping
+    data_type = SAGAS[m["saga_type"]].definition.data_type
+    return SagaInstance(
+        saga_id=m["saga_id"],
+        saga_type=m["saga_type"],
+        order_id=m["order_id"],
+        data=msgspec.convert(m["data"], data_type),
+        version=m["version"],
+        **{name: m[name] for name in _COLUMNS if name != "state"},
+        state=SagaState(m["state"]),
+    )
+
+
+class SagaStore:
+    """Saga rows and history in the coordinator's database, through the caller's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, saga: SagaInstance) -> bool:
+        """Insert a new saga; False if this order already has one (its start was a redelivery)."""
+        statement = (
+            pg_insert(sagas)
+            .values(saga_id=saga.saga_id, saga_type=saga.saga_type, order_id=saga.order_id, version=1, **_values(saga))
+            .on_conflict_do_nothing()
+            .returning(sagas.c.saga_id)
+        )
+        inserted = self._conn.execute(statement).first() is not None
+        if inserted:
+            saga.version = 1
+        return inserted
+
+    def get(self, saga_id: uuid.UUID, *, for_update: bool = False) -> SagaInstance | None:
+        """One saga, optionally row-locked until the transaction ends."""
+        query = sa.select(sagas).where(sagas.c.saga_id == saga_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        return _instance(row) if row else None
+
+    def save(self, saga: SagaInstance) -> None:
+        """Write the saga if nobody changed it since it was read (version check); bumps its version."""
+        values = _values(saga)
+        values["updated_at"] = sa.func.now()
+        if saga.state.terminal:
+            values["finished_at"] = sa.func.now()
+        result = self._conn.execute(
+            sagas.update()
+            .where(sagas.c.saga_id == saga.saga_id, sagas.c.version == saga.version)
+            .values(version=saga.version + 1, **values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"saga {saga.saga_id} changed since version {saga.version}")
+        saga.version += 1
+
+    def record(self, entries: Iterable[HistoryEntry]) -> None:
+        """Append timeline entries."""
+        rows = [vars(entry) for entry in entries]
+        if rows:
+            self._conn.execute(saga_history.insert(), rows)
+
+    def due(self, now: datetime, limit: int) -> list[SagaInstance]:
+        """Sagas whose awaited reply is past its deadline, locked; ones locked elsewhere are skipped."""
+        query = (
+            sa.select(sagas)
+            .where(sagas.c.deadline_at <= now)
+            .order_by(sagas.c.deadline_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_instance(row) for row in self._conn.execute(query)]

@@ -1,0 +1,50 @@
+"""Coordinator's tables (SQLAlchemy Core); the migrations under coordinator/migrations create them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from plumbing.db import messaging_tables
+
+metadata = sa.MetaData()
+
+sagas = sa.Table(
+    "sagas",
+    metadata,
+    sa.Column("saga_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("saga_type", sa.Text, nullable=False),
+    sa.Column("order_id", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("current_action", sa.Text, nullable=True),
+    sa.Column("step_index", sa.Integer, nullable=False),
+    sa.Column("undo_from", sa.Integer, nullable=True),
+    sa.Column("compensation_index", sa.Integer, nullable=False),
+    sa.Column("awaiting_message_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("failure_reason", sa.Text, nullable=True),
+    sa.Column("stuck_reason", sa.Text, nullable=True),
+    sa.Column("data", JSONB, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("saga_type", "order_id", name="one_saga_per_order"),
+)
+
+saga_history = sa.Table(
+    "saga_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("saga_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=True),
+    sa.Column("message_type", sa.Text, nullable=True),
+    sa.Column("message_id", UUID(as_uuid=True), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),
+)
+
+outbox, inbox = messaging_tables(metadata)

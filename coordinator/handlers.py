@@ -1,0 +1,88 @@
+"""Coordinator's handlers: start a saga for each placed order, apply replies, act on missed deadlines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from contracts.base import union_types
+from contracts.codecs import SagaReply
+from contracts.envelope import Envelope
+from contracts.orders import OrderPlaced
+from contracts.topics import ORDER_EVENTS, SAGA_REPLIES
+from coordinator.adapters.saga_store import SagaStore
+from coordinator.engine import engine
+from coordinator.engine.engine import Transition
+from coordinator.engine.instance import SagaInstance
+from coordinator.sagas import SAGAS
+from coordinator.sagas.create_order import CREATE_ORDER, OrderSagaData
+from plumbing.consumer import Routes
+from plumbing.errors import Unprocessable
+from plumbing.unit_of_work import UnitOfWork
+
+_SAGA_NAMESPACE = uuid.UUID("0b5f3c1e-2d4a-4c8e-9f60-7a1b2c3d4e5f")
+
+
+def saga_id_for(saga_type: str, order_id: str) -> uuid.UUID:
+    """A saga's id follows from its order, so a redelivered OrderPlaced cannot start a second saga."""
+    return uuid.uuid5(_SAGA_NAMESPACE, f"{saga_type}:{order_id}")
+
+
+def _apply(uow: UnitOfWork, store: SagaStore, transition: Transition) -> None:
+    store.record(transition.history)
+    for outgoing in transition.commands:
+        uow.publish(outgoing.topic, outgoing.envelope, key=outgoing.key)
+
+
+def start_create_order(uow: UnitOfWork, event: Envelope[OrderPlaced]) -> None:
+    """Start the CreateOrder saga for a placed order and send its first command."""
+    placed = event.payload
+    data = msgspec.convert(msgspec.to_builtins(placed), OrderSagaData)
+    registered = SAGAS[CREATE_ORDER.name]
+    saga_id = saga_id_for(CREATE_ORDER.name, placed.order_id)
+    saga, transition = engine.start(registered.definition, registered.retry, saga_id, placed.order_id, data, _now())
+    store = SagaStore(uow.conn)
+    if store.add(saga):
+        _apply(uow, store, transition)
+
+
+def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
+    """Feed a participant's reply to its saga (locked for the rest of the transaction)."""
+    if reply.saga_id is None:
+        raise Unprocessable(f"{reply.type} carries no saga id")
+    store = SagaStore(uow.conn)
+    saga = store.get(reply.saga_id, for_update=True)
+    if saga is None:
+        raise Unprocessable(f"no saga {reply.saga_id}")
+    registered = SAGAS[saga.saga_type]
+    transition = engine.on_reply(registered.definition, registered.retry, saga, reply, _now())
+    _save(uow, store, saga, transition)
+
+
+def act_on_deadlines(uow: UnitOfWork, *, limit: int = 200) -> int:
+    """Re-send or give up on every saga whose reply is overdue; returns how many were handled."""
+    store = SagaStore(uow.conn)
+    due = store.due(_now(), limit)
+    for saga in due:
+        registered = SAGAS[saga.saga_type]
+        _save(uow, store, saga, engine.on_deadline(registered.definition, registered.retry, saga, _now()))
+    return len(due)
+
+
+def _save(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
+    if transition.commands or any(entry.kind != "reply_ignored" for entry in transition.history):
+        store.save(saga)
+    _apply(uow, store, transition)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+ROUTES: Routes = {
+    ORDER_EVENTS.name: {"OrderPlaced": start_create_order},
+    SAGA_REPLIES.name: {reply_type: apply_reply for reply_type in union_types(SagaReply)},
+}

@@ -1,0 +1,1 @@
+"""The orders service: order placement and a local copy of the catalog."""

@@ -1,0 +1,112 @@
+"""Loads and saves orders and the product view through the caller's connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from contracts.catalog import ProductChanged
+from orders.adapters.tables import order_lines, orders, product_view
+from orders.domain.orders import Order, OrderLine, OrderStatus
+
+
+class OrdersRepository:
+    """Orders and the local product view in orders' database."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, order: Order) -> None:
+        """Insert a new order and its lines."""
+        self._conn.execute(
+            orders.insert().values(
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                status=order.status.value,
+                reason=order.reason,
+                total_cents=order.total_cents,
+                currency=order.currency,
+                payment_method=order.payment_method,
+                idempotency_key=order.idempotency_key,
+                request_fingerprint=order.request_fingerprint,
+            )
+        )
+        self._conn.execute(
+            order_lines.insert(),
+            [{"order_id": order.order_id, "line_no": n, **vars(line)} for n, line in enumerate(order.lines, start=1)],
+        )
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """One order with its lines, or None."""
+        query = sa.select(orders).where(orders.c.order_id == order_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        return self._order(row) if row else None
+
+    def by_idempotency_key(self, key: str) -> Order | None:
+        """The order placed earlier with this Idempotency-Key, or None."""
+        row = self._conn.execute(sa.select(orders).where(orders.c.idempotency_key == key)).first()
+        return self._order(row) if row else None
+
+    def save_status(self, order: Order) -> None:
+        """Write an order's status and reason."""
+        self._conn.execute(
+            orders.update()
+            .where(orders.c.order_id == order.order_id)
+            .values(status=order.status.value, reason=order.reason, updated_at=sa.func.now())
+        )
+
+    def timestamps(self, order_id: str) -> tuple[object, object]:
+        """When the order was created and last changed."""
+        row = self._conn.execute(
+            sa.select(orders.c.created_at, orders.c.updated_at).where(orders.c.order_id == order_id)
+        ).one()
+        return row.created_at, row.updated_at
+
+    def prices(self, skus: Iterable[str]) -> dict[str, int]:
+        """Current unit prices of the given skus that the product view knows."""
+        query = sa.select(product_view.c.sku, product_view.c.price_cents).where(product_view.c.sku.in_(set(skus)))
+        return {row.sku: row.price_cents for row in self._conn.execute(query)}
+
+    def product_count(self) -> int:
+        """How many products the local view holds."""
+        return int(self._conn.execute(sa.select(sa.func.count()).select_from(product_view)).scalar_one())
+
+    def upsert_product(self, event: ProductChanged) -> None:
+        """Apply a product event unless the view already holds a newer revision."""
+        values = {
+            "sku": event.sku,
+            "title": event.title,
+            "platform": event.platform,
+            "price_cents": event.price_cents,
+            "stock": event.stock,
+            "revision": event.revision,
+        }
+        statement = pg_insert(product_view).values(values)
+        self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["sku"],
+                set_={k: statement.excluded[k] for k in values if k != "sku"},
+                where=product_view.c.revision <= statement.excluded.revision,
+            )
+        )
+
+    def _order(self, row: sa.Row[tuple[object, ...]]) -> Order:
+        lines = self._conn.execute(
+            sa.select(order_lines.c.sku, order_lines.c.quantity, order_lines.c.unit_price_cents)
+            .where(order_lines.c.order_id == row.order_id)
+            .order_by(order_lines.c.line_no)
+        )
+        return Order(
+            order_id=row.order_id,
+            customer_id=row.customer_id,
+            payment_method=row.payment_method,
+            lines=[OrderLine(r.sku, r.quantity, r.unit_price_cents) for r in lines],
+            currency=row.currency,
+            status=OrderStatus(row.status),
+            reason=row.reason,
+            idempotency_key=row.idempotency_key,
+            request_fingerprint=row.request_fingerprint,
+        )

@@ -1,0 +1,124 @@
+"""Orders' HTTP API: place an order, read an order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from contracts.base import Line
+from orders.adapters.repository import OrdersRepository
+from orders.domain.orders import Order
+from orders.domain.pricing import UnknownProduct
+from orders.placing import IdempotencyConflict, PlaceOrderRequest, place_order
+from plumbing.http import FieldProblem
+from plumbing.unit_of_work import Transactions
+
+CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PaymentMethodId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /orders`` body: who orders, what (1 to 50 lines of 1 to 100 each), and how they pay."""
+
+    customer_id: CustomerId
+    items: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=50)]
+    payment_method: PaymentMethodId
+
+
+class OrderAccepted(msgspec.Struct):
+    """The order is stored and its saga will start."""
+
+    order_id: str
+    status: str
+
+
+class OrderLineView(msgspec.Struct):
+    """One line of an order."""
+
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderView(msgspec.Struct):
+    """An order as the API shows it; ``reason`` is set when it was rejected."""
+
+    order_id: str
+    customer_id: str
+    status: str
+    reason: str | None
+    total_cents: int
+    currency: str
+    payment_method: str
+    items: list[OrderLineView]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrdersController(Controller):
+    """``POST /orders`` and ``GET /orders/{order_id}``."""
+
+    path = "/orders"
+
+    @post("/", sync_to_thread=True, status_code=202)
+    def create_order(
+        self,
+        data: PlaceOrderBody,
+        transactions: Transactions,
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False, max_length=255)
+        ] = None,
+    ) -> Response[OrderAccepted]:
+        """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202."""
+        request = PlaceOrderRequest(
+            customer_id=data.customer_id,
+            lines=[(item.sku, item.quantity) for item in data.items],
+            payment_method=data.payment_method,
+            idempotency_key=idempotency_key,
+        )
+        try:
+            with transactions.begin() as uow:
+                order, _created = place_order(uow, request)
+        except UnknownProduct as error:
+            raise FieldProblem(f"items[{error.index}].sku", str(error)) from error
+        except IdempotencyConflict as error:
+            raise FieldProblem(
+                "Idempotency-Key", "was already used with a different request body", status_code=409
+            ) from error
+        return Response(
+            OrderAccepted(order_id=order.order_id, status=order.status.value),
+            status_code=202,
+            headers={"Location": f"/orders/{order.order_id}"},
+        )
+
+    @get("/{order_id:str}", sync_to_thread=True)
+    def get_order(self, transactions: Transactions, order_id: str) -> OrderView:
+        """The order with its status, and the reason when it was rejected; 404 when there is none."""
+        with transactions.engine.connect() as conn:
+            repo = OrdersRepository(conn)
+            order = repo.get(order_id)
+            if order is None:
+                raise NotFoundException(f"no order {order_id!r}")
+            created_at, updated_at = repo.timestamps(order_id)
+        return _view(order, created_at, updated_at)
+
+
+def _view(order: Order, created_at: object, updated_at: object) -> OrderView:
+    assert isinstance(created_at, datetime) and isinstance(updated_at, datetime)
+    return OrderView(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        status=order.status.value,
+        reason=order.reason,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        payment_method=order.payment_method,
+        items=[OrderLineView(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
+        created_at=created_at,
+        updated_at=updated_at,
+    )

@@ -1,0 +1,1 @@
+"""The payment service: charges and refunds through Stripe."""

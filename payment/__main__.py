@@ -1,0 +1,3 @@
+from payment.bootstrap import main
+
+main()

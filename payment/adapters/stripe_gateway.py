@@ -1,0 +1,97 @@
+"""The payment gateway on Stripe's API, through the official ``stripe`` SDK (v16 ``StripeClient``).
+
+Works against real Stripe test mode and against the localstripe emulator (which ignores idempotency
+keys: the create-then-confirm protocol in ``payment.charging`` is what keeps charges single).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import stripe
+from stripe.params import PaymentIntentCreateParams
+
+from payment.domain.gateway import Confirmation, GatewayUnavailable
+from payment.domain.payments import Payment
+
+T = TypeVar("T")
+
+# Errors that mean "try again later": network, timeouts, 5xx, 429 (the SDK already retried them).
+_TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+def _call(operation: Callable[[], T]) -> T:
+    try:
+        return operation()
+    except _TRANSIENT as error:
+        raise GatewayUnavailable(
+            f"stripe unavailable: {error.__class__.__name__}: {error.user_message or error}"
+        ) from error
+
+
+class StripeGateway:
+    """``PaymentGateway`` on Stripe PaymentIntents."""
+
+    def __init__(self, api_key: str, api_base: str | None, *, max_network_retries: int = 2) -> None:
+        self._client = stripe.StripeClient(
+            api_key, base_addresses={"api": api_base} if api_base else {}, max_network_retries=max_network_retries
+        )
+
+    def create_intent(self, payment: Payment) -> str:
+        """Create an unconfirmed PaymentIntent carrying the order id; nothing is charged yet."""
+        params: PaymentIntentCreateParams = {
+            "amount": payment.amount_cents,
+            "currency": payment.currency,
+            "payment_method": payment.payment_method,
+            "metadata": {"order_id": payment.order_id, "idempotency_key": payment.idempotency_key},
+        }
+        intent = _call(
+            lambda: self._client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": f"{payment.idempotency_key}:create"}
+            )
+        )
+        return intent.id
+
+    def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
+        """Confirm (charge) the intent; a card decline is an answer, not an error."""
+        try:
+            intent = _call(
+                lambda: self._client.v1.payment_intents.confirm(
+                    intent_id, options={"idempotency_key": f"{payment.idempotency_key}:confirm"}
+                )
+            )
+        except stripe.CardError as error:
+            decline_code = getattr(error.error, "decline_code", None) if error.error else None
+            return Confirmation(
+                False, reason=error.user_message or str(error.code), decline_code=decline_code or error.code
+            )
+        except stripe.InvalidRequestError:
+            # Confirming an intent that already succeeded is refused: look at where it stands instead.
+            intent = _call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+            if intent.status != "succeeded":
+                raise
+        if intent.status == "succeeded":
+            return Confirmation(True)
+        return Confirmation(False, reason=f"payment intent is {intent.status}")
+
+    def cancel_unless_charged(self, intent_id: str) -> bool:
+        """True if the intent succeeded; otherwise cancel it (so it can never be charged) and return False."""
+        intent = _call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+        if intent.status == "succeeded":
+            return True
+        if intent.status != "canceled":
+            _call(lambda: self._client.v1.payment_intents.cancel(intent_id))
+        return False
+
+    def refund(self, intent_id: str, idempotency_key: str) -> str:
+        """Refund the intent in full; an intent refunded before keeps its first refund."""
+        existing = _call(lambda: self._client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 1}))
+        if existing.data:
+            return existing.data[0].id
+        refund = _call(
+            lambda: self._client.v1.refunds.create(
+                params={"payment_intent": intent_id}, options={"idempotency_key": idempotency_key}
+            )
+        )
+        return refund.id

@@ -1,0 +1,1 @@
+"""Payment's domain: a payment's life and the gateway port. No framework imports."""

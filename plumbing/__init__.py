@@ -1,0 +1,1 @@
+"""Plumbing every service shares: settings, database, outbox, inbox, Kafka consumer loop, HTTP edges."""

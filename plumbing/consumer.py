@@ -1,0 +1,257 @@
+"""The consumer loop: Kafka batches in, one transaction per batch, offsets stored only after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+import tenacity
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Message as KafkaMessage
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+
+from contracts.codecs import codec_for
+from contracts.envelope import Envelope
+from plumbing.db import is_transient
+from plumbing.errors import RetryLater, Unprocessable
+from plumbing.outbox import OutboxRelay
+from plumbing.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Envelope[Any]], None]
+Routes = Mapping[str, Mapping[str, Handler]]
+"""topic name -> message type -> handler"""
+
+
+@dataclass
+class Decoded:
+    """A Kafka message that decoded against its topic's contract, with its handler."""
+
+    raw: KafkaMessage
+    envelope: Envelope[Any]
+    handler: Handler
+
+
+@dataclass
+class Poison:
+    """A Kafka message that must go to the dead-letter topic, and why."""
+
+    raw: KafkaMessage
+    reason: str
+
+
+@dataclass
+class ConsumerStats:
+    """Counters the loop keeps (exposed by the service's metrics)."""
+
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class ConsumerLoop:
+    """Consumes ``routes``' topics and applies each message exactly once.
+
+    Per batch: decode every message strictly (undecodable ones are dead-lettered), claim the message
+    ids in the inbox (a redelivered id is skipped), run the handlers, write the outbox and commit, all in
+    one transaction; then store the offsets. A handler error other than a database outage is isolated by
+    re-running the batch with a savepoint per message and dead-lettering the one that fails.
+    A database outage retries the whole batch with backoff until it succeeds or the service stops.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: Engine,
+        outbox: sa.Table,
+        inbox: sa.Table,
+        consumer: Consumer,
+        routes: Routes,
+        relay: OutboxRelay,
+        batch_size: int = 500,
+        poll_timeout_s: float = 0.05,
+    ) -> None:
+        self._service = service
+        self._engine = engine
+        self._outbox = outbox
+        self._inbox = inbox
+        self._consumer = consumer
+        self._routes = routes
+        self._relay = relay
+        self._batch_size = batch_size
+        self._poll_timeout_s = poll_timeout_s
+        self.stats = ConsumerStats()
+        self.assigned = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
+        self._consumer.subscribe(list(self._routes), on_assign=lambda _c, _p: self.assigned.set())
+        try:
+            while not stop.is_set():
+                batch = self._consumer.consume(self._batch_size, self._poll_timeout_s)
+                batch = [m for m in batch if self._usable(m)]
+                if not batch:
+                    continue
+                try:
+                    self._retrying(stop)(self._apply, batch)
+                except tenacity.RetryError:
+                    return  # stopping while the database is down: offsets stay, the batch comes again
+                self._store_offsets(batch)
+                self._relay.wake()
+        finally:
+            self._close()
+
+    def _retrying(self, stop: threading.Event) -> tenacity.Retrying:
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_retriable),
+            wait=tenacity.wait_exponential_jitter(initial=0.1, max=5.0),
+            stop=tenacity.stop_when_event_set(stop),
+            sleep=lambda seconds: None if stop.wait(seconds) else None,
+            before_sleep=lambda state: log.warning(
+                "%s: a dependency is unavailable (%s); retrying the batch",
+                self._service,
+                state.outcome and state.outcome.exception(),
+            ),
+        )
+
+    def _usable(self, message: KafkaMessage) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("%s: consumer error %s", self._service, error)
+        return False
+
+    def _apply(self, batch: list[KafkaMessage]) -> None:
+        decoded, poison = self._decode(batch)
+        try:
+            self._commit(decoded, poison, isolate=False)
+        except Exception as error:
+            if _retriable(error):
+                raise
+            log.warning("%s: a handler failed (%r); re-applying the batch one message at a time", self._service, error)
+            self._commit(decoded, poison, isolate=True)
+
+    def _decode(self, batch: list[KafkaMessage]) -> tuple[list[Decoded], list[Poison]]:
+        decoded: list[Decoded] = []
+        poison: list[Poison] = []
+        for raw in batch:
+            topic = raw.topic() or ""
+            try:
+                envelope = codec_for(topic).decode(raw.value() or b"")
+            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                poison.append(Poison(raw, f"invalid message: {error}"))
+                continue
+            handler = self._routes.get(topic, {}).get(envelope.type)
+            if handler is None:
+                poison.append(Poison(raw, f"{self._service} has no handler for {envelope.type} on {topic}"))
+                continue
+            decoded.append(Decoded(raw, envelope, handler))
+        return decoded, poison
+
+    def _commit(self, decoded: list[Decoded], poison: list[Poison], *, isolate: bool) -> None:
+        applied = duplicates = 0
+        poison = list(poison)
+        with self._engine.begin() as conn:
+            uow = UnitOfWork(conn, self._outbox)
+            fresh = self._claim(conn, decoded) if not isolate else None
+            for item in decoded:
+                if not isolate:
+                    assert fresh is not None
+                    if item.envelope.message_id not in fresh:
+                        duplicates += 1
+                        continue
+                    fresh.discard(item.envelope.message_id)
+                    item.handler(uow, item.envelope)
+                    applied += 1
+                    continue
+                try:
+                    with conn.begin_nested():
+                        if not self._claim(conn, [item]):
+                            duplicates += 1
+                            continue
+                        item.handler(uow, item.envelope)
+                        uow.flush()
+                        applied += 1
+                except Exception as error:
+                    if _retriable(error):
+                        raise
+                    uow.discard()
+                    reason = str(error) if isinstance(error, Unprocessable) else f"handler failed: {error!r}"
+                    poison.append(Poison(item.raw, reason))
+            for bad in poison:
+                uow.dead_letter(**_dead_letter_fields(bad, self._service))
+            uow.flush()
+        self.stats.batches += 1
+        self.stats.applied += applied
+        self.stats.duplicates += duplicates
+        self.stats.dead_lettered += len(poison)
+        for bad in poison:
+            log.error("%s: dead-lettered a message from %s: %s", self._service, bad.raw.topic(), bad.reason)
+
+    def _claim(self, conn: sa.Connection, items: list[Decoded]) -> set[Any]:
+        """Insert the message ids into the inbox; returns the ids that were not there yet."""
+        if not items:
+            return set()
+        rows = [
+            {"message_id": i.envelope.message_id, "message_type": i.envelope.type, "topic": i.raw.topic()}
+            for i in items
+        ]
+        statement = (
+            pg_insert(self._inbox)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(self._inbox.c.message_id)
+        )
+        return set(conn.execute(statement, rows).scalars().all())
+
+    def _store_offsets(self, batch: list[KafkaMessage]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for message in batch:
+            key = (message.topic() or "", message.partition() or 0)
+            last[key] = max(last.get(key, -1), message.offset() or 0)
+        self._consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+
+    def _close(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except Exception as error:  # nothing stored since the last auto-commit is a normal outcome
+            log.info("%s: final offset commit: %s", self._service, error)
+        self._consumer.close()
+
+
+def _retriable(error: BaseException) -> bool:
+    """Errors that say "not now" (database or another dependency down), never "not ever"."""
+    return is_transient(error) or isinstance(error, RetryLater)
+
+
+def _dead_letter_fields(bad: Poison, service: str) -> dict[str, Any]:
+    raw = bad.raw
+    original = raw.headers() or []
+    pairs = original.items() if isinstance(original, dict) else original
+    headers = {
+        name: value if isinstance(value, str) else (value or b"").decode("utf-8", "replace") for name, value in pairs
+    }
+    headers.update(
+        {
+            "dlq.service": service,
+            "dlq.partition": str(raw.partition()),
+            "dlq.offset": str(raw.offset()),
+        }
+    )
+    return {
+        "topic": raw.topic() or "",
+        "key": raw.key(),
+        "value": raw.value(),
+        "headers": headers,
+        "reason": bad.reason,
+    }

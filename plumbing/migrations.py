@@ -1,0 +1,50 @@
+"""Alembic, run by each service at start-up: its own migrations folder, its own database."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+
+def upgrade_to_head(package: str, database_url: str) -> None:
+    """Apply ``<package>/migrations`` to ``database_url`` up to the newest revision."""
+    config = Config()
+    config.set_main_option("script_location", f"{package}:migrations")
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def run_migrations() -> None:
+    """The body of every service's ``migrations/env.py`` (online mode only)."""
+    url = context.config.attributes["database_url"]
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        # Serialise concurrent starts of the same service: only one applies the migrations.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7426001)"))
+        context.configure(connection=connection, transaction_per_migration=False)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    engine.dispose()
+
+
+def create_messaging_tables() -> None:
+    """Create the outbox and inbox tables as first shipped (called by each service's first migration)."""
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", sa.Text, nullable=True),
+        sa.Column("value", sa.LargeBinary, nullable=False),
+        sa.Column("headers", JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("message_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("message_type", sa.Text, nullable=False),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )

@@ -1,0 +1,71 @@
+"""A service process: its background workers (consumer loop, outbox relay) beside the HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[threading.Event], None]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A named loop run on its own thread until its stop event is set."""
+
+    name: str
+    run: Work
+
+
+class Workers:
+    """Starts workers in order and stops them in reverse, each finishing what it holds.
+
+    The consumer loops are listed before the outbox relay, so on shutdown the consumers stop
+    first and the relay then drains everything they committed.
+    """
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self._workers = workers
+        self._running: list[tuple[Worker, threading.Thread, threading.Event]] = []
+
+    def start(self) -> None:
+        """Start every worker on a daemon thread."""
+        for worker in self._workers:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._guard, args=(worker, stop), name=worker.name, daemon=True)
+            thread.start()
+            self._running.append((worker, thread, stop))
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop workers in reverse order of start (relay last) and wait for each."""
+        for worker, thread, stop in self._running:
+            if worker is not self._workers[-1]:
+                stop.set()
+                thread.join(timeout_s)
+        for _worker, thread, stop in self._running[-1:]:
+            stop.set()
+            thread.join(timeout_s)
+        self._running = []
+
+    @staticmethod
+    def _guard(worker: Worker, stop: threading.Event) -> None:
+        try:
+            worker.run(stop)
+        except Exception:
+            # A worker that dies leaves the service unable to do its job: take the process down loudly
+            # rather than keep answering health checks.
+            log.exception("worker %s crashed; stopping the service", worker.name)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def configure_logging(service: str) -> None:
+    """One line per record, naming the service."""
+    logging.basicConfig(
+        level=os.environ.get("RV_LOG_LEVEL", "INFO"),
+        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
+    )

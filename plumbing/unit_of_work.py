@@ -1,0 +1,103 @@
+"""One transaction's worth of work: the effects a batch of messages causes and the messages to send."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from contracts.base import Message
+from contracts.codecs import Codec
+from contracts.envelope import Envelope, wrap
+from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
+
+_REPLY_NAMESPACE = uuid.UUID("5b0a8d0e-6f3c-4f7e-9a52-2f1c3a7d9e10")
+
+
+def reply_id(command_id: uuid.UUID) -> uuid.UUID:
+    """The reply's message id is derived from its command's, so one command can only ever have one reply."""
+    return uuid.uuid5(_REPLY_NAMESPACE, str(command_id))
+
+
+class UnitOfWork:
+    """A database transaction plus the outbox rows it will commit with it.
+
+    Handlers write their state through ``conn`` and send messages with ``publish``/``reply``;
+    nothing reaches Kafka until the transaction has committed and the outbox relay picks the rows up.
+    """
+
+    def __init__(self, conn: Connection, outbox: sa.Table) -> None:
+        self.conn = conn
+        self._outbox = outbox
+        self._rows: list[dict[str, Any]] = []
+
+    def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
+        """Queue ``envelope`` for ``topic`` in this transaction's outbox."""
+        self._rows.append(
+            {
+                "topic": topic.name,
+                "key": key,
+                "value": Codec.encode(envelope),
+                "headers": {"type": envelope.type, "message_id": str(envelope.message_id)},
+            }
+        )
+
+    def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
+        """Answer a saga command on the coordinator's reply topic."""
+        envelope = wrap(
+            payload,
+            correlation_id=command.correlation_id,
+            saga_id=command.saga_id,
+            causation_id=command.message_id,
+            message_id=reply_id(command.message_id),
+        )
+        self.publish(SAGA_REPLIES, envelope, key=str(command.saga_id))
+        return envelope
+
+    def dead_letter(
+        self, *, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str], reason: str
+    ) -> None:
+        """Queue the original bytes and headers of an unusable message for the dead-letter topic."""
+        self._rows.append(
+            {
+                "topic": DEAD_LETTERS.name,
+                "key": key.decode("utf-8", "replace") if key is not None else None,
+                "value": value or b"",
+                "headers": {**headers, "dlq.reason": reason[:2000], "dlq.topic": topic},
+            }
+        )
+
+    def discard(self) -> None:
+        """Forget the rows queued since the last flush (their handler's savepoint was rolled back)."""
+        self._rows = []
+
+    def flush(self) -> int:
+        """Write the queued rows to the outbox (still inside the transaction); returns how many."""
+        if self._rows:
+            self.conn.execute(sa.insert(self._outbox), self._rows)
+        written = len(self._rows)
+        self._rows = []
+        return written
+
+
+class Transactions:
+    """Opens units of work on an engine and wakes the outbox relay after each commit."""
+
+    def __init__(self, engine: Engine, outbox: sa.Table, on_commit: Callable[[], None] = lambda: None) -> None:
+        self.engine = engine
+        self._outbox = outbox
+        self._on_commit = on_commit
+
+    @contextmanager
+    def begin(self) -> Iterator[UnitOfWork]:
+        """A unit of work; committed (outbox rows included) when the block ends without error."""
+        with self.engine.begin() as conn:
+            uow = UnitOfWork(conn, self._outbox)
+            yield uow
+            written = uow.flush()
+        if written:
+            self._on_commit()

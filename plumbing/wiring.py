@@ -1,0 +1,150 @@
+"""Wiring shared by every service's composition root: Kafka clients, relay, consumer loop, health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from confluent_kafka import Consumer, Producer
+from litestar import Litestar, Response, get
+from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
+from sqlalchemy.engine import Engine
+
+from plumbing.consumer import ConsumerLoop, Routes
+from plumbing.db import create_db_engine
+from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, serve
+from plumbing.kafka import consumer_config, producer_config
+from plumbing.migrations import upgrade_to_head
+from plumbing.outbox import OutboxRelay
+from plumbing.runtime import Worker, Workers, configure_logging
+from plumbing.settings import ServiceSettings
+from plumbing.unit_of_work import Transactions, UnitOfWork
+
+
+@dataclass
+class Messaging:
+    """A service's outbox relay, its consumer loop, and the workers that run them."""
+
+    relay: OutboxRelay
+    consumer: ConsumerLoop
+    workers: Workers
+    transactions: Transactions
+
+
+def wire_messaging(
+    settings: ServiceSettings,
+    engine: Engine,
+    tables: tuple[sa.Table, sa.Table],
+    routes: Routes,
+    extra_workers: Callable[[Transactions], list[Worker]] | None = None,
+) -> Messaging:
+    """Build the relay and consumer loop for ``routes``; extra workers run between them."""
+    outbox, inbox = tables
+    relay = OutboxRelay(engine, outbox, Producer(producer_config(settings.kafka_bootstrap, settings.service)))
+    consumer = ConsumerLoop(
+        service=settings.service,
+        engine=engine,
+        outbox=outbox,
+        inbox=inbox,
+        consumer=Consumer(consumer_config(settings.kafka_bootstrap, settings.service)),
+        routes=routes,
+        relay=relay,
+        batch_size=settings.batch_size,
+        poll_timeout_s=settings.poll_timeout_s,
+    )
+    transactions = Transactions(engine, outbox, relay.wake)
+    extra = extra_workers(transactions) if extra_workers else []
+    workers = Workers([Worker("consumer", consumer.run), *extra, Worker("outbox-relay", relay.run)])
+    return Messaging(relay, consumer, workers, transactions)
+
+
+def health_route(
+    engine: Engine,
+    messaging: Messaging,
+    outbox: sa.Table,
+    ready: Callable[[sa.Connection], str | None] | None = None,
+) -> HTTPRouteHandler:
+    """``GET /health``: 200 when the database answers, the consumer has its partitions and the
+    service's own ``ready`` check (if any) passes; else 503 with what is missing."""
+
+    @get("/health", sync_to_thread=True, include_in_schema=False)
+    def health() -> Any:
+        try:
+            with engine.connect() as conn:
+                backlog = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
+                waiting_for = ready(conn) if ready else None
+            database = "ok"
+        except sa.exc.SQLAlchemyError as error:
+            backlog, database, waiting_for = -1, f"unavailable: {error.__class__.__name__}", None
+        assigned = messaging.consumer.assigned.is_set()
+        ok = database == "ok" and assigned and waiting_for is None
+        body = {
+            "status": "ok" if ok else "starting",
+            "waiting_for": waiting_for,
+            "database": database,
+            "consumer_assigned": assigned,
+            "outbox_backlog": backlog,
+            "consumer": vars(messaging.consumer.stats),
+            "published": messaging.relay.published,
+        }
+        return Response(body, status_code=200 if ok else 503)
+
+    return health
+
+
+def build_app(
+    settings: ServiceSettings,
+    route_handlers: list[Any],
+    engine: Engine,
+    messaging: Messaging,
+    outbox: sa.Table,
+    ready: Callable[[sa.Connection], str | None] | None = None,
+) -> Litestar:
+    """The service's Litestar app: its routes, health, problem+json errors, workers in its lifespan."""
+    provided = {
+        "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
+        "transactions": Provide(_constant(messaging.transactions), use_cache=True, sync_to_thread=False),
+    }
+    return Litestar(
+        route_handlers=[*route_handlers, health_route(engine, messaging, outbox, ready)],
+        dependencies=provided,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[messaging.workers.start],
+        on_shutdown=[messaging.workers.stop],
+        openapi_config=OpenAPIConfig(title=f"RetroVault {settings.service}", version="1.0.0"),
+        logging_config=None,
+    )
+
+
+def _constant(value: Any) -> Any:
+    def provide() -> Any:
+        return value
+
+    return provide
+
+
+def run_service(
+    service: str,
+    tables: tuple[sa.Table, sa.Table],
+    routes: Routes,
+    route_handlers: list[Any],
+    *,
+    on_start: Callable[[UnitOfWork], None] | None = None,
+    extra_workers: Callable[[Transactions], list[Worker]] | None = None,
+    ready: Callable[[sa.Connection], str | None] | None = None,
+) -> None:
+    """Migrate, wire and serve one service until it is told to stop."""
+    settings = ServiceSettings.from_env(service)
+    configure_logging(service)
+    upgrade_to_head(service, settings.database_url)
+    engine = create_db_engine(settings.database_url)
+    if on_start is not None:
+        with Transactions(engine, tables[0]).begin() as uow:
+            on_start(uow)
+    messaging = wire_messaging(settings, engine, tables, routes, extra_workers)
+    serve(build_app(settings, route_handlers, engine, messaging, tables[0], ready), settings)
