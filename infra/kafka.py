@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -42,7 +43,9 @@ from pathlib import Path
 
 __all__ = [
     "bootstrap_servers",
+    "broker_port",
     "classpath",
+    "controller_port",
     "ensure_installed",
     "is_ready",
     "is_running",
@@ -76,6 +79,10 @@ JVM_OPTS = (
     "-XX:+ExplicitGCInvokesConcurrent",
     "-XX:MaxInlineLevel=15",
     "-Djava.awt.headless=true",
+    # C1 only: on a 2-core box C2 compilation roughly doubles start-up time;
+    # a dev/test broker's throughput does not need C2. RV_KAFKA_JVM_OPTS is
+    # appended last, so e.g. "-XX:TieredStopAtLevel=4" there restores C2.
+    "-XX:TieredStopAtLevel=1",
 )
 _LOG_ROTATE_BYTES = 20 * 1024 * 1024
 _POLL_INTERVAL = 0.2
@@ -171,9 +178,7 @@ def classpath() -> str:
 def _locked() -> Iterator[None]:
     """Serialise install/start/stop across processes (flock, not inherited by java)."""
     _run_dir().mkdir(parents=True, exist_ok=True)
-    fd = os.open(
-        _run_dir() / "kafka.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
-    )
+    fd = os.open(_run_dir() / "kafka.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -251,7 +256,7 @@ def _alive(pid: int) -> bool:
     if state != "Z":
         return True
     try:
-        return len(os.listdir(f"/proc/{pid}/task")) > 1
+        return sum(1 for _ in Path(f"/proc/{pid}/task").iterdir()) > 1
     except OSError:
         return False
 
@@ -333,12 +338,7 @@ def _api_versions_ok(host: str, port: int, timeout: float = 2.0) -> bool:
         return False
     got_id, error_code, count = struct.unpack_from(">ihi", body)
     # 35 = UNSUPPORTED_VERSION: still a well-formed Kafka answer listing its versions.
-    return (
-        got_id == correlation_id
-        and error_code in (0, 35)
-        and 0 < count <= 1000
-        and len(body) >= 10 + 6 * count
-    )
+    return got_id == correlation_id and error_code in (0, 35) and 0 < count <= 1000 and len(body) >= 10 + 6 * count
 
 
 def _log_says_started(pid: int) -> bool:
@@ -403,15 +403,10 @@ def _install_unlocked() -> Path:
         "-f",
         str(POM),
     ]
-    proc = subprocess.run(
-        cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
         out = (proc.stdout + proc.stderr).strip().splitlines()[-20:]
-        raise RuntimeError(
-            f"resolving Kafka jars failed (mvn exit {proc.returncode})\n"
-            + "\n".join(out)
-        )
+        raise RuntimeError(f"resolving Kafka jars failed (mvn exit {proc.returncode})\n" + "\n".join(out))
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     (libs / ".resolved").write_text(_pom_digest() + "\n", encoding="utf-8")
@@ -500,10 +495,7 @@ def _format_if_needed(props: Path) -> None:
     )
     if proc.returncode != 0 or not (data / "meta.properties").is_file():
         out = (proc.stdout + proc.stderr).strip().splitlines()[-20:]
-        raise RuntimeError(
-            f"formatting Kafka storage failed (exit {proc.returncode})\n"
-            + "\n".join(out)
-        )
+        raise RuntimeError(f"formatting Kafka storage failed (exit {proc.returncode})\n" + "\n".join(out))
 
 
 # --------------------------------------------------------------------------- lifecycle
@@ -515,14 +507,55 @@ def _rotate_log(log: Path) -> None:
             log.replace(log.with_name(log.name + ".1"))
 
 
+def _cds_paths(java: str) -> tuple[Path, Path]:
+    """Return (archive, pending archive) paths, keyed by the java binary."""
+    real = os.path.realpath(java)
+    st = Path(real).stat()
+    key = hashlib.sha256(f"{real}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
+    jsa = _libs_dir() / f".kafka-{key[:12]}.jsa"
+    return jsa, jsa.with_name(jsa.name + ".tmp")
+
+
+def _cds_opts(java: str) -> list[str]:
+    """Class-data-sharing flags: use the archive, or record one (saves ~2 s/start).
+
+    The archive is written by the JVM when it exits after SIGTERM and is only
+    promoted by a clean stop(); a kill leaves none. Disable: RV_KAFKA_CDS=0.
+    """
+    if os.environ.get("RV_KAFKA_CDS", "1") == "0":
+        return []
+    jsa, pending = _cds_paths(java)
+    if jsa.is_file():
+        return [f"-XX:SharedArchiveFile={jsa}"]
+    _unlink(pending)
+    return [f"-XX:ArchiveClassesAtExit={pending}", "-Xlog:cds*=error"]
+
+
+def _settle_cds(*, clean_exit: bool) -> None:
+    """Promote a class-data archive written by a cleanly stopped JVM."""
+    if os.environ.get("RV_KAFKA_CDS", "1") == "0":
+        return
+    try:
+        jsa, pending = _cds_paths(_java())
+    except (RuntimeError, OSError):
+        return
+    if clean_exit and pending.is_file() and pending.stat().st_size > 0:
+        pending.replace(jsa)
+    else:
+        _unlink(pending)
+
+
 def _launch(libs: Path, props: Path) -> int:
     log = _log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
     _rotate_log(log)
+    java = _java()
     cmd = [
-        _java(),
+        java,
         *HEAP_OPTS,
         *JVM_OPTS,
+        *_cds_opts(java),
+        *shlex.split(os.environ.get("RV_KAFKA_JVM_OPTS", "")),
         f"-Dlog4j2.configurationFile={BROKER_LOG4J}",
         f"-Dkafka.logs.dir={log.parent}",
         f"-XX:ErrorFile={log.parent}/kafka_hs_err_%p.log",
@@ -564,10 +597,7 @@ def _wait_ready(pid: int, timeout: float, *, launched: bool) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if not _alive(pid):
-            raise RuntimeError(
-                f"Kafka (pid {pid}) exited before becoming ready; see {_log_path()}\n"
-                + _log_tail()
-            )
+            raise RuntimeError(f"Kafka (pid {pid}) exited before becoming ready; see {_log_path()}\n" + _log_tail())
         remaining = deadline - time.monotonic()
         if _ready(pid, timeout=max(0.2, min(2.0, remaining))):
             return
@@ -578,8 +608,7 @@ def _wait_ready(pid: int, timeout: float, *, launched: bool) -> None:
                 _wait_gone(pid, 10)
                 _clear_run_files()
             raise RuntimeError(
-                f"Kafka (pid {pid}) not ready on {bootstrap_servers()}"
-                f" after {timeout:.0f}s; see {_log_path()}\n{tail}"
+                f"Kafka (pid {pid}) not ready on {bootstrap_servers()} after {timeout:.0f}s; see {_log_path()}\n{tail}"
             )
         time.sleep(_POLL_INTERVAL)
 
@@ -594,9 +623,7 @@ def _wait_ports_free(timeout: float) -> None:
     for name, port in (("broker", broker_port()), ("controller", controller_port())):
         while _port_busy(port):
             if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"{name} port {HOST}:{port} is already in use by another process"
-                )
+                raise RuntimeError(f"{name} port {HOST}:{port} is already in use by another process")
             time.sleep(_POLL_INTERVAL)
 
 
@@ -605,6 +632,8 @@ def start(timeout: float = 120) -> None:
     with _locked():
         pid = _find_pid()
         if pid is not None:
+            if _read_text(_pid_path()) != str(pid):
+                _pid_path().write_text(f"{pid}\n", encoding="utf-8")
             _wait_ready(pid, timeout, launched=False)
             return
         _clear_run_files()
@@ -620,10 +649,12 @@ def _terminate(sig: signal.Signals, timeout: float) -> None:
     pid = _find_pid()
     if pid is not None:
         _signal(pid, sig)
-        if not _wait_gone(pid, timeout):
+        clean = _wait_gone(pid, timeout)
+        if not clean:
             _signal(pid, signal.SIGKILL)
             if not _wait_gone(pid, 10):
                 raise RuntimeError(f"Kafka (pid {pid}) did not exit after SIGKILL")
+        _settle_cds(clean_exit=clean and sig == signal.SIGTERM)
     _clear_run_files()
 
 
@@ -658,9 +689,7 @@ def reset() -> None:
         _unlink(_cluster_id_path())
 
 
-def run_tool(
-    main_class: str, *args: str, timeout: float = 120, check: bool = True
-) -> subprocess.CompletedProcess[str]:
+def run_tool(main_class: str, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a Kafka tool main class (e.g. TopicCommand) from the jars; capture output."""
     ensure_installed()
     proc = subprocess.run(
@@ -736,9 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif cmd == "classpath":
             print(classpath())
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        first = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"kafka: error: {first}", file=sys.stderr)
         return 1
     return 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import os
 import pwd
@@ -33,7 +34,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 NAME = "postgres"
@@ -118,17 +119,13 @@ def cluster_dir() -> Path:
         text = ""
     if text:
         recorded = Path(text)
-        if _socket_path_ok(recorded) and _user_can_traverse(
-            recorded if recorded.exists() else recorded.parent
-        ):
+        if _socket_path_ok(recorded) and _user_can_traverse(recorded if recorded.exists() else recorded.parent):
             _CLUSTER_CACHE[key] = recorded
             return recorded
     preferred = state_dir() / "pg"
     state_dir().mkdir(parents=True, exist_ok=True)
-    if _user_can_traverse(state_dir()) and _socket_path_ok(preferred):
-        chosen = preferred
-    else:
-        chosen = _fallback_cluster_dir()
+    usable = _user_can_traverse(state_dir()) and _socket_path_ok(preferred)
+    chosen = preferred if usable else _fallback_cluster_dir()
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(f"{chosen}\n")
     _CLUSTER_CACHE[key] = chosen
@@ -144,9 +141,7 @@ def _bin_dirs() -> list[Path]:
     if _PG_LIB.is_dir():
         for entry in _PG_LIB.iterdir():
             bindir = entry / "bin"
-            if not all(
-                (bindir / b).is_file() for b in ("initdb", "pg_ctl", "postgres")
-            ):
+            if not all((bindir / b).is_file() for b in ("initdb", "pg_ctl", "postgres")):
                 continue
             try:
                 version = tuple(int(p) for p in entry.name.split("."))
@@ -160,10 +155,7 @@ def bin_dir() -> Path:
     """Return the server bin dir of the highest installed PostgreSQL version."""
     dirs = _bin_dirs()
     if not dirs:
-        raise RuntimeError(
-            "PostgreSQL server binaries not found; "
-            "run `python -m infra.postgres install`"
-        )
+        raise RuntimeError("PostgreSQL server binaries not found; run `python -m infra.postgres install`")
     return dirs[0]
 
 
@@ -187,45 +179,38 @@ def psql_path() -> str:
     return _tool("psql")
 
 
+_CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
+
+
 def ensure_installed() -> Path:
     """Install PostgreSQL with apt-get if its server binaries are missing.
 
+    On a machine without postgresql-common, Debian's default ``main`` cluster
+    (port 5432, started by the package) is suppressed: we run our own.
     Returns the server bin directory.
     """
     dirs = _bin_dirs()
-    if (
-        not dirs
-        or not (dirs[0] / "pgbench").is_file()
-        or not (dirs[0] / "psql").is_file()
-    ):
-        if os.geteuid() != 0:
-            raise RuntimeError(
-                "PostgreSQL is not installed and installing it needs root"
-            )
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (
-            ["apt-get", "update"],
-            [
-                "apt-get",
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "postgresql",
-                "postgresql-contrib",
-                "postgresql-client",
-            ],
-        ):
-            proc = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, check=False
-            )
-            if proc.returncode != 0:
-                tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
-                raise RuntimeError(f"{' '.join(cmd)} failed:\n" + "\n".join(tail))
-        dirs = _bin_dirs()
-        if not dirs:
-            raise RuntimeError(
-                "apt-get installed postgresql but no server binaries were found"
-            )
+    if dirs and (dirs[0] / "pgbench").is_file() and (dirs[0] / "psql").is_file():
+        return dirs[0]
+    if os.geteuid() != 0:
+        raise RuntimeError("PostgreSQL is not installed and installing it needs root")
+    if not _CREATECLUSTER_CONF.exists():
+        _CREATECLUSTER_CONF.parent.mkdir(parents=True, exist_ok=True)
+        _CREATECLUSTER_CONF.write_text("# Written by RetroVault infra/postgres.py\ncreate_main_cluster = false\n")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    packages = ["postgresql", "postgresql-contrib", "postgresql-client"]
+    for cmd in (
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--no-install-recommends",
+         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", *packages],
+    ):  # fmt: skip
+        proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+            raise RuntimeError(f"{' '.join(cmd[:3])} failed: " + "\n".join(tail))
+    dirs = _bin_dirs()
+    if not dirs:
+        raise RuntimeError("apt-get installed postgresql but no server binaries were found")
     return dirs[0]
 
 
@@ -292,9 +277,7 @@ def _run_as_user(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(
-            f"timed out after {exc.timeout:.0f}s: {' '.join(cmd)}"
-        ) from exc
+        raise RuntimeError(f"timed out after {exc.timeout:.0f}s: {' '.join(cmd)}") from exc
     if check and proc.returncode != 0:
         out = (proc.stdout + proc.stderr).strip()
         raise RuntimeError(f"{' '.join(cmd)} failed (rc={proc.returncode}): {out}")
@@ -305,9 +288,7 @@ def _user_can_traverse(path: Path) -> bool:
     """True if the server's OS user can reach (search) ``path``."""
     if os.geteuid() != 0:
         return os.access(path, os.X_OK)
-    proc = subprocess.run(
-        _as_user(["test", "-x", str(path)]), cwd="/", capture_output=True, check=False
-    )
+    proc = subprocess.run(_as_user(["test", "-x", str(path)]), cwd="/", capture_output=True, check=False)
     return proc.returncode == 0
 
 
@@ -421,9 +402,7 @@ def _log_tail(lines: int = 30) -> str:
     return f"{hint} (log: {log_path()})\n" + "\n".join(tail)
 
 
-def _wait_until(
-    pred: Callable[[], bool], deadline: float, interval: float = 0.05
-) -> bool:
+def _wait_until(pred: Callable[[], bool], deadline: float, interval: float = 0.05) -> bool:
     """Poll ``pred`` until it is true or ``deadline`` (monotonic) passes."""
     while True:
         if pred():
@@ -444,9 +423,7 @@ def superuser_password() -> str:
 
 def _locale() -> str:
     try:
-        out = subprocess.run(
-            ["locale", "-a"], capture_output=True, text=True, check=False
-        ).stdout
+        out = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout
     except OSError:
         out = ""
     names = {n.strip().lower().replace("-", "") for n in out.splitlines()}
@@ -492,8 +469,7 @@ def _initdb(timeout: float) -> None:
     conf = data_dir() / "postgresql.conf"
     with conf.open("a") as fh:
         fh.write(
-            f"\n# RetroVault settings (rewritten by infra/postgres.py on start)\n"
-            f"include_if_exists '{_CONF_NAME}'\n"
+            f"\n# RetroVault settings (rewritten by infra/postgres.py on start)\ninclude_if_exists '{_CONF_NAME}'\n"
         )
 
 
@@ -550,9 +526,7 @@ def _reap_orphans(deadline: float) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     if not _wait_until(lambda: not _cluster_processes(), deadline):
-        raise RuntimeError(
-            f"orphaned postgres processes still alive: {_cluster_processes()}"
-        )
+        raise RuntimeError(f"orphaned postgres processes still alive: {_cluster_processes()}")
 
 
 def _remove_stale_pid_files() -> None:
@@ -583,6 +557,27 @@ def _write_pid_file() -> None:
 # lifecycle
 
 
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """Serialize start/stop across processes (e.g. pytest-xdist workers)."""
+    lock = state_dir() / "run" / f"{NAME}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _running_port() -> int | None:
+    """Port recorded by the running postmaster (line 4 of postmaster.pid)."""
+    try:
+        return int(_postmaster_pid_file().read_text().splitlines()[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def start(timeout: float = 60) -> None:
     """Start the cluster (initdb on first use) and wait until it is ready.
 
@@ -591,7 +586,17 @@ def start(timeout: float = 60) -> None:
     """
     deadline = time.monotonic() + timeout
     ensure_installed()
+    with _locked():
+        _start_locked(timeout, deadline)
+
+
+def _start_locked(timeout: float, deadline: float) -> None:
     if is_running():
+        running_port = _running_port()
+        if running_port is not None and running_port != port():
+            raise RuntimeError(
+                f"postgres is already running on port {running_port}, not {port()} (RV_PG_PORT); stop it first"
+            )
         # Already up (or starting/recovering): wait for ready unless it dies.
         _wait_until(lambda: is_ready() or not is_running(), deadline, 0.1)
         if is_ready():
@@ -599,9 +604,7 @@ def start(timeout: float = 60) -> None:
             ensure_databases(timeout=max(deadline - time.monotonic(), 5))
             return
         if is_running():
-            raise RuntimeError(
-                f"postgres is running but not ready after {timeout}s: {_log_tail()}"
-            )
+            raise RuntimeError(f"postgres is running but not ready after {timeout}s: {_log_tail()}")
     _prepare_dirs()
     if not (data_dir() / "PG_VERSION").exists():
         if any(data_dir().iterdir()):
@@ -641,9 +644,7 @@ def start(timeout: float = 60) -> None:
             check=False,
         )
     if proc.returncode != 0 or not _wait_until(is_ready, deadline, 0.05):
-        raise RuntimeError(
-            f"postgres failed to start (pg_ctl rc={proc.returncode}); {_log_tail()}"
-        )
+        raise RuntimeError(f"postgres failed to start (pg_ctl rc={proc.returncode}); {_log_tail()}")
     _write_pid_file()
     ensure_databases(timeout=max(deadline - time.monotonic(), 5))
 
@@ -671,6 +672,11 @@ def _pg_ctl_stop(mode: str, timeout: float) -> bool:
 def stop(timeout: float = 30) -> None:
     """Stop the server with ``pg_ctl stop -m fast`` (escalating to immediate)."""
     deadline = time.monotonic() + timeout
+    with _locked():
+        _stop_locked(timeout, deadline)
+
+
+def _stop_locked(timeout: float, deadline: float) -> None:
     if not is_running():
         _remove_stale_pid_files()
         return
@@ -684,9 +690,7 @@ def stop(timeout: float = 30) -> None:
 def restart_immediate(timeout: float = 60) -> None:
     """Crash-like restart: ``pg_ctl stop -m immediate`` then :func:`start`."""
     deadline = time.monotonic() + timeout
-    if is_running() and not _pg_ctl_stop(
-        "immediate", max(deadline - time.monotonic(), 1)
-    ):
+    if is_running() and not _pg_ctl_stop("immediate", max(deadline - time.monotonic(), 1)):
         raise RuntimeError(f"pg_ctl stop -m immediate failed: {_log_tail()}")
     start(timeout=max(deadline - time.monotonic(), 1))
 
@@ -744,9 +748,7 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def ensure_databases(
-    services: Iterable[str] = DEFAULT_SERVICES, *, timeout: float = 30
-) -> None:
+def ensure_databases(services: Iterable[str] = DEFAULT_SERVICES, *, timeout: float = 30) -> None:
     """Idempotently create one LOGIN role and one private database per service.
 
     Password = role name (dev only).  CONNECT is revoked from PUBLIC so a
@@ -767,10 +769,7 @@ def ensure_databases(
                 "WHERE NOT EXISTS "
                 f"(SELECT 1 FROM pg_roles WHERE rolname = {lit}) \\gexec"
             ),
-            (
-                f'ALTER ROLE "{name}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                f"PASSWORD {lit};"
-            ),
+            (f'ALTER ROLE "{name}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {lit};'),
             (
                 f"SELECT format('CREATE DATABASE %I OWNER %I', {lit}, {lit}) "
                 "WHERE NOT EXISTS "
@@ -802,10 +801,7 @@ def _status() -> int:
     ready = running and is_ready()
     pid = postmaster_pid()
     state = "ready" if ready else ("running (not ready)" if running else "stopped")
-    print(
-        f"postgres: {state} pid={pid or '-'} port={port()} cluster={cluster_dir()} "
-        f"log={log_path()}"
-    )
+    print(f"postgres: {state} pid={pid or '-'} port={port()} cluster={cluster_dir()} log={log_path()}")
     return 0 if ready else (1 if running else 3)
 
 
@@ -836,9 +832,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             return _status()
     except (RuntimeError, OSError, ValueError) as exc:
-        first = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"infra.postgres {args.command}: error: {first}", file=sys.stderr)
         return 1
     return 0
