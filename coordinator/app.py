@@ -34,11 +34,11 @@ class SagasController(Controller):
         self,
         engine: Engine,
         order_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        state: SagaState | None = None,
+        saga_state: Annotated[SagaState | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> list[SagaView]:
         """The sagas of one order (with history), or the newest sagas (optionally in one state)."""
         with engine.connect() as conn:
             if order_id is not None:
                 return saga_queries.sagas_for_order(conn, order_id)
-            return saga_queries.recent_sagas(conn, state=state.value if state else None, limit=limit)
+            return saga_queries.recent_sagas(conn, state=saga_state.value if saga_state else None, limit=limit)

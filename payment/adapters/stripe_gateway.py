@@ -33,9 +33,15 @@ def _call(operation: Callable[[], T]) -> T:
 class StripeGateway:
     """``PaymentGateway`` on Stripe PaymentIntents."""
 
-    def __init__(self, api_key: str, api_base: str | None, *, max_network_retries: int = 2) -> None:
+    def __init__(
+        self, api_key: str, api_base: str | None, *, max_network_retries: int = 2, timeout_s: float = 10.0
+    ) -> None:
+        # StripeClient does not retry unless told to; the SDK retries connection errors, 409, 429 and 5xx.
         self._client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else {}, max_network_retries=max_network_retries
+            api_key,
+            base_addresses={"api": api_base} if api_base else {},
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout_s),
         )
 
     def create_intent(self, payment: Payment) -> str:
@@ -62,6 +68,7 @@ class StripeGateway:
                 )
             )
         except stripe.CardError as error:
+            # stripe 16's CardError has no decline_code of its own; the error body may carry one.
             decline_code = getattr(error.error, "decline_code", None) if error.error else None
             return Confirmation(
                 False, reason=error.user_message or str(error.code), decline_code=decline_code or error.code

@@ -1,0 +1,118 @@
+"""The whole local stack: PostgreSQL, Kafka, localstripe, topics and the four services.
+
+``python -m infra.stack up|down|status|run``. ``run`` is what ``make run`` does: bring everything up,
+place two demo orders, print where they ended, then wait for Ctrl-C and stop everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from infra import kafka, localstripe, postgres, services
+from infra.topics import ensure_topics
+from plumbing.settings import service_url
+
+
+def _step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def up() -> None:
+    """Start what is not running yet and wait until every part is healthy."""
+    _step("PostgreSQL")
+    postgres.start()
+    _step("Kafka")
+    kafka.ensure_installed()
+    kafka.start()
+    created = ensure_topics(kafka.bootstrap_servers())
+    if created:
+        _step(f"created topics: {', '.join(created)}")
+    _step("localstripe (Stripe emulator)")
+    localstripe.ensure_installed()
+    localstripe.start()
+    for name in services.SERVICES:
+        _step(f"service {name}")
+        services.start(name)
+    for name in services.SERVICES:
+        services.wait_healthy(name)
+    _step("all services healthy: " + ", ".join(f"{n} {service_url(n)}" for n in services.SERVICES))
+
+
+def down() -> None:
+    """Stop the services (gracefully), then localstripe, Kafka and PostgreSQL."""
+    for name in reversed(services.SERVICES):
+        services.stop(name)
+    localstripe.stop()
+    kafka.stop()
+    postgres.stop()
+    _step("stack stopped")
+
+
+def _http(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        result: dict[str, Any] = json.load(response)
+        return result
+
+
+def place_and_follow(payment_method: str, sku: str = "SNES-SMW", timeout_s: float = 60.0) -> dict[str, Any]:
+    """Place an order and poll it until it is decided; returns the final order."""
+    body = {"customer_id": "demo", "items": [{"sku": sku, "quantity": 1}], "payment_method": payment_method}
+    accepted = _http("POST", f"{service_url('orders')}/orders", body)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        order = _http("GET", f"{service_url('orders')}/orders/{accepted['order_id']}")
+        if order["status"] != "PENDING" or time.monotonic() > deadline:
+            return order
+        time.sleep(0.1)
+
+
+def demo() -> None:
+    """Two orders: one paid with a good card, one with a card that is declined."""
+    for label, method in (("good card", "pm_card_visa"), ("declined card", "pm_card_chargeCustomerFail")):
+        order = place_and_follow(method)
+        sagas = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
+        saga_state = sagas[0]["state"] if sagas else "none"
+        reason = f" ({order['reason']})" if order.get("reason") else ""
+        print(f"demo order with {label}: {order['order_id']} -> {order['status']}{reason}; saga {saga_state}")
+
+
+def run() -> None:
+    """Up, demo, then wait for Ctrl-C (or SIGTERM) and stop everything."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        up()
+        demo()
+        print("RetroVault is running. Orders API:", service_url("orders"), "- press Ctrl-C to stop.", flush=True)
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m infra.stack")
+    parser.add_argument("command", choices=["up", "down", "run", "demo"])
+    args = parser.parse_args(argv)
+    try:
+        {"up": up, "down": down, "run": run, "demo": demo}[args.command]()
+    except Exception as error:
+        print(f"stack: error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Creates the project's Kafka topics with explicit partition counts (idempotent)."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from contracts.topics import ALL_TOPICS
+
+
+def ensure_topics(bootstrap: str, timeout_s: float = 30.0) -> list[str]:
+    """Create every topic in ``contracts.topics.ALL_TOPICS`` that does not exist yet; returns the new ones."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    wanted = [
+        NewTopic(
+            t.name,
+            num_partitions=t.partitions,
+            replication_factor=1,
+            config={"cleanup.policy": "compact"} if t.compacted else {},
+        )
+        for t in ALL_TOPICS
+        if t.name not in existing
+    ]
+    if not wanted:
+        return []
+    for future in admin.create_topics(wanted, operation_timeout=timeout_s).values():
+        future.result(timeout_s)
+    return [t.topic for t in wanted]
