@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,7 +45,8 @@ def pid(service: str) -> int | None:
         return None
     status = Path(f"/proc/{value}/stat")
     if status.exists() and status.read_text().split(")")[-1].split()[0] == "Z":
-        os.waitpid(value, os.WNOHANG)
+        with contextlib.suppress(ChildProcessError):  # reap it if it is ours; either way it is gone
+            os.waitpid(value, os.WNOHANG)
         return None
     return value
 
@@ -90,7 +92,11 @@ def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
         if pid(service) is None:
             break
         time.sleep(0.1)
-    tail = "\n".join(log_path(service).read_text(errors="replace").splitlines()[-30:]) if log_path(service).exists() else ""
+    tail = (
+        "\n".join(log_path(service).read_text(errors="replace").splitlines()[-30:])
+        if log_path(service).exists()
+        else ""
+    )
     raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{tail}")
 
 

@@ -55,12 +55,11 @@ def down() -> None:
     _step("stack stopped")
 
 
-def _http(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        result: dict[str, Any] = json.load(response)
-        return result
+        return json.load(response)
 
 
 def place_and_follow(payment_method: str, sku: str = "SNES-SMW", timeout_s: float = 60.0) -> dict[str, Any]:
@@ -69,7 +68,7 @@ def place_and_follow(payment_method: str, sku: str = "SNES-SMW", timeout_s: floa
     accepted = _http("POST", f"{service_url('orders')}/orders", body)
     deadline = time.monotonic() + timeout_s
     while True:
-        order = _http("GET", f"{service_url('orders')}/orders/{accepted['order_id']}")
+        order: dict[str, Any] = _http("GET", f"{service_url('orders')}/orders/{accepted['order_id']}")
         if order["status"] != "PENDING" or time.monotonic() > deadline:
             return order
         time.sleep(0.1)
@@ -79,7 +78,7 @@ def demo() -> None:
     """Two orders: one paid with a good card, one with a card that is declined."""
     for label, method in (("good card", "pm_card_visa"), ("declined card", "pm_card_chargeCustomerFail")):
         order = place_and_follow(method)
-        sagas = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
+        sagas: list[dict[str, Any]] = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
         saga_state = sagas[0]["state"] if sagas else "none"
         reason = f" ({order['reason']})" if order.get("reason") else ""
         print(f"demo order with {label}: {order['order_id']} -> {order['status']}{reason}; saga {saga_state}")

@@ -98,8 +98,7 @@ class ConsumerLoop:
         self._consumer.subscribe(list(self._routes), on_assign=lambda _c, _p: self.assigned.set())
         try:
             while not stop.is_set():
-                batch = self._consumer.consume(self._batch_size, self._poll_timeout_s)
-                batch = [m for m in batch if self._usable(m)]
+                batch = [m for m in self._next_batch() if self._usable(m)]
                 if not batch:
                     continue
                 try:
@@ -111,12 +110,23 @@ class ConsumerLoop:
         finally:
             self._close()
 
+    def _next_batch(self) -> list[KafkaMessage]:
+        """Block for the first message only, then take whatever else is already fetched.
+
+        ``consume(n, timeout)`` alone would wait the whole timeout whenever fewer than n messages are
+        there, adding that wait to every hop of every saga.
+        """
+        first = self._consumer.poll(self._poll_timeout_s)
+        if first is None:
+            return []
+        return [first, *self._consumer.consume(self._batch_size - 1, 0)]
+
     def _retrying(self, stop: threading.Event) -> tenacity.Retrying:
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(_retriable),
             wait=tenacity.wait_exponential_jitter(initial=0.1, max=5.0),
             stop=tenacity.stop_when_event_set(stop),
-            sleep=lambda seconds: None if stop.wait(seconds) else None,
+            sleep=lambda seconds: _wait(stop, seconds),
             before_sleep=lambda state: log.warning(
                 "%s: a dependency is unavailable (%s); retrying the batch",
                 self._service,
@@ -227,6 +237,11 @@ class ConsumerLoop:
         except Exception as error:  # nothing stored since the last auto-commit is a normal outcome
             log.info("%s: final offset commit: %s", self._service, error)
         self._consumer.close()
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    """Sleep between retries, but wake at once when the service is stopping."""
+    stop.wait(seconds)
 
 
 def _retriable(error: BaseException) -> bool:

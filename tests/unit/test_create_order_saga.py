@@ -46,6 +46,11 @@ def _step(saga: SagaInstance, last: Transition, payload: Message) -> Transition:
     return engine.on_reply(CREATE_ORDER, POLICY, saga, _reply_to(saga, last, payload), NOW)
 
 
+def state(saga: SagaInstance) -> SagaState:
+    """The saga's state, read afresh (keeps mypy from narrowing it across engine calls)."""
+    return saga.state
+
+
 def _sent(transition: Transition) -> list[type[Message]]:
     return [type(c.envelope.payload) for c in transition.commands]
 
@@ -55,7 +60,7 @@ def test_start_reserves_stock_first() -> None:
     assert _sent(t) == [ReserveStock]
     assert t.commands[0].topic.name == "catalog.commands"
     assert t.commands[0].key == str(saga.saga_id)
-    assert saga.state is SagaState.RUNNING and saga.current_action == "reserve_stock"
+    assert state(saga) is SagaState.RUNNING and saga.current_action == "reserve_stock"
 
 
 def test_happy_path_reserve_charge_approve_completes() -> None:
@@ -69,7 +74,7 @@ def test_happy_path_reserve_charge_approve_completes() -> None:
     assert saga.data.payment_intent_id == "pi_1"
     t = _step(saga, t, OrderApproved(order_id=ORDER))
     assert _sent(t) == []
-    assert saga.state is SagaState.COMPLETED and saga.current_action is None and saga.deadline_at is None
+    assert state(saga) is SagaState.COMPLETED and saga.current_action is None and saga.deadline_at is None
 
 
 def test_out_of_stock_rejects_the_order_without_other_compensation() -> None:
@@ -77,9 +82,9 @@ def test_out_of_stock_rejects_the_order_without_other_compensation() -> None:
     t = _step(saga, t, StockUnavailable(order_id=ORDER, sku="SNES-SMW", reason="out of stock: SNES-SMW"))
     assert _sent(t) == [RejectOrder]
     assert t.commands[0].envelope.payload.reason == "out of stock: SNES-SMW"
-    assert saga.state is SagaState.COMPENSATING
+    assert state(saga) is SagaState.COMPENSATING
     t = _step(saga, t, OrderRejected(order_id=ORDER))
-    assert saga.state is SagaState.COMPENSATED and _sent(t) == []
+    assert state(saga) is SagaState.COMPENSATED and _sent(t) == []
 
 
 def test_declined_payment_releases_stock_then_rejects() -> None:
@@ -91,7 +96,7 @@ def test_declined_payment_releases_stock_then_rejects() -> None:
     assert _sent(t) == [RejectOrder]
     assert t.commands[0].envelope.payload.reason == "payment declined: card_declined"
     t = _step(saga, t, OrderRejected(order_id=ORDER))
-    assert saga.state is SagaState.COMPENSATED
+    assert state(saga) is SagaState.COMPENSATED
     assert saga.failure_reason == "payment declined: card_declined"
 
 
@@ -150,7 +155,7 @@ def test_charge_without_reply_rolls_back_including_a_refund() -> None:
     t = _exhaust(saga)
     # The charge may have gone through: refund (a no-op if not), release, then reject.
     assert _sent(t) == [RefundPayment]
-    assert saga.state is SagaState.COMPENSATING
+    assert state(saga) is SagaState.COMPENSATING
     t = _step(saga, t, PaymentRefunded(order_id=ORDER))
     assert _sent(t) == [ReleaseStock]
     t = _step(saga, t, StockReleased(order_id=ORDER))
@@ -163,7 +168,7 @@ def test_approve_without_reply_is_stuck_not_rolled_back() -> None:
     t = _step(saga, t, StockReserved(order_id=ORDER))
     t = _step(saga, t, PaymentSucceeded(order_id=ORDER, payment_intent_id="pi_1", amount_cents=8998))
     t = _exhaust(saga)
-    assert _sent(t) == [] and saga.state is SagaState.RUNNING
+    assert _sent(t) == [] and state(saga) is SagaState.RUNNING
     assert saga.stuck_reason is not None and "approve_order" in saga.stuck_reason
     replay = engine.resend(CREATE_ORDER, POLICY, saga, NOW)
     assert _sent(replay) == [ApproveOrder] and saga.stuck_reason is None
@@ -174,7 +179,7 @@ def test_compensation_without_reply_ends_failed() -> None:
     t = _step(saga, t, StockReserved(order_id=ORDER))
     t = _step(saga, t, PaymentDeclined(order_id=ORDER, reason="declined"))
     t = _exhaust(saga)
-    assert saga.state is SagaState.FAILED
+    assert state(saga) is SagaState.FAILED
     assert saga.failure_reason is not None and "release_stock got no reply" in saga.failure_reason
 
 
@@ -183,7 +188,7 @@ def test_terminal_sagas_ignore_replies_and_replays() -> None:
     t = _step(saga, t, StockUnavailable(order_id=ORDER, sku="SNES-SMW", reason="out"))
     last = t
     _step(saga, t, OrderRejected(order_id=ORDER))
-    assert saga.state is SagaState.COMPENSATED
+    assert state(saga) is SagaState.COMPENSATED
     assert _step(saga, last, OrderRejected(order_id=ORDER)).commands == []
     assert engine.resend(CREATE_ORDER, POLICY, saga, NOW).commands == []
 
