@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
@@ -15,7 +16,7 @@ from orders.adapters.repository import OrdersRepository
 from orders.domain.orders import Order
 from orders.domain.pricing import UnknownProduct
 from orders.placing import IdempotencyConflict, PlaceOrderRequest, place_order
-from plumbing.http import FieldProblem
+from plumbing.http import FieldProblem, decode_strictly
 from plumbing.unit_of_work import Transactions
 
 CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -65,16 +66,26 @@ class OrdersController(Controller):
 
     path = "/orders"
 
-    @post("/", sync_to_thread=True, status_code=202)
-    def create_order(
+    @post("/", status_code=202)
+    async def create_order(
         self,
-        data: PlaceOrderBody,
+        request: Request[Any, Any, Any],
         transactions: Transactions,
         idempotency_key: Annotated[
             str | None, Parameter(header="Idempotency-Key", required=False, max_length=255)
         ] = None,
     ) -> Response[OrderAccepted]:
-        """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202."""
+        """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202.
+
+        The body is a ``PlaceOrderBody``, decoded strictly (no coercion of types).
+        """
+        data = decode_strictly(await request.body(), PlaceOrderBody)
+        return await anyio.to_thread.run_sync(self._place, data, transactions, idempotency_key)
+
+    @staticmethod
+    def _place(
+        data: PlaceOrderBody, transactions: Transactions, idempotency_key: str | None
+    ) -> Response[OrderAccepted]:
         request = PlaceOrderRequest(
             customer_id=data.customer_id,
             lines=[(item.sku, item.quantity) for item in data.items],

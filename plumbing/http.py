@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import uvicorn
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -12,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from plumbing.settings import ServiceSettings
 
+T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
@@ -26,6 +28,32 @@ class FieldProblem(HTTPException):
         super().__init__(detail=f"{field}: {message}", status_code=status_code)
         self.field = field
         self.message = message
+
+
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def decode_strictly(raw: bytes, into: type[T]) -> T:
+    """Decode a JSON body with no type coercion ("2" is not a number); errors name the field.
+
+    Litestar's own body parsing coerces types, so bodies that must be exact are decoded here.
+    """
+    try:
+        return msgspec.json.decode(raw, type=into, strict=True)
+    except msgspec.ValidationError as error:
+        raise FieldProblem(_field_of(str(error)), str(error), status_code=400) from error
+    except msgspec.DecodeError as error:
+        raise FieldProblem("body", f"malformed JSON: {error}", status_code=400) from error
+
+
+def _field_of(message: str) -> str:
+    """``$.items[0].quantity`` in msgspec's message, plus a named field (missing or unknown) if any."""
+    at = _AT_PATH.search(message)
+    path = at.group(1) if at else ""
+    named = _NAMED_FIELD.search(message)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or "body"
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
@@ -50,7 +78,8 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, FieldProblem):
-        return problem(exc.status_code, "Invalid field", exc.detail, [{"field": exc.field, "message": exc.message}])
+        title = "Invalid request" if exc.status_code == 400 else "Invalid field"
+        return problem(exc.status_code, title, exc.detail, [{"field": exc.field, "message": exc.message}])
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail

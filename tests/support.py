@@ -1,0 +1,111 @@
+"""Helpers for tests against the real stack: HTTP clients, the services' databases, Stripe, waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+
+import httpx
+import sqlalchemy as sa
+import stripe
+
+from infra import localstripe, postgres
+from payment.settings import EMULATOR_KEY
+from plumbing.settings import service_url
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout_s: float = 30.0, what: str = "condition") -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+
+
+@cache
+def api(service: str) -> httpx.Client:
+    """An HTTP client for one service's API."""
+    return httpx.Client(base_url=service_url(service), timeout=10.0)
+
+
+@cache
+def database(service: str) -> sa.Engine:
+    """An engine on a service's own database, as that service's role."""
+    return sa.create_engine(postgres.dsn(service), pool_size=2)
+
+
+def query(service: str, sql: str, **params: Any) -> list[sa.Row[Any]]:
+    """Rows of a read-only query on a service's database."""
+    with database(service).connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+@cache
+def stripe_client() -> stripe.StripeClient:
+    """The official SDK pointed at the local Stripe emulator."""
+    return stripe.StripeClient(EMULATOR_KEY, base_addresses={"api": localstripe.api_base()})
+
+
+def payment_intents(order_id: str) -> list[Any]:
+    """Every PaymentIntent Stripe holds for an order (found by its metadata), read through Stripe's API."""
+    intents = stripe_client().v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+    return [pi for pi in intents if pi.metadata.to_dict().get("order_id") == order_id]
+
+
+def refunds(intent_id: str) -> list[Any]:
+    """Every refund of a PaymentIntent, through Stripe's API."""
+    return list(stripe_client().v1.refunds.list(params={"payment_intent": intent_id, "limit": 100}).data)
+
+
+def stock(sku: str) -> int:
+    """A product's stock, as catalog's API reports it."""
+    response = api("catalog").get(f"/products/{sku}")
+    response.raise_for_status()
+    value: int = response.json()["stock"]
+    return value
+
+
+def place_order(items: list[tuple[str, int]], payment_method: str = "pm_card_visa", **extra: Any) -> httpx.Response:
+    """``POST /orders``."""
+    body = {
+        "customer_id": "customer-test",
+        "items": [{"sku": sku, "quantity": qty} for sku, qty in items],
+        "payment_method": payment_method,
+    }
+    return api("orders").post("/orders", json=body, **extra)
+
+
+def settled_order(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """Wait until the order is no longer PENDING and return it."""
+
+    def decided() -> dict[str, Any] | None:
+        order: dict[str, Any] = api("orders").get(f"/orders/{order_id}").json()
+        return order if order["status"] != "PENDING" else None
+
+    return wait_for(decided, timeout_s=timeout_s, what=f"order {order_id} to be decided")
+
+
+def saga_of(order_id: str) -> dict[str, Any]:
+    """The order's saga, as the coordinator's API reports it."""
+    sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()
+    assert len(sagas) == 1, sagas
+    saga: dict[str, Any] = sagas[0]
+    return saga
+
+
+def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """Wait until the order's saga is in a terminal state and return it."""
+
+    def finished() -> dict[str, Any] | None:
+        sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()
+        return sagas[0] if sagas and sagas[0]["state"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
+
+    return wait_for(finished, timeout_s=timeout_s, what=f"saga of order {order_id} to finish")
