@@ -27,3 +27,15 @@ def ensure_topics(bootstrap: str, timeout_s: float = 30.0) -> list[str]:
     for future in admin.create_topics(wanted, operation_timeout=timeout_s).values():
         future.result(timeout_s)
     return [t.topic for t in wanted]
+
+
+def main() -> None:
+    """``python -m infra.topics``: create the topics on ``$RV_KAFKA_BOOTSTRAP``."""
+    from plumbing.settings import DEFAULT_KAFKA_PORT, env
+
+    bootstrap = env("RV_KAFKA_BOOTSTRAP", f"127.0.0.1:{DEFAULT_KAFKA_PORT}")
+    print("created:", ", ".join(ensure_topics(bootstrap)) or "nothing (all topics exist)")
+
+
+if __name__ == "__main__":
+    main()

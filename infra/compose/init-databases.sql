@@ -1,0 +1,15 @@
+-- One database and one role per service; no service may connect to another's database.
+-- (The local stack does the same in infra/postgres.py: ensure_databases.)
+CREATE ROLE catalog LOGIN PASSWORD 'catalog';
+CREATE ROLE orders LOGIN PASSWORD 'orders';
+CREATE ROLE payment LOGIN PASSWORD 'payment';
+CREATE ROLE coordinator LOGIN PASSWORD 'coordinator';
+CREATE DATABASE catalog OWNER catalog;
+CREATE DATABASE orders OWNER orders;
+CREATE DATABASE payment OWNER payment;
+CREATE DATABASE coordinator OWNER coordinator;
+REVOKE CONNECT ON DATABASE catalog, orders, payment, coordinator FROM PUBLIC;
+GRANT CONNECT ON DATABASE catalog TO catalog;
+GRANT CONNECT ON DATABASE orders TO orders;
+GRANT CONNECT ON DATABASE payment TO payment;
+GRANT CONNECT ON DATABASE coordinator TO coordinator;
