@@ -7,12 +7,11 @@ charge, even with an emulator that ignores idempotency keys. See shared design n
 from __future__ import annotations
 
 from contracts.payment import ChargePayment, RefundPayment
-from payment.adapters.payment_store import PaymentStore
-from payment.domain.gateway import PaymentGateway
+from payment.domain.gateway import PaymentGateway, PaymentRecords
 from payment.domain.payments import Payment, PaymentStatus
 
 
-def charge(store: PaymentStore, gateway: PaymentGateway, command: ChargePayment) -> Payment:
+def charge(store: PaymentRecords, gateway: PaymentGateway, command: ChargePayment) -> Payment:
     """Charge the order once; returns the payment in a final state (SUCCEEDED, DECLINED or CANCELLED)."""
     payment = store.open(
         Payment(
@@ -36,7 +35,7 @@ def charge(store: PaymentStore, gateway: PaymentGateway, command: ChargePayment)
     )
 
 
-def refund(store: PaymentStore, gateway: PaymentGateway, command: RefundPayment) -> Payment:
+def refund(store: PaymentRecords, gateway: PaymentGateway, command: RefundPayment) -> Payment:
     """Refund the order's charge if it succeeded; a refund before any charge cancels the order's payment."""
     payment = store.find(command.order_id)
     if payment is None:

@@ -6,15 +6,14 @@ from contracts.envelope import Envelope
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS
 from payment import charging
-from payment.adapters.payment_store import PaymentStore
-from payment.domain.gateway import GatewayUnavailable, PaymentGateway
+from payment.domain.gateway import GatewayUnavailable, PaymentGateway, PaymentRecords
 from payment.domain.payments import PaymentStatus
 from plumbing.consumer import Handler, Routes
 from plumbing.errors import RetryLater
 from plumbing.unit_of_work import UnitOfWork
 
 
-def build_routes(store: PaymentStore, gateway: PaymentGateway) -> Routes:
+def build_routes(store: PaymentRecords, gateway: PaymentGateway) -> Routes:
     """Payment's routing table, its handlers bound to the payment store and the gateway."""
 
     def charge_payment(uow: UnitOfWork, command: Envelope[ChargePayment]) -> None:

@@ -1,9 +1,9 @@
-"""The port to a card processor (Stripe, or a fake in unit tests)."""
+"""The ports payment depends on: a card processor and durable payment records."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from payment.domain.payments import Payment
 
@@ -38,4 +38,20 @@ class PaymentGateway(Protocol):
 
     def refund(self, intent_id: str, idempotency_key: str) -> str:
         """Refund the intent's charge in full, unless it already was; returns the refund id."""
+        ...
+
+
+class PaymentRecords(Protocol):
+    """Where payments and their progress are kept; every change is durable when the call returns."""
+
+    def open(self, payment: Payment) -> Payment:
+        """Record a new payment, or return the one this order already has."""
+        ...
+
+    def find(self, order_id: str) -> Payment | None:
+        """The order's payment, or None."""
+        ...
+
+    def update(self, payment: Payment, **changes: Any) -> Payment:
+        """Apply and persist changes to a payment."""
         ...
