@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, get
+from typing import Annotated
+
+from litestar import Controller, get, put
 from litestar.exceptions import NotFoundException
 from sqlalchemy.engine import Engine
 
 from catalog.adapters.repository import CatalogRepository
 from catalog.domain.products import Product
+from catalog.handlers import publish_products
+from plumbing.unit_of_work import Transactions
+
+
+class StockLevel(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /products/{sku}/stock`` body: the new number of units on the shelf."""
+
+    stock: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 
 
 class ProductView(msgspec.Struct, frozen=True):
@@ -45,4 +55,17 @@ class ProductsController(Controller):
             product = CatalogRepository(conn).product(sku)
         if product is None:
             raise NotFoundException(f"no product with sku {sku!r}")
+        return _view(product)
+
+    @put("/{sku:str}/stock", sync_to_thread=True)
+    def set_stock(self, transactions: Transactions, sku: str, data: StockLevel) -> ProductView:
+        """Restock (or count) a product: set its stock and announce the change; 404 for an unknown sku."""
+        with transactions.begin() as uow:
+            repo = CatalogRepository(uow.conn)
+            product = repo.lock_products([sku]).get(sku)
+            if product is None:
+                raise NotFoundException(f"no product with sku {sku!r}")
+            product.set_stock(data.stock)
+            repo.save_stock([product])
+            publish_products(uow, [product])
         return _view(product)

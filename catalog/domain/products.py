@@ -38,3 +38,10 @@ class Product:
         """Return ``quantity`` to stock."""
         self.stock += quantity
         self.revision += 1
+
+    def set_stock(self, quantity: int) -> None:
+        """Set the stock after a delivery or a count."""
+        if quantity < 0:
+            raise ValueError("stock cannot be negative")
+        self.stock = quantity
+        self.revision += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import pybreaker
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
@@ -21,20 +22,23 @@ T = TypeVar("T")
 _TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
 
 
-def _call(operation: Callable[[], T]) -> T:
-    try:
-        return operation()
-    except _TRANSIENT as error:
-        raise GatewayUnavailable(
-            f"stripe unavailable: {error.__class__.__name__}: {error.user_message or error}"
-        ) from error
+def _is_answer(error: BaseException) -> bool:
+    """Stripe answered (a decline, a bad request): not a sign that Stripe is failing."""
+    return not isinstance(error, _TRANSIENT)
 
 
 class StripeGateway:
     """``PaymentGateway`` on Stripe PaymentIntents."""
 
     def __init__(
-        self, api_key: str, api_base: str | None, *, max_network_retries: int = 2, timeout_s: float = 10.0
+        self,
+        api_key: str,
+        api_base: str | None,
+        *,
+        max_network_retries: int = 2,
+        timeout_s: float = 10.0,
+        breaker_fail_max: int = 5,
+        breaker_reset_s: float = 5.0,
     ) -> None:
         # StripeClient does not retry unless told to; the SDK retries connection errors, 409, 429 and 5xx.
         self._client = stripe.StripeClient(
@@ -43,6 +47,26 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=stripe.RequestsClient(timeout=timeout_s),
         )
+        # After `breaker_fail_max` consecutive transient failures, calls fail at once for `breaker_reset_s`
+        # (the commands wait in Kafka and are retried with backoff) instead of each waiting on a dead Stripe.
+        self._breaker = pybreaker.CircuitBreaker(
+            fail_max=breaker_fail_max, reset_timeout=breaker_reset_s, exclude=[_is_answer], name="stripe"
+        )
+
+    def _call(self, operation: Callable[[], T]) -> T:
+        try:
+            return self._breaker.call(operation)
+        except pybreaker.CircuitBreakerError as error:
+            raise GatewayUnavailable(f"stripe circuit open: {error}") from error
+        except _TRANSIENT as error:
+            raise GatewayUnavailable(
+                f"stripe unavailable: {type(error).__name__}: {error.user_message or error}"
+            ) from error
+
+    @property
+    def breaker_state(self) -> str:
+        """closed, open or half-open."""
+        return str(self._breaker.current_state)
 
     def create_intent(self, payment: Payment) -> str:
         """Create an unconfirmed PaymentIntent carrying the order id; nothing is charged yet."""
@@ -52,7 +76,7 @@ class StripeGateway:
             "payment_method": payment.payment_method,
             "metadata": {"order_id": payment.order_id, "idempotency_key": payment.idempotency_key},
         }
-        intent = _call(
+        intent = self._call(
             lambda: self._client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": f"{payment.idempotency_key}:create"}
             )
@@ -62,7 +86,7 @@ class StripeGateway:
     def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
         """Confirm (charge) the intent; a card decline is an answer, not an error."""
         try:
-            intent = _call(
+            intent = self._call(
                 lambda: self._client.v1.payment_intents.confirm(
                     intent_id, options={"idempotency_key": f"{payment.idempotency_key}:confirm"}
                 )
@@ -75,7 +99,7 @@ class StripeGateway:
             )
         except stripe.InvalidRequestError:
             # Confirming an intent that already succeeded is refused: look at where it stands instead.
-            intent = _call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
             if intent.status != "succeeded":
                 raise
         if intent.status == "succeeded":
@@ -84,19 +108,19 @@ class StripeGateway:
 
     def cancel_unless_charged(self, intent_id: str) -> bool:
         """True if the intent succeeded; otherwise cancel it (so it can never be charged) and return False."""
-        intent = _call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+        intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
         if intent.status == "succeeded":
             return True
         if intent.status != "canceled":
-            _call(lambda: self._client.v1.payment_intents.cancel(intent_id))
+            self._call(lambda: self._client.v1.payment_intents.cancel(intent_id))
         return False
 
     def refund(self, intent_id: str, idempotency_key: str) -> str:
         """Refund the intent in full; an intent refunded before keeps its first refund."""
-        existing = _call(lambda: self._client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 1}))
+        existing = self._call(lambda: self._client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 1}))
         if existing.data:
             return existing.data[0].id
-        refund = _call(
+        refund = self._call(
             lambda: self._client.v1.refunds.create(
                 params={"payment_intent": intent_id}, options={"idempotency_key": idempotency_key}
             )
