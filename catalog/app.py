@@ -1,10 +1,10 @@
-"""Catalog's HTTP API: read-only views of the products."""
+"""Catalog's HTTP API: the products, and setting a product's stock."""
 
 from __future__ import annotations
 
-import msgspec
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, put
 from litestar.exceptions import NotFoundException
 from sqlalchemy.engine import Engine
