@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 import tenacity
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
@@ -229,7 +229,11 @@ class ConsumerLoop:
         for message in batch:
             key = (message.topic() or "", message.partition() or 0)
             last[key] = max(last.get(key, -1), message.offset() or 0)
-        self._consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+        try:
+            self._consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+        except KafkaException as error:
+            # E.g. the partition was revoked meanwhile: its messages come again and the inbox drops them.
+            log.warning("%s: could not store offsets (%s)", self._service, error)
 
     def _close(self) -> None:
         try:

@@ -6,11 +6,13 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+import sqlalchemy as sa
 import uvicorn
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from plumbing.db import is_transient
 from plumbing.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -90,6 +92,14 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
 
+def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if not is_transient(exc):
+        return _on_unexpected(request, exc)
+    response = problem(503, "Service unavailable", "the database is unavailable; nothing was written, retry later")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "the server could not handle the request")
@@ -97,6 +107,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _on_http_exception,
+    sa.exc.DBAPIError: _on_database_down,
     Exception: _on_unexpected,
 }
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from sqlalchemy.engine import Engine
 
 from plumbing.db import is_transient
@@ -27,10 +28,13 @@ class OutboxRelay:
     a crash in between re-publishes them, and the consumers' inbox drops the copies.
     """
 
-    def __init__(self, engine: Engine, outbox: sa.Table, producer: Producer, *, batch_size: int = 1000) -> None:
+    def __init__(
+        self, engine: Engine, outbox: sa.Table, new_producer: Callable[[], Producer], *, batch_size: int = 1000
+    ) -> None:
         self._engine = engine
         self._outbox = outbox
-        self._producer = producer
+        self._new_producer = new_producer
+        self._producer = new_producer()
         self._batch_size = batch_size
         self._wake = threading.Event()
         self.published = 0
@@ -85,9 +89,17 @@ class OutboxRelay:
                 if error is not None:
                     failures.append(error)
 
-            for row in rows:
-                self._produce(row, on_delivery)
+            try:
+                for row in rows:
+                    self._produce(row, on_delivery)
+            except KafkaException as error:
+                failures.append(error.args[0])
             remaining = self._producer.flush(20.0)
+            if any(error.fatal() for error in failures):
+                # An idempotent producer that lost its sequence (e.g. the broker lost unflushed data in a
+                # crash) is unusable: start a new one; the rows are still here and will be sent again.
+                log.warning("outbox relay: fatal producer error %s; creating a new producer", failures[0])
+                self._producer = self._new_producer()
             if failures or remaining:
                 raise PublishFailed(f"{len(failures)} failed, {remaining} unacknowledged: {failures[:1]}")
             conn.execute(sa.delete(o).where(o.c.id.in_([row.id for row in rows])))

@@ -44,7 +44,7 @@ def wire_messaging(
 ) -> Messaging:
     """Build the relay and consumer loop for ``routes``; extra workers run between them."""
     outbox, inbox = tables
-    relay = OutboxRelay(engine, outbox, Producer(producer_config(settings.kafka_bootstrap, settings.service)))
+    relay = OutboxRelay(engine, outbox, lambda: Producer(producer_config(settings.kafka_bootstrap, settings.service)))
     consumer = ConsumerLoop(
         service=settings.service,
         engine=engine,
