@@ -253,13 +253,18 @@ def _retriable(error: BaseException) -> bool:
     return is_transient(error) or isinstance(error, RetryLater)
 
 
-def _dead_letter_fields(bad: Poison, service: str) -> dict[str, Any]:
-    raw = bad.raw
-    original = raw.headers() or []
+def headers_of(message: KafkaMessage) -> dict[str, str]:
+    """A Kafka message's headers as text (undecodable bytes replaced)."""
+    original = message.headers() or []
     pairs = original.items() if isinstance(original, dict) else original
-    headers = {
+    return {
         name: value if isinstance(value, str) else (value or b"").decode("utf-8", "replace") for name, value in pairs
     }
+
+
+def _dead_letter_fields(bad: Poison, service: str) -> dict[str, Any]:
+    raw = bad.raw
+    headers = headers_of(raw)
     headers.update(
         {
             "dlq.service": service,

@@ -109,3 +109,13 @@ def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
         return sagas[0] if sagas and sagas[0]["state"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
 
     return wait_for(finished, timeout_s=timeout_s, what=f"saga of order {order_id} to finish")
+
+
+def payment_intents_by_order(order_ids: set[str]) -> dict[str, list[Any]]:
+    """The PaymentIntents of many orders at once, grouped by order id (one pass over Stripe's list)."""
+    found: dict[str, list[Any]] = {}
+    for pi in stripe_client().v1.payment_intents.list(params={"limit": 100}).auto_paging_iter():
+        order_id = pi.metadata.to_dict().get("order_id")
+        if order_id in order_ids:
+            found.setdefault(order_id, []).append(pi)
+    return found

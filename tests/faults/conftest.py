@@ -1,0 +1,24 @@
+"""Fault scenarios share one restocked catalogue and must leave every service running."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from infra import kafka, localstripe, postgres, services
+from tests.faults.harness import restock
+
+
+@pytest.fixture(autouse=True)
+def stack_restored() -> Iterator[None]:
+    """Restock before each scenario; afterwards bring back whatever a scenario left down."""
+    restock()
+    yield
+    postgres.start()
+    kafka.start()
+    localstripe.start()
+    for name in services.SERVICES:
+        services.start(name)
+    for name in services.SERVICES:
+        services.wait_healthy(name)

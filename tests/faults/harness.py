@@ -1,0 +1,193 @@
+"""Fault-injection harness: a stream of orders, a fault while they are in flight, then the invariants.
+
+The invariants are read from each service's own database and from Stripe's API, never from what the
+test thinks it sent: an order that was committed while its HTTP request failed still counts.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.support import api, payment_intents_by_order, query, refunds, wait_for
+
+STREAM_SKUS = ("NES-SMB3", "SNES-SMW", "N64-MK64", "GB-TETRIS", "PS1-CRASH", "GEN-SONIC2")
+SHORT_SKU = "DC-JETSET"  # always ordered 100 at a time while it holds fewer: out of stock
+SETTLE_S = 240.0
+
+
+@dataclass
+class Run:
+    """One scenario's orders and what it saw."""
+
+    started_at: datetime
+    stock_before: dict[str, int]
+    accepted: list[str] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)
+    placed: int = 0
+    progress: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_placed(self, count: int, timeout_s: float = 120.0) -> None:
+        """Block until the stream has tried ``count`` orders."""
+        with self.progress:
+            if not self.progress.wait_for(lambda: self.placed >= count, timeout_s):
+                raise AssertionError(f"the stream placed only {self.placed} of {count} orders")
+
+
+def restock(stock: int = 2000) -> None:
+    """Give the stream's products plenty of stock, so the mix stays mostly successes run after run."""
+    for sku in STREAM_SKUS:
+        api("catalog").put(f"/products/{sku}/stock", json={"stock": stock}).raise_for_status()
+    api("catalog").put(f"/products/{SHORT_SKU}/stock", json={"stock": 5}).raise_for_status()
+    wait_for(lambda: _view_has(STREAM_SKUS, stock), timeout_s=30, what="orders' product view to see the new stock")
+
+
+def _view_has(skus: tuple[str, ...], stock: int) -> bool:
+    rows = query("orders", "SELECT sku, stock FROM product_view WHERE sku = ANY(:s)", s=list(skus))
+    return len(rows) == len(skus) and all(r.stock == stock for r in rows)
+
+
+def stock_levels() -> dict[str, int]:
+    """Every product's stock, from catalog's database."""
+    return {row.sku: row.stock for row in query("catalog", "SELECT sku, stock FROM products")}
+
+
+def begin() -> Run:
+    """Start a scenario: note the time and the stock."""
+    return Run(started_at=_db_now() - timedelta(milliseconds=1), stock_before=stock_levels())
+
+
+def _db_now() -> datetime:
+    value = query("orders", "SELECT now() AS t")[0]._mapping["t"]
+    assert isinstance(value, datetime)
+    return value
+
+
+def order_body(index: int, rng: random.Random) -> dict[str, Any]:
+    """The stream's mix: 80% good card, 10% declined card, 10% out of stock."""
+    kind = index % 10
+    if kind == 9:
+        items = [{"sku": SHORT_SKU, "quantity": 100}]
+    else:
+        items = [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(STREAM_SKUS, rng.randint(1, 2))]
+    method = "pm_card_chargeCustomerFail" if kind == 8 else "pm_card_visa"
+    return {"customer_id": f"fault-{index}", "items": items, "payment_method": method}
+
+
+def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None:
+    """Place ``count`` orders one after another; refusals (service down) are counted, not retried."""
+    rng = random.Random(seed)
+    client = httpx.Client(base_url=str(api("orders").base_url), timeout=5.0)
+    for index in range(count):
+        try:
+            response = client.post("/orders", json=order_body(index, rng))
+            if response.status_code == 202:
+                run.accepted.append(response.json()["order_id"])
+            else:
+                run.refused[str(response.status_code)] += 1
+        except httpx.HTTPError as error:
+            run.refused[type(error).__name__] += 1
+        with run.progress:
+            run.placed += 1
+            run.progress.notify_all()
+        time.sleep(pause_s)  # pacing of the offered load, not a wait for a condition
+
+
+def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7) -> None:
+    """Run the order stream and the fault side by side; re-raise the fault's error, if any."""
+    errors: list[BaseException] = []
+
+    def inject() -> None:
+        try:
+            fault(run)
+        except BaseException as error:
+            errors.append(error)
+
+    injector = threading.Thread(target=inject, name="fault")
+    injector.start()
+    stream(run, count, seed=seed)
+    injector.join(300)
+    if errors:
+        raise errors[0]
+
+
+def _orders_of(run: Run) -> list[Any]:
+    return query(
+        "orders",
+        "SELECT order_id, status, reason FROM orders WHERE created_at >= :t AND customer_id LIKE 'fault-%'",
+        t=run.started_at,
+    )
+
+
+def settle(run: Run, timeout_s: float = SETTLE_S) -> list[Any]:
+    """Wait until every order of the run is decided and its saga finished; return the orders."""
+
+    def all_done() -> list[Any] | None:
+        orders = _orders_of(run)
+        if any(o.status == "PENDING" for o in orders):
+            return None
+        ids = [o.order_id for o in orders]
+        open_sagas = query(
+            "coordinator",
+            "SELECT count(*) AS n FROM sagas WHERE order_id = ANY(:ids) AND state NOT IN ('COMPLETED', 'COMPENSATED')",
+            ids=ids,
+        )[0].n
+        return orders if open_sagas == 0 and _outboxes_empty() else None
+
+    return wait_for(all_done, timeout_s=timeout_s, what="every order of the run to settle")
+
+
+def _outboxes_empty() -> bool:
+    return all(
+        query(s, "SELECT count(*) AS n FROM outbox")[0].n == 0 for s in ("catalog", "orders", "payment", "coordinator")
+    )
+
+
+def check_invariants(run: Run, orders: list[Any]) -> dict[str, int]:
+    """Assert every invariant of the reliability guarantees; returns counts by order status."""
+    ids = [o.order_id for o in orders]
+    assert set(run.accepted) <= set(ids), "an order answered 202 is missing"
+    status = {o.order_id: o.status for o in orders}
+    assert set(status.values()) <= {"APPROVED", "REJECTED"}
+
+    sagas = query("coordinator", "SELECT order_id, state FROM sagas WHERE order_id = ANY(:ids)", ids=ids)
+    assert sorted(s.order_id for s in sagas) == sorted(ids), "every order has exactly one saga"
+    expected = {"APPROVED": "COMPLETED", "REJECTED": "COMPENSATED"}
+    wrong = [(s.order_id, status[s.order_id], s.state) for s in sagas if expected[status[s.order_id]] != s.state]
+    assert not wrong, f"order and saga disagree: {wrong[:5]}"
+
+    approved = [i for i in ids if status[i] == "APPROVED"]
+    taken: dict[str, int] = defaultdict(int)
+    for line in query("orders", "SELECT sku, quantity FROM order_lines WHERE order_id = ANY(:ids)", ids=approved):
+        taken[line.sku] += line.quantity
+    now = stock_levels()
+    for sku, before in run.stock_before.items():
+        assert now[sku] == before - taken[sku], f"{sku}: {before} - {taken[sku]} approved != {now[sku]} in stock"
+        assert now[sku] >= 0
+
+    intents = payment_intents_by_order(set(ids))
+    for order_id in ids:
+        succeeded = [pi for pi in intents.get(order_id, []) if pi.status == "succeeded"]
+        assert len(succeeded) <= 1, f"order {order_id} was charged {len(succeeded)} times"
+        if status[order_id] == "APPROVED":
+            assert len(succeeded) == 1, f"approved order {order_id} has no charge"
+        elif succeeded:
+            assert refunds(succeeded[0].id), f"rejected order {order_id} was charged and not refunded"
+
+    replies = query(
+        "coordinator",
+        "SELECT h.saga_id, h.action, count(*) AS n FROM saga_history h JOIN sagas s USING (saga_id) "
+        "WHERE s.order_id = ANY(:ids) AND h.kind = 'reply_received' GROUP BY h.saga_id, h.action HAVING count(*) > 1",
+        ids=ids,
+    )
+    assert not replies, f"a reply was applied twice: {replies[:3]}"
+    assert _outboxes_empty()
+    return dict(Counter(status.values()))
