@@ -39,7 +39,7 @@ def api(service: str) -> httpx.Client:
 @cache
 def database(service: str) -> sa.Engine:
     """An engine on a service's own database, as that service's role."""
-    return sa.create_engine(postgres.dsn(service), pool_size=2)
+    return sa.create_engine(postgres.dsn(service), pool_size=2, pool_pre_ping=True)
 
 
 def query(service: str, sql: str, **params: Any) -> list[sa.Row[Any]]:
