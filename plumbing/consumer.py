@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -75,7 +76,7 @@ class ConsumerLoop:
         engine: Engine,
         outbox: sa.Table,
         inbox: sa.Table,
-        consumer: Consumer,
+        new_consumer: Callable[[], Consumer],
         routes: Routes,
         relay: OutboxRelay,
         batch_size: int = 500,
@@ -85,20 +86,25 @@ class ConsumerLoop:
         self._engine = engine
         self._outbox = outbox
         self._inbox = inbox
-        self._consumer = consumer
+        self._new_consumer = new_consumer
+        self._consumer = new_consumer()
         self._routes = routes
         self._relay = relay
         self._batch_size = batch_size
         self._poll_timeout_s = poll_timeout_s
         self.stats = ConsumerStats()
         self.assigned = threading.Event()
+        self._fatal = False
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
-        self._consumer.subscribe(list(self._routes), on_assign=lambda _c, _p: self.assigned.set())
+        self._subscribe()
         try:
             while not stop.is_set():
                 batch = [m for m in self._next_batch() if self._usable(m)]
+                if self._fatal:
+                    self._replace_consumer()
+                    continue
                 if not batch:
                     continue
                 try:
@@ -109,6 +115,23 @@ class ConsumerLoop:
                 self._relay.wake()
         finally:
             self._close()
+
+    def _subscribe(self) -> None:
+        self._fatal = False
+        self._consumer.subscribe(list(self._routes), on_assign=lambda _c, _p: self.assigned.set())
+
+    def _replace_consumer(self) -> None:
+        """A fatal consumer error (e.g. fenced after a broker restart) leaves the client unusable: start anew.
+
+        Offsets stored but not yet committed are lost with it; those messages come again and the inbox
+        drops them.
+        """
+        log.warning("%s: replacing the Kafka consumer after a fatal error", self._service)
+        self.assigned.clear()
+        with contextlib.suppress(KafkaException, RuntimeError):
+            self._consumer.close()
+        self._consumer = self._new_consumer()
+        self._subscribe()
 
     def _next_batch(self) -> list[KafkaMessage]:
         """Block for the first message only, then take whatever else is already fetched.
@@ -138,6 +161,8 @@ class ConsumerLoop:
         error = message.error()
         if error is None:
             return True
+        # The fatal event itself arrives with code _FATAL (its fatal() flag is not always set).
+        self._fatal = self._fatal or error.fatal() or error.code() == KafkaError._FATAL
         if error.code() != KafkaError._PARTITION_EOF:
             log.warning("%s: consumer error %s", self._service, error)
         return False

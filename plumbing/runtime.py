@@ -23,11 +23,9 @@ class Worker:
 
 
 class Workers:
-    """Starts workers in order and stops them in reverse, each finishing what it holds.
+    """Starts workers on their own threads and stops them in the same order, each finishing what it holds."""
 
-    The consumer loops are listed before the outbox relay, so on shutdown the consumers stop
-    first and the relay then drains everything they committed.
-    """
+    join_timeout_s = 30.0
 
     def __init__(self, workers: list[Worker]) -> None:
         self._workers = workers
@@ -41,15 +39,15 @@ class Workers:
             thread.start()
             self._running.append((worker, thread, stop))
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop workers in reverse order of start (relay last) and wait for each."""
-        for worker, thread, stop in self._running:
-            if worker is not self._workers[-1]:
-                stop.set()
-                thread.join(timeout_s)
-        for _worker, thread, stop in self._running[-1:]:
+    def stop(self) -> None:
+        """Stop the workers one by one in the order they were started, waiting for each to finish.
+
+        The relay is listed last, so it drains everything the other workers committed.
+        (No parameters: Litestar passes the app to shutdown hooks that take any.)
+        """
+        for _worker, thread, stop in self._running:
             stop.set()
-            thread.join(timeout_s)
+            thread.join(self.join_timeout_s)
         self._running = []
 
     @staticmethod

@@ -50,7 +50,7 @@ def wire_messaging(
         engine=engine,
         outbox=outbox,
         inbox=inbox,
-        consumer=Consumer(consumer_config(settings.kafka_bootstrap, settings.service)),
+        new_consumer=lambda: Consumer(consumer_config(settings.kafka_bootstrap, settings.service)),
         routes=routes,
         relay=relay,
         batch_size=settings.batch_size,

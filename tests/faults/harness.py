@@ -42,8 +42,18 @@ class Run:
                 raise AssertionError(f"the stream placed only {self.placed} of {count} orders")
 
 
+def quiesce(timeout_s: float = SETTLE_S) -> None:
+    """Wait until no saga at all is in flight (an earlier run may have left some finishing)."""
+    wait_for(
+        lambda: query("coordinator", "SELECT count(*) AS n FROM sagas WHERE finished_at IS NULL")[0].n == 0,
+        timeout_s=timeout_s,
+        what="all sagas to finish before the scenario",
+    )
+
+
 def restock(stock: int = 2000) -> None:
     """Give the stream's products plenty of stock, so the mix stays mostly successes run after run."""
+    quiesce()
     for sku in STREAM_SKUS:
         api("catalog").put(f"/products/{sku}/stock", json={"stock": stock}).raise_for_status()
     api("catalog").put(f"/products/{SHORT_SKU}/stock", json={"stock": 5}).raise_for_status()

@@ -221,3 +221,19 @@ def test_many_concurrent_orders_for_the_last_units() -> None:
     assert sum(o["status"] == "APPROVED" for o in decided) == units
     assert all("out of stock" in o["reason"] for o in decided if o["status"] == "REJECTED")
     assert query("catalog", "SELECT stock FROM products WHERE sku = :s", s=sku)[0].stock == 0
+
+
+def test_graceful_shutdown_drains_the_outbox_and_restart_continues() -> None:
+    drained: dict[str, int] = {}
+
+    def fault(run: Run) -> None:
+        for moment, name in ((10, "coordinator"), (30, "catalog")):
+            run.wait_placed(moment)
+            services.stop(name)  # SIGTERM
+            drained[name] = query(name, "SELECT count(*) AS n FROM outbox")[0].n
+            _restart(name)
+
+    run = begin()
+    during(run, 50, fault)
+    assert drained == {"coordinator": 0, "catalog": 0}, "a stopped service left unsent messages"
+    check_invariants(run, settle(run))
