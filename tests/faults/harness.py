@@ -45,7 +45,12 @@ class Run:
 def quiesce(timeout_s: float = SETTLE_S) -> None:
     """Wait until no saga at all is in flight (an earlier run may have left some finishing)."""
     wait_for(
-        lambda: query("coordinator", "SELECT count(*) AS n FROM sagas WHERE finished_at IS NULL")[0].n == 0,
+        lambda: (
+            query("coordinator", "SELECT count(*) AS n FROM sagas WHERE finished_at IS NULL AND stuck_reason IS NULL")[
+                0
+            ].n
+            == 0
+        ),
         timeout_s=timeout_s,
         what="all sagas to finish before the scenario",
     )
