@@ -23,10 +23,8 @@ kill, status, reset, bootstrap, classpath.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
-import fcntl
 import hashlib
 import os
 import shlex
@@ -38,8 +36,10 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from infra import _proc
 
 __all__ = [
     "bootstrap_servers",
@@ -93,9 +93,7 @@ _POLL_INTERVAL = 0.2
 
 def state_dir() -> Path:
     """Return the state directory (``$RV_STATE_DIR`` or ``<repo>/.local``)."""
-    env = os.environ.get("RV_STATE_DIR")
-    base = Path(env).expanduser() if env else REPO_ROOT / ".local"
-    return base.absolute()
+    return _proc.state_dir()
 
 
 def _kafka_dir() -> Path:
@@ -119,46 +117,29 @@ def _cluster_id_path() -> Path:
 
 
 def _log_path() -> Path:
-    return state_dir() / "log" / "kafka.log"
-
-
-def _run_dir() -> Path:
-    return state_dir() / "run"
+    return _proc.log_path("kafka")
 
 
 def _pid_path() -> Path:
-    return _run_dir() / "kafka.pid"
+    return _proc.pid_path("kafka")
 
 
 def _logpos_path() -> Path:
-    return _run_dir() / "kafka.logpos"
+    return _proc.run_dir() / "kafka.logpos"
 
 
 def _ready_path() -> Path:
-    return _run_dir() / "kafka.ready"
-
-
-def _port(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RuntimeError(f"{name}={raw!r} is not a port number") from None
-    if not 0 < value < 65536:
-        raise RuntimeError(f"{name}={value} is out of range")
-    return value
+    return _proc.run_dir() / "kafka.ready"
 
 
 def broker_port() -> int:
     """Return the client (PLAINTEXT) port: ``$RV_KAFKA_PORT`` or 19092."""
-    return _port("RV_KAFKA_PORT", DEFAULT_PORT)
+    return _proc.env_port("RV_KAFKA_PORT", DEFAULT_PORT)
 
 
 def controller_port() -> int:
     """Return the KRaft controller port: ``$RV_KAFKA_CONTROLLER_PORT`` or 19093."""
-    return _port("RV_KAFKA_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT)
+    return _proc.env_port("RV_KAFKA_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT)
 
 
 def bootstrap_servers() -> str:
@@ -172,18 +153,6 @@ def classpath() -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    """Serialise install/start/stop across processes (flock, not inherited by java)."""
-    _run_dir().mkdir(parents=True, exist_ok=True)
-    fd = os.open(_run_dir() / "kafka.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _java() -> str:
@@ -210,69 +179,13 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _tail(path: Path, start: int = 0, lines: int = 40) -> str:
-    """Return the last ``lines`` lines of ``path`` written at or after ``start``."""
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            begin = max(start if start <= size else 0, size - 64 * 1024)
-            fh.seek(begin)
-            data = fh.read()
-    except FileNotFoundError:
-        return "(no log)"
-    text = data.decode("utf-8", errors="replace").splitlines()[-lines:]
-    return "\n".join(text)
-
-
 # --------------------------------------------------------------------------- processes
 
 
-def _reap(pid: int) -> None:
-    """Collect ``pid`` if it is an exited child of this process (avoids zombies)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    after = stat.rpartition(")")[2].split()
-    return after[0] if after else None
-
-
-def _alive(pid: int) -> bool:
-    """Return True while ``pid`` exists and still holds its resources.
-
-    A killed multi-threaded JVM shows its leader as a zombie while the other
-    threads are still exiting (and its sockets are still open), so a zombie
-    counts as alive until it is the last task left.
-    """
-    _reap(pid)
-    state = _proc_state(pid)
-    if state is None or state == "X":
-        return False
-    if state != "Z":
-        return True
-    try:
-        return sum(1 for _ in Path(f"/proc/{pid}/task").iterdir()) > 1
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return []
-    return [part.decode("utf-8", errors="replace") for part in raw.split(b"\0") if part]
-
-
 def _is_our_broker(pid: int) -> bool:
-    if pid <= 0 or not _alive(pid):
+    if not _proc.alive(pid):
         return False
-    args = _cmdline(pid)
+    args = _proc.cmdline(pid)
     if MAIN_CLASS not in args:
         return False
     return str(_props_path()) in args
@@ -280,27 +193,13 @@ def _is_our_broker(pid: int) -> bool:
 
 def _find_pid() -> int | None:
     """Return the pid of this state dir's broker, from the pid file or /proc."""
-    raw = _read_text(_pid_path())
-    if raw and raw.isdigit() and _is_our_broker(int(raw)):
-        return int(raw)
+    pid = _proc.read_pid(_pid_path())
+    if pid is not None and _is_our_broker(pid):
+        return pid
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and _is_our_broker(int(entry.name)):
             return int(entry.name)
     return None
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
 
 
 def _clear_run_files() -> None:
@@ -415,7 +314,7 @@ def _install_unlocked() -> Path:
 
 def ensure_installed() -> Path:
     """Resolve the Kafka jars into ``<state>/kafka/libs`` once; return that dir."""
-    with _locked():
+    with _proc.locked("kafka"):
         return _install_unlocked()
 
 
@@ -547,7 +446,6 @@ def _settle_cds(*, clean_exit: bool) -> None:
 
 def _launch(libs: Path, props: Path) -> int:
     log = _log_path()
-    log.parent.mkdir(parents=True, exist_ok=True)
     _rotate_log(log)
     java = _java()
     cmd = [
@@ -564,39 +462,19 @@ def _launch(libs: Path, props: Path) -> int:
         MAIN_CLASS,
         str(props),
     ]
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        os.write(fd, f"[{stamp}] ==== retrovault: starting Kafka ====\n".encode())
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with _proc.open_log(log, f"[{stamp}] ==== retrovault: starting Kafka ====") as fd:
         _logpos_path().write_text(f"{os.fstat(fd).st_size}\n", encoding="utf-8")
         _unlink(_ready_path())
-        # posix_spawn (not Popen): the broker outlives us, and a Popen object for
-        # a still-running child warns when collected. setsid detaches it like
-        # start_new_session=True; fds other than 0-2 are close-on-exec.
-        pid = os.posix_spawn(
-            cmd[0],
-            cmd,
-            dict(os.environ),
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, fd, 1),
-                (os.POSIX_SPAWN_DUP2, fd, 2),
-            ],
-            setsid=True,
-            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
-        )
-    finally:
-        os.close(fd)
-    tmp = _pid_path().with_suffix(".tmp")
-    tmp.write_text(f"{pid}\n", encoding="utf-8")
-    tmp.replace(_pid_path())
+        pid = _proc.spawn(cmd, fd, env=os.environ)
+    _proc.write_pid(_pid_path(), pid)
     return pid
 
 
 def _wait_ready(pid: int, timeout: float, *, launched: bool) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        if not _alive(pid):
+        if not _proc.alive(pid):
             raise RuntimeError(f"Kafka (pid {pid}) exited before becoming ready; see {_log_path()}\n" + _log_tail())
         remaining = deadline - time.monotonic()
         if _ready(pid, timeout=max(0.2, min(2.0, remaining))):
@@ -604,8 +482,7 @@ def _wait_ready(pid: int, timeout: float, *, launched: bool) -> None:
         if time.monotonic() >= deadline:
             tail = _log_tail()
             if launched:
-                _signal(pid, signal.SIGKILL)
-                _wait_gone(pid, 10)
+                _proc.signal_and_wait(pid, signal.SIGKILL, 10)
                 _clear_run_files()
             raise RuntimeError(
                 f"Kafka (pid {pid}) not ready on {bootstrap_servers()} after {timeout:.0f}s; see {_log_path()}\n{tail}"
@@ -615,7 +492,7 @@ def _wait_ready(pid: int, timeout: float, *, launched: bool) -> None:
 
 def _log_tail() -> str:
     raw = _read_text(_logpos_path())
-    return _tail(_log_path(), int(raw) if raw and raw.isdigit() else 0)
+    return _proc.tail(_log_path(), 40, int(raw) if raw and raw.isdigit() else 0)
 
 
 def _wait_ports_free(timeout: float) -> None:
@@ -629,11 +506,11 @@ def _wait_ports_free(timeout: float) -> None:
 
 def start(timeout: float = 120) -> None:
     """Start the broker if needed and wait until it is ready (idempotent)."""
-    with _locked():
+    with _proc.locked("kafka"):
         pid = _find_pid()
         if pid is not None:
-            if _read_text(_pid_path()) != str(pid):
-                _pid_path().write_text(f"{pid}\n", encoding="utf-8")
+            if _proc.read_pid(_pid_path()) != pid:
+                _proc.write_pid(_pid_path(), pid)
             _wait_ready(pid, timeout, launched=False)
             return
         _clear_run_files()
@@ -648,25 +525,20 @@ def start(timeout: float = 120) -> None:
 def _terminate(sig: signal.Signals, timeout: float) -> None:
     pid = _find_pid()
     if pid is not None:
-        _signal(pid, sig)
-        clean = _wait_gone(pid, timeout)
-        if not clean:
-            _signal(pid, signal.SIGKILL)
-            if not _wait_gone(pid, 10):
-                raise RuntimeError(f"Kafka (pid {pid}) did not exit after SIGKILL")
+        clean = _proc.terminate(pid, sig, timeout, what="Kafka")
         _settle_cds(clean_exit=clean and sig == signal.SIGTERM)
     _clear_run_files()
 
 
 def stop(timeout: float = 30) -> None:
     """Stop the broker: SIGTERM, wait up to ``timeout`` s, then SIGKILL."""
-    with _locked():
+    with _proc.locked("kafka"):
         _terminate(signal.SIGTERM, timeout)
 
 
 def kill() -> None:
     """SIGKILL the broker immediately (crash simulation); start() recovers."""
-    with _locked():
+    with _proc.locked("kafka"):
         _terminate(signal.SIGKILL, 10)
 
 
@@ -683,7 +555,7 @@ def is_ready() -> bool:
 
 def reset() -> None:
     """Stop the broker and delete its data, so the next start() formats afresh."""
-    with _locked():
+    with _proc.locked("kafka"):
         _terminate(signal.SIGTERM, 30)
         shutil.rmtree(_data_dir(), ignore_errors=True)
         _unlink(_cluster_id_path())
@@ -721,54 +593,40 @@ def _status() -> int:
     return 1
 
 
+def _run(cmd: str, timeout: float | None) -> int:
+    if cmd == "install":
+        print(ensure_installed())
+    elif cmd == "start":
+        start(timeout if timeout is not None else 120)
+        print(f"kafka: ready pid={_find_pid()} bootstrap={bootstrap_servers()}")
+    elif cmd == "stop":
+        stop(timeout if timeout is not None else 30)
+        print("kafka: stopped")
+    elif cmd == "kill":
+        kill()
+        print("kafka: killed")
+    elif cmd == "reset":
+        reset()
+        print("kafka: stopped, data deleted")
+    elif cmd == "status":
+        return _status()
+    elif cmd == "bootstrap":
+        print(bootstrap_servers())
+    elif cmd == "classpath":
+        print(classpath())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
-    parser = argparse.ArgumentParser(
+    return _proc.cli(
+        argv,
         prog="python -m infra.kafka",
         description="Single-node Kafka (KRaft) for RetroVault.",
+        commands=["install", "start", "stop", "kill", "status", "reset", "bootstrap", "classpath"],
+        run=_run,
+        label="kafka",
     )
-    parser.add_argument(
-        "command",
-        choices=[
-            "install",
-            "start",
-            "stop",
-            "kill",
-            "status",
-            "reset",
-            "bootstrap",
-            "classpath",
-        ],
-    )
-    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait")
-    ns = parser.parse_args(argv)
-    cmd: str = ns.command
-    try:
-        if cmd == "install":
-            print(ensure_installed())
-        elif cmd == "start":
-            start(ns.timeout if ns.timeout is not None else 120)
-            print(f"kafka: ready pid={_find_pid()} bootstrap={bootstrap_servers()}")
-        elif cmd == "stop":
-            stop(ns.timeout if ns.timeout is not None else 30)
-            print("kafka: stopped")
-        elif cmd == "kill":
-            kill()
-            print("kafka: killed")
-        elif cmd == "reset":
-            reset()
-            print("kafka: stopped, data deleted")
-        elif cmd == "status":
-            return _status()
-        elif cmd == "bootstrap":
-            print(bootstrap_servers())
-        elif cmd == "classpath":
-            print(classpath())
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"kafka: error: {first}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

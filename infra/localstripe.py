@@ -20,9 +20,6 @@ CLI: ``python -m infra.localstripe {install,start,stop,kill,status,reset}``.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -32,19 +29,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from infra import _proc
 
 NAME = "localstripe"
 DEFAULT_PORT = 8420
 TEST_API_KEY = "sk_test_x"
 
 _INFRA = Path(__file__).resolve().parent
-_REPO_ROOT = _INFRA.parent
 _LAUNCHER = _INFRA / "localstripe_server.py"
 _MARKER = ".rv-requirements.sha256"
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -54,13 +51,12 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def state_dir() -> Path:
     """Return the state directory (``$RV_STATE_DIR`` or ``<repo>/.local``)."""
-    env = os.environ.get("RV_STATE_DIR")
-    return Path(env).resolve() if env else _REPO_ROOT / ".local"
+    return _proc.state_dir()
 
 
 def port() -> int:
     """Return the TCP port (``$RV_STRIPE_PORT``, default 8420)."""
-    return int(os.environ.get("RV_STRIPE_PORT", str(DEFAULT_PORT)))
+    return _proc.env_port("RV_STRIPE_PORT", DEFAULT_PORT)
 
 
 def api_base() -> str:
@@ -96,48 +92,26 @@ def data_dir() -> Path:
 
 def log_path() -> Path:
     """Return the server log path."""
-    return state_dir() / "log" / f"{NAME}.log"
+    return _proc.log_path(NAME)
 
 
 def install_log_path() -> Path:
     """Return the venv install log path."""
-    return state_dir() / "log" / f"{NAME}-install.log"
+    return _proc.log_path(f"{NAME}-install")
 
 
 def pid_path() -> Path:
     """Return the pid file path."""
-    return state_dir() / "run" / f"{NAME}.pid"
-
-
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    """Serialize install/start/stop across processes (e.g. pytest-xdist)."""
-    lock = state_dir() / "run" / f"{NAME}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return _proc.pid_path(NAME)
 
 
 def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text)
+    return _proc.tail(path, lines)
 
 
-def _wait_until(pred: Callable[[], bool], deadline: float, interval: float = 0.05) -> bool:
-    """Poll ``pred`` until it is true or ``deadline`` (monotonic) passes."""
-    while True:
-        if pred():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+def _clean_env() -> dict[str, str]:
+    """The environment without PYTHONPATH/PYTHONHOME, which would leak into the venv's python."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 # --------------------------------------------------------------------------
@@ -162,13 +136,13 @@ def ensure_installed(timeout: float = 900) -> Path:
 
     Returns the venv's python.
     """
-    with _locked():
+    with _proc.locked(NAME):
         if is_installed():
             return venv_python()
         deadline = time.monotonic() + timeout
         running = pid()
         if running is not None:  # requirements changed under a running emulator
-            _signal_and_wait(running, signal.SIGTERM, time.monotonic() + 30)
+            _proc.signal_and_wait(running, signal.SIGTERM, 30)
         install_log_path().parent.mkdir(parents=True, exist_ok=True)
         steps: list[list[str]] = [
             [sys.executable, "-m", "venv", "--clear", str(venv_dir())],
@@ -185,7 +159,7 @@ def ensure_installed(timeout: float = 900) -> Path:
             ],
             [str(venv_python()), "-c", "import aiohttp.web, localstripe.server"],
         ]
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env = _clean_env()
         env.pop("VIRTUAL_ENV", None)
         with install_log_path().open("ab") as log:
             for cmd in steps:
@@ -216,36 +190,14 @@ def ensure_installed(timeout: float = 900) -> Path:
 # process
 
 
-def _reap_children() -> None:
-    for pid, proc in list(_CHILDREN.items()):
-        if proc.poll() is not None:
-            del _CHILDREN[pid]
-
-
-def _pid_alive(pid: int) -> bool:
-    _reap_children()
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
 def _is_our_server(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return str(_LAUNCHER).encode() in cmdline and _pid_alive(pid)
+    return str(_LAUNCHER) in _proc.cmdline(pid) and _proc.alive(pid)
 
 
 def pid() -> int | None:
     """Return the pid of the running emulator, or None."""
-    try:
-        value = int(pid_path().read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return value if _is_our_server(value) else None
+    value = _proc.read_pid(pid_path())
+    return value if value is not None and _is_our_server(value) else None
 
 
 def is_running() -> bool:
@@ -285,10 +237,10 @@ def start(timeout: float = 60) -> None:
     is not counted in ``timeout``.
     """
     ensure_installed()
-    with _locked():
+    with _proc.locked(NAME):
         deadline = time.monotonic() + timeout
         if is_running():
-            _wait_until(lambda: is_ready() or not is_running(), deadline)
+            _proc.wait_until(lambda: is_ready() or not is_running(), deadline)
             if is_ready():
                 return
             if is_running():
@@ -312,29 +264,15 @@ def start(timeout: float = 60) -> None:
             "--data-dir",
             str(data_dir()) if persistent() else "",
         ]
-        for d in (log_path().parent, pid_path().parent):
-            d.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        env["PYTHONUNBUFFERED"] = "1"
-        with log_path().open("ab") as log:
-            log.write(f"--- infra.localstripe start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=env,
-                cwd=str(state_dir()),
-                start_new_session=True,
-            )
-        _CHILDREN[proc.pid] = proc
-        pid_path().write_text(f"{proc.pid}\n")
-        ok = _wait_until(lambda: proc.poll() is not None or is_ready(), deadline)
-        if ok and proc.poll() is None:
+        env = {**_clean_env(), "PYTHONUNBUFFERED": "1"}
+        with _proc.open_log(log_path(), f"--- infra.localstripe start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---") as log:
+            child = _proc.spawn(cmd, log, env=env, cwd=state_dir())
+        _proc.write_pid(pid_path(), child)
+        ok = _proc.wait_until(lambda: not _proc.alive(child) or is_ready(), deadline)
+        if ok and _proc.alive(child):
             return
-        if proc.poll() is None:
-            _signal_and_wait(proc.pid, signal.SIGKILL, time.monotonic() + 5)
+        if _proc.alive(child):
+            _proc.signal_and_wait(child, signal.SIGKILL, 5)
         pid_path().unlink(missing_ok=True)
         why = "exited" if ok else f"not ready after {timeout}s"
         raise RuntimeError(f"localstripe {why} (log: {log_path()}): {_last_error(log_path())}\n{_tail(log_path())}")
@@ -348,18 +286,12 @@ def _last_error(path: Path) -> str:
     return lines[-1].strip() if lines else "no output"
 
 
-def _signal_and_wait(target: int, sig: signal.Signals, deadline: float) -> bool:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(target, sig)
-    return _wait_until(lambda: not _pid_alive(target), deadline)
-
-
 def stop(timeout: float = 30) -> None:
     """Stop the emulator with SIGTERM (SIGKILL after ``timeout``)."""
-    with _locked():
+    with _proc.locked(NAME):
         target = pid()
-        if target is not None and not _signal_and_wait(target, signal.SIGTERM, time.monotonic() + timeout):
-            _signal_and_wait(target, signal.SIGKILL, time.monotonic() + 5)
+        if target is not None:
+            _proc.terminate(target, signal.SIGTERM, timeout, kill_timeout=5, what="localstripe")
         pid_path().unlink(missing_ok=True)
 
 
@@ -367,7 +299,7 @@ def kill() -> None:
     """SIGKILL the emulator (fault injection); a later :func:`start` recovers."""
     target = pid()
     if target is not None:
-        _signal_and_wait(target, signal.SIGKILL, time.monotonic() + 10)
+        _proc.signal_and_wait(target, signal.SIGKILL, 10)
 
 
 def reset() -> None:
@@ -392,35 +324,35 @@ def _status() -> int:
     return 0 if running and ready else (1 if running else 3)
 
 
+def _run(command: str, timeout: float | None) -> int:
+    if command == "install":
+        print(f"localstripe venv: {ensure_installed()}")
+    elif command == "start":
+        start(timeout or 60)
+        print(f"localstripe ready at {api_base()}")
+    elif command == "stop":
+        stop(timeout or 30)
+        print("localstripe stopped")
+    elif command == "kill":
+        kill()
+        print("localstripe killed")
+    elif command == "reset":
+        reset()
+        print("localstripe store emptied")
+    else:
+        return _status()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m infra.localstripe")
-    parser.add_argument("command", choices=["install", "start", "stop", "kill", "status", "reset"])
-    parser.add_argument("--timeout", type=float, default=None)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            print(f"localstripe venv: {ensure_installed()}")
-        elif args.command == "start":
-            start(args.timeout or 60)
-            print(f"localstripe ready at {api_base()}")
-        elif args.command == "stop":
-            stop(args.timeout or 30)
-            print("localstripe stopped")
-        elif args.command == "kill":
-            kill()
-            print("localstripe killed")
-        elif args.command == "reset":
-            reset()
-            print("localstripe store emptied")
-        else:
-            return _status()
-    except (RuntimeError, OSError, ValueError) as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        print(f"infra.localstripe {args.command}: error: {first}", file=sys.stderr)
-        return 1
-    return 0
+    return _proc.cli(
+        argv,
+        prog="python -m infra.localstripe",
+        commands=["install", "start", "stop", "kill", "status", "reset"],
+        run=_run,
+        label="infra.localstripe {command}",
+    )
 
 
 if __name__ == "__main__":

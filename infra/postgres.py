@@ -21,9 +21,7 @@ CLI: ``python -m infra.postgres {install,start,stop,kill,status,restart-immediat
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import fcntl
 import hashlib
 import os
 import pwd
@@ -34,8 +32,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from infra import _proc
 
 NAME = "postgres"
 DEFAULT_PORT = 55432
@@ -44,7 +44,6 @@ DEFAULT_SERVICES: tuple[str, ...] = ("catalog", "orders", "payment", "coordinato
 BENCH = "bench"
 FALLBACK_OS_USER = "retrovault"
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 _PG_LIB = Path("/usr/lib/postgresql")
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # sockaddr_un.sun_path is 108 bytes including the trailing NUL.
@@ -59,27 +58,26 @@ _CLUSTER_CACHE: dict[tuple[str, int], Path] = {}
 
 def state_dir() -> Path:
     """Return the state directory (``$RV_STATE_DIR`` or ``<repo>/.local``)."""
-    env = os.environ.get("RV_STATE_DIR")
-    return Path(env).resolve() if env else _REPO_ROOT / ".local"
+    return _proc.state_dir()
 
 
 def port() -> int:
     """Return the TCP port (``$RV_PG_PORT``, default 55432)."""
-    return int(os.environ.get("RV_PG_PORT", str(DEFAULT_PORT)))
+    return _proc.env_port("RV_PG_PORT", DEFAULT_PORT)
 
 
 def log_path() -> Path:
     """Return the server log file path."""
-    return state_dir() / "log" / f"{NAME}.log"
+    return _proc.log_path(NAME)
 
 
 def pid_path() -> Path:
     """Return the pid file path (a copy of the postmaster pid)."""
-    return state_dir() / "run" / f"{NAME}.pid"
+    return _proc.pid_path(NAME)
 
 
 def _choice_path() -> Path:
-    return state_dir() / "run" / f"{NAME}.cluster"
+    return _proc.run_dir() / f"{NAME}.cluster"
 
 
 def data_dir() -> Path:
@@ -303,20 +301,6 @@ def _chown_to_user(path: Path) -> None:
 # process inspection
 
 
-def _proc_state(pid: int) -> str | None:
-    """Return the /proc state letter of ``pid`` or None if it does not exist."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def _pid_alive(pid: int) -> bool:
-    state = _proc_state(pid)
-    return state is not None and state not in ("Z", "X")
-
-
 def _cluster_processes() -> list[int]:
     """Live processes whose cwd is our data dir (postmaster and its children)."""
     target = str(data_dir())
@@ -330,7 +314,7 @@ def _cluster_processes() -> list[int]:
             exe = os.readlink(entry / "exe")
         except OSError:
             continue
-        if Path(exe).name in ("postgres", "postmaster") and _pid_alive(int(entry.name)):
+        if Path(exe).name in ("postgres", "postmaster") and _proc.alive(int(entry.name)):
             pids.append(int(entry.name))
     return pids
 
@@ -346,7 +330,7 @@ def postmaster_pid() -> int | None:
         pid = int(first.strip())
     except (OSError, ValueError, IndexError):
         return None
-    if not _pid_alive(pid):
+    if not _proc.alive(pid):
         return None
     try:
         if os.readlink(f"/proc/{pid}/cwd") != str(data_dir()):
@@ -393,23 +377,12 @@ def is_ready() -> bool:
 
 def _log_tail(lines: int = 30) -> str:
     """Return a one-line hint (last FATAL/ERROR) followed by the log tail."""
-    try:
-        tail = log_path().read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
+    tail = _proc.tail_lines(log_path(), lines)
+    if tail is None:
         return f"(no log at {log_path()})"
     hints = [ln for ln in tail if "FATAL" in ln or "PANIC" in ln or "ERROR" in ln]
     hint = hints[-1].split("UTC ", 1)[-1] if hints else "see log"
     return f"{hint} (log: {log_path()})\n" + "\n".join(tail)
-
-
-def _wait_until(pred: Callable[[], bool], deadline: float, interval: float = 0.05) -> bool:
-    """Poll ``pred`` until it is true or ``deadline`` (monotonic) passes."""
-    while True:
-        if pred():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 # --------------------------------------------------------------------------
@@ -520,12 +493,11 @@ def _reap_orphans(deadline: float) -> None:
         return
     # Backends exit by themselves once they notice the postmaster died.
     grace = min(deadline, time.monotonic() + 2)
-    if _wait_until(lambda: not _cluster_processes(), grace):
+    if _proc.wait_until(lambda: not _cluster_processes(), grace):
         return
     for pid in _cluster_processes():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    if not _wait_until(lambda: not _cluster_processes(), deadline):
+        _proc.send_signal(pid, signal.SIGKILL)
+    if not _proc.wait_until(lambda: not _cluster_processes(), deadline):
         raise RuntimeError(f"orphaned postgres processes still alive: {_cluster_processes()}")
 
 
@@ -549,25 +521,11 @@ def _remove_stale_pid_files() -> None:
 def _write_pid_file() -> None:
     pid = postmaster_pid()
     if pid is not None:
-        pid_path().parent.mkdir(parents=True, exist_ok=True)
-        pid_path().write_text(f"{pid}\n")
+        _proc.write_pid(pid_path(), pid)
 
 
 # --------------------------------------------------------------------------
 # lifecycle
-
-
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    """Serialize start/stop across processes (e.g. pytest-xdist workers)."""
-    lock = state_dir() / "run" / f"{NAME}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _running_port() -> int | None:
@@ -586,7 +544,7 @@ def start(timeout: float = 60) -> None:
     """
     deadline = time.monotonic() + timeout
     ensure_installed()
-    with _locked():
+    with _proc.locked(NAME):
         _start_locked(timeout, deadline)
 
 
@@ -598,7 +556,7 @@ def _start_locked(timeout: float, deadline: float) -> None:
                 f"postgres is already running on port {running_port}, not {port()} (RV_PG_PORT); stop it first"
             )
         # Already up (or starting/recovering): wait for ready unless it dies.
-        _wait_until(lambda: is_ready() or not is_running(), deadline, 0.1)
+        _proc.wait_until(lambda: is_ready() or not is_running(), deadline, 0.1)
         if is_ready():
             _write_pid_file()
             ensure_databases(timeout=max(deadline - time.monotonic(), 5))
@@ -615,12 +573,8 @@ def _start_locked(timeout: float, deadline: float) -> None:
     _write_config()
     _reap_orphans(deadline)
     _remove_stale_pid_files()
-    log_path().parent.mkdir(parents=True, exist_ok=True)
     remaining = max(int(deadline - time.monotonic()), 1)
-    with log_path().open("ab") as log:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        log.write(f"--- infra.postgres start {stamp} ---\n".encode())
-        log.flush()
+    with _proc.open_log(log_path(), f"--- infra.postgres start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---") as log:
         # The postmaster inherits this file as stdout/stderr, so the log lives in
         # <state>/log even when the OS user cannot reach the state directory.
         proc = subprocess.run(
@@ -643,7 +597,7 @@ def _start_locked(timeout: float, deadline: float) -> None:
             env=_clean_env(),
             check=False,
         )
-    if proc.returncode != 0 or not _wait_until(is_ready, deadline, 0.05):
+    if proc.returncode != 0 or not _proc.wait_until(is_ready, deadline, 0.05):
         raise RuntimeError(f"postgres failed to start (pg_ctl rc={proc.returncode}); {_log_tail()}")
     _write_pid_file()
     ensure_databases(timeout=max(deadline - time.monotonic(), 5))
@@ -672,7 +626,7 @@ def _pg_ctl_stop(mode: str, timeout: float) -> bool:
 def stop(timeout: float = 30) -> None:
     """Stop the server with ``pg_ctl stop -m fast`` (escalating to immediate)."""
     deadline = time.monotonic() + timeout
-    with _locked():
+    with _proc.locked(NAME):
         _stop_locked(timeout, deadline)
 
 
@@ -704,9 +658,7 @@ def kill() -> None:
     pid = postmaster_pid()
     if pid is None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _wait_until(lambda: not _pid_alive(pid), time.monotonic() + 10)
+    _proc.signal_and_wait(pid, signal.SIGKILL, 10)
     _reap_orphans(time.monotonic() + 10)
 
 
@@ -805,37 +757,35 @@ def _status() -> int:
     return 0 if ready else (1 if running else 3)
 
 
+def _run(command: str, timeout: float | None) -> int:
+    if command == "install":
+        print(f"postgres binaries: {ensure_installed()}; pgbench: {pgbench_path()}")
+    elif command == "start":
+        start(timeout or 60)
+        print(f"postgres ready on 127.0.0.1:{port()} (cluster {cluster_dir()})")
+    elif command == "stop":
+        stop(timeout or 30)
+        print("postgres stopped")
+    elif command == "kill":
+        kill()
+        print("postgres killed")
+    elif command == "restart-immediate":
+        restart_immediate(timeout or 60)
+        print(f"postgres restarted on 127.0.0.1:{port()}")
+    else:
+        return _status()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(prog="python -m infra.postgres")
-    parser.add_argument(
-        "command",
-        choices=["install", "start", "stop", "kill", "status", "restart-immediate"],
+    return _proc.cli(
+        argv,
+        prog="python -m infra.postgres",
+        commands=["install", "start", "stop", "kill", "status", "restart-immediate"],
+        run=_run,
+        label="infra.postgres {command}",
     )
-    parser.add_argument("--timeout", type=float, default=None)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            print(f"postgres binaries: {ensure_installed()}; pgbench: {pgbench_path()}")
-        elif args.command == "start":
-            start(args.timeout or 60)
-            print(f"postgres ready on 127.0.0.1:{port()} (cluster {cluster_dir()})")
-        elif args.command == "stop":
-            stop(args.timeout or 30)
-            print("postgres stopped")
-        elif args.command == "kill":
-            kill()
-            print("postgres killed")
-        elif args.command == "restart-immediate":
-            restart_immediate(args.timeout or 60)
-            print(f"postgres restarted on 127.0.0.1:{port()}")
-        else:
-            return _status()
-    except (RuntimeError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"infra.postgres {args.command}: error: {first}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

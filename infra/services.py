@@ -2,53 +2,35 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from infra import _proc
 from plumbing.settings import service_url
 
 SERVICES = ("catalog", "orders", "payment", "coordinator")
-_REPO = Path(__file__).resolve().parent.parent
 
 
 def state_dir() -> Path:
     """``$RV_STATE_DIR`` or ``<repo>/.local``."""
-    return Path(os.environ.get("RV_STATE_DIR", _REPO / ".local"))
-
-
-def _pid_path(service: str) -> Path:
-    return state_dir() / "run" / f"{service}.pid"
+    return _proc.state_dir()
 
 
 def log_path(service: str) -> Path:
     """Where a service's output goes."""
-    return state_dir() / "log" / f"{service}.log"
+    return _proc.log_path(service)
 
 
 def pid(service: str) -> int | None:
     """The running service's pid, or None."""
-    try:
-        value = int(_pid_path(service).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        os.kill(value, 0)
-    except ProcessLookupError:
-        return None
-    status = Path(f"/proc/{value}/stat")
-    if status.exists() and status.read_text().split(")")[-1].split()[0] == "Z":
-        with contextlib.suppress(ChildProcessError):  # reap it if it is ours; either way it is gone
-            os.waitpid(value, os.WNOHANG)
-        return None
-    return value
+    value = _proc.read_pid(_proc.pid_path(service))
+    return value if value is not None and _proc.alive(value) else None
 
 
 def health(service: str, timeout_s: float = 2.0) -> dict[str, object] | None:
@@ -66,21 +48,12 @@ def start(service: str, extra_env: dict[str, str] | None = None) -> int:
     running = pid(service)
     if running is not None:
         return running
-    log = log_path(service)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    _pid_path(service).parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", service],
-            cwd=_REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **(extra_env or {})},
+    with _proc.open_log(log_path(service)) as out:
+        child = _proc.spawn(
+            [sys.executable, "-m", service], out, env={**os.environ, **(extra_env or {})}, cwd=_proc.REPO_ROOT
         )
-    _pid_path(service).write_text(str(process.pid))
-    return process.pid
+    _proc.write_pid(_proc.pid_path(service), child)
+    return child
 
 
 def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
@@ -92,27 +65,15 @@ def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
         if pid(service) is None:
             break
         time.sleep(0.1)
-    tail = (
-        "\n".join(log_path(service).read_text(errors="replace").splitlines()[-30:])
-        if log_path(service).exists()
-        else ""
-    )
-    raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{tail}")
+    raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{_proc.tail(log_path(service), 30)}")
 
 
 def _signal(service: str, sig: signal.Signals, timeout_s: float) -> None:
     running = pid(service)
     if running is None:
         return
-    os.kill(running, sig)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and pid(service) is not None:
-        time.sleep(0.05)
-    if pid(service) is not None:
-        os.kill(running, signal.SIGKILL)
-        while pid(service) is not None:
-            time.sleep(0.05)
-    _pid_path(service).unlink(missing_ok=True)
+    _proc.terminate(running, sig, timeout_s, what=service)
+    _proc.pid_path(service).unlink(missing_ok=True)
 
 
 def stop(service: str, timeout_s: float = 30.0) -> None:

@@ -78,7 +78,8 @@ def demo() -> None:
     """Two orders: one paid with a good card, one with a card that is declined."""
     for label, method in (("good card", "pm_card_visa"), ("declined card", "pm_card_chargeCustomerFail")):
         order = place_and_follow(method)
-        sagas: list[dict[str, Any]] = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
+        page = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
+        sagas: list[dict[str, Any]] = page["items"]
         saga_state = sagas[0]["state"] if sagas else "none"
         reason = f" ({order['reason']})" if order.get("reason") else ""
         print(f"demo order with {label}: {order['order_id']} -> {order['status']}{reason}; saga {saga_state}")
