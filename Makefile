@@ -26,14 +26,17 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	$(PY) -m contracts check
+	$(PY) -m contracts compat
 
+# No services needed: domain, saga and contract tests.
 unit: $(STAMP)
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit tests/contracts $(PYTEST_ARGS)
 
 # Brings the real stack up, runs everything that needs it, and always takes the stack down again.
 e2e: $(STAMP)
 	$(PY) -m infra.stack up
-	$(PY) -m pytest tests --ignore=tests/unit $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
+	$(PY) -m pytest tests/e2e tests/faults $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
 
 up: $(STAMP)
 	$(PY) -m infra.stack up

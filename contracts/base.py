@@ -47,3 +47,25 @@ def message_type(message: Message) -> str:
 def union_types(union: object) -> list[str]:
     """The wire types of every member of a union of messages."""
     return [str(member.__struct_config__.tag) for member in get_args(union)]
+
+
+def all_message_types() -> list[type[Message]]:
+    """Every concrete message type defined in the ``contracts`` package, sorted by wire type.
+
+    Imports ``contracts.codecs`` first, which pulls in every module that defines messages carried on a topic.
+    """
+    import contracts.codecs  # noqa: F401
+
+    found: dict[str, type[Message]] = {}
+    pending: list[type[Message]] = list(Message.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] != "contracts":
+            continue  # e.g. a modified copy built by a test
+        tag = cls.__struct_config__.tag
+        assert isinstance(tag, str)
+        if tag in found and found[tag] is not cls:
+            raise TypeError(f"two message types share the wire type {tag!r}: {found[tag]} and {cls}")
+        found[tag] = cls
+    return [found[tag] for tag in sorted(found)]

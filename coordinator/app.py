@@ -1,28 +1,45 @@
-"""Coordinator's HTTP API: where each saga stands, with its history."""
+"""Coordinator's HTTP API: where each saga stands, the headline numbers, and operator replays."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, get
+import msgspec
+from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from sqlalchemy.engine import Engine
 
 from coordinator.adapters import saga_queries
-from coordinator.adapters.saga_queries import SagaView
+from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
 from coordinator.engine.instance import SagaState
+from coordinator.replay import NotReplayable, Replay, replay
+from plumbing.http import FieldProblem
+from plumbing.unit_of_work import Transactions
+
+
+class ReplayResult(msgspec.Struct):
+    """What a replay sent (or, with ``dry_run``, would send)."""
+
+    saga_id: uuid.UUID
+    state: str
+    action: str
+    command: str
+    message_id: uuid.UUID
+    attempt: int
+    dry_run: bool
 
 
 class SagasController(Controller):
-    """``GET /sagas/{saga_id}`` and ``GET /sagas?order_id=…``."""
+    """``/sagas``: list and filter, one saga's timeline, a summary, and replays."""
 
     path = "/sagas"
 
     @get("/{saga_id:uuid}", sync_to_thread=True)
     def get_saga(self, engine: Engine, saga_id: uuid.UUID) -> SagaView:
-        """A saga's state, current step and full history; 404 when there is none."""
+        """A saga's state, current step, stuck status and full history; 404 when there is none."""
         with engine.connect() as conn:
             view = saga_queries.saga(conn, saga_id)
         if view is None:
@@ -35,10 +52,53 @@ class SagasController(Controller):
         engine: Engine,
         order_id: Annotated[str | None, Parameter(max_length=64)] = None,
         saga_state: Annotated[SagaState | None, Parameter(query="state")] = None,
+        step: Annotated[str | None, Parameter(max_length=64)] = None,
+        stuck: bool | None = None,
+        created_since: datetime | None = None,
+        created_until: datetime | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    ) -> list[SagaView]:
-        """The sagas of one order (with history), or the newest sagas (optionally in one state)."""
+    ) -> SagaPage:
+        """Sagas newest first, filtered; with ``order_id`` each comes with its history.
+
+        Follow ``next_cursor`` (as ``cursor``) for the next page.
+        """
+        where = SagaFilter(
+            state=saga_state.value if saga_state else None,
+            step=step,
+            stuck=stuck,
+            order_id=order_id,
+            created_since=created_since,
+            created_until=created_until,
+        )
+        try:
+            with engine.connect() as conn:
+                return saga_queries.find_sagas(conn, where, limit=limit, cursor=cursor)
+        except ValueError as error:
+            raise FieldProblem("cursor", "is not a cursor this API gave out", status_code=400) from error
+
+    @get("/summary", sync_to_thread=True)
+    def get_summary(self, engine: Engine, window_minutes: Annotated[int, Parameter(ge=1, le=10080)] = 15) -> Summary:
+        """Counts per state and per step, how many are stuck, and p50/p95/p99 of recent completions."""
         with engine.connect() as conn:
-            if order_id is not None:
-                return saga_queries.sagas_for_order(conn, order_id)
-            return saga_queries.recent_sagas(conn, state=saga_state.value if saga_state else None, limit=limit)
+            return saga_queries.summary(conn, window_minutes=window_minutes)
+
+    @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200)
+    def replay_saga(self, transactions: Transactions, saga_id: uuid.UUID, dry_run: bool = False) -> ReplayResult:
+        """Re-send the saga's pending command (same message id and idempotency key) or resume its
+        compensation; 404 for an unknown saga, 409 for a finished one."""
+        try:
+            done: Replay = replay(transactions, saga_id, dry_run=dry_run)
+        except NotReplayable as error:
+            raise FieldProblem("saga_id", str(error), status_code=409) from error
+        except LookupError as error:
+            raise NotFoundException(str(error)) from error
+        return ReplayResult(
+            saga_id=saga_id,
+            state=done.state,
+            action=done.action,
+            command=done.command,
+            message_id=done.message_id,
+            attempt=done.attempt,
+            dry_run=dry_run,
+        )

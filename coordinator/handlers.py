@@ -31,7 +31,8 @@ def saga_id_for(saga_type: str, order_id: str) -> uuid.UUID:
     return uuid.uuid5(_SAGA_NAMESPACE, f"{saga_type}:{order_id}")
 
 
-def _apply(uow: UnitOfWork, store: SagaStore, transition: Transition) -> None:
+def publish_transition(uow: UnitOfWork, store: SagaStore, transition: Transition) -> None:
+    """Record a transition's timeline and queue its commands in the outbox."""
     store.record(transition.history)
     for outgoing in transition.commands:
         uow.publish(outgoing.topic, outgoing.envelope, key=outgoing.key)
@@ -46,7 +47,7 @@ def start_create_order(uow: UnitOfWork, event: Envelope[OrderPlaced]) -> None:
     saga, transition = engine.start(registered.definition, registered.retry, saga_id, placed.order_id, data, _now())
     store = SagaStore(uow.conn)
     if store.add(saga):
-        _apply(uow, store, transition)
+        publish_transition(uow, store, transition)
 
 
 def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
@@ -75,7 +76,7 @@ def act_on_deadlines(uow: UnitOfWork, *, limit: int = 200) -> int:
 def _save(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
     if transition.commands or any(entry.kind != "reply_ignored" for entry in transition.history):
         store.save(saga)
-    _apply(uow, store, transition)
+    publish_transition(uow, store, transition)
 
 
 def _now() -> datetime:

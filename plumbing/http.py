@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from plumbing.db import is_transient
 from plumbing.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
@@ -101,7 +103,7 @@ def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "the server could not handle the request")
 
 

@@ -71,6 +71,10 @@ class UnitOfWork:
             }
         )
 
+    def republish(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str]) -> None:
+        """Queue a message's original bytes for its original topic again (operator replay of a dead letter)."""
+        self._rows.append({"topic": topic, "key": key, "value": value, "headers": headers})
+
     def discard(self) -> None:
         """Forget the rows queued since the last flush (their handler's savepoint was rolled back)."""
         self._rows = []

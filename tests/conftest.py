@@ -1,19 +1,13 @@
-"""Tests outside tests/unit run against the real stack; bring it up once per session (idempotent)."""
+"""Shared fixtures. Tests under e2e/ and faults/ need the real stack; unit and contract tests do not."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
-def real_stack(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Start PostgreSQL, Kafka, localstripe and the services unless only unit tests were collected."""
-    needs_stack = any("unit" not in Path(str(item.fspath)).parts for item in request.session.items)
-    if needs_stack:
-        from infra import stack
+@pytest.fixture(scope="session")
+def real_stack() -> None:
+    """Start PostgreSQL, Kafka, localstripe and the four services if they are not running (idempotent)."""
+    from infra import stack
 
-        stack.up()
-    yield
+    stack.up()

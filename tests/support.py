@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 import stripe
+from stripe.params import PaymentIntentListParams
 
 from infra import localstripe, postgres
 from payment.settings import EMULATOR_KEY
@@ -54,10 +55,45 @@ def stripe_client() -> stripe.StripeClient:
     return stripe.StripeClient(EMULATOR_KEY, base_addresses={"api": localstripe.api_base()})
 
 
+class _IntentIndex:
+    """Which PaymentIntents Stripe holds for which order, learnt by listing them through Stripe's API.
+
+    localstripe lists oldest first and pages slowly, so each look-up only lists the intents created since
+    the previous one (``starting_after``); the order an intent belongs to (its metadata) never changes,
+    and its status is read fresh with ``retrieve`` when asked for.
+    """
+
+    def __init__(self) -> None:
+        self.by_order: dict[str, list[str]] = {}
+        self.last_seen: str | None = None
+
+    def refresh(self) -> None:
+        params: PaymentIntentListParams = {"limit": 100}
+        if self.last_seen:
+            params["starting_after"] = self.last_seen
+        for pi in stripe_client().v1.payment_intents.list(params=params).auto_paging_iter():
+            order_id = pi.metadata.to_dict().get("order_id")
+            if order_id:
+                self.by_order.setdefault(order_id, []).append(pi.id)
+            self.last_seen = pi.id
+
+
+_INTENTS = _IntentIndex()
+
+
+def payment_intents_by_order(order_ids: set[str]) -> dict[str, list[Any]]:
+    """Every PaymentIntent Stripe holds for each of these orders (found by metadata), current status."""
+    _INTENTS.refresh()
+    client = stripe_client()
+    return {
+        order_id: [client.v1.payment_intents.retrieve(pi) for pi in _INTENTS.by_order.get(order_id, [])]
+        for order_id in order_ids
+    }
+
+
 def payment_intents(order_id: str) -> list[Any]:
-    """Every PaymentIntent Stripe holds for an order (found by its metadata), read through Stripe's API."""
-    intents = stripe_client().v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
-    return [pi for pi in intents if pi.metadata.to_dict().get("order_id") == order_id]
+    """Every PaymentIntent Stripe holds for an order, read through Stripe's API."""
+    return payment_intents_by_order({order_id})[order_id]
 
 
 def refunds(intent_id: str) -> list[Any]:
@@ -95,7 +131,7 @@ def settled_order(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
 
 def saga_of(order_id: str) -> dict[str, Any]:
     """The order's saga, as the coordinator's API reports it."""
-    sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()
+    sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()["items"]
     assert len(sagas) == 1, sagas
     saga: dict[str, Any] = sagas[0]
     return saga
@@ -105,17 +141,7 @@ def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """Wait until the order's saga is in a terminal state and return it."""
 
     def finished() -> dict[str, Any] | None:
-        sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()
+        sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()["items"]
         return sagas[0] if sagas and sagas[0]["state"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
 
     return wait_for(finished, timeout_s=timeout_s, what=f"saga of order {order_id} to finish")
-
-
-def payment_intents_by_order(order_ids: set[str]) -> dict[str, list[Any]]:
-    """The PaymentIntents of many orders at once, grouped by order id (one pass over Stripe's list)."""
-    found: dict[str, list[Any]] = {}
-    for pi in stripe_client().v1.payment_intents.list(params={"limit": 100}).auto_paging_iter():
-        order_id = pi.metadata.to_dict().get("order_id")
-        if order_id in order_ids:
-            found.setdefault(order_id, []).append(pi)
-    return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +38,8 @@ class SagaView(msgspec.Struct):
     attempts: int
     deadline_at: datetime | None
     failure_reason: str | None
+    stuck: bool
+    stuck_since: datetime | None
     stuck_reason: str | None
     version: int
     created_at: datetime
@@ -43,6 +47,19 @@ class SagaView(msgspec.Struct):
     finished_at: datetime | None
     data: dict[str, Any]
     history: list[HistoryView] = []
+
+
+_TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
+
+
+def _is_stuck(m: Any) -> bool:
+    return m["state"] not in _TERMINAL and m["overdue_since"] is not None
+
+
+def _stuck_reason(m: Any) -> str | None:
+    if not _is_stuck(m):
+        return None
+    return m["stuck_reason"] or f"no reply to {m['current_action']} yet (attempt {m['attempts']})"
 
 
 def _view(row: sa.Row[tuple[object, ...]], history: list[HistoryView]) -> SagaView:
@@ -56,7 +73,9 @@ def _view(row: sa.Row[tuple[object, ...]], history: list[HistoryView]) -> SagaVi
         attempts=m["attempts"],
         deadline_at=m["deadline_at"],
         failure_reason=m["failure_reason"],
-        stuck_reason=m["stuck_reason"],
+        stuck=_is_stuck(m),
+        stuck_since=m["overdue_since"] if _is_stuck(m) else None,
+        stuck_reason=_stuck_reason(m),
         version=m["version"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
@@ -82,15 +101,107 @@ def saga(conn: Connection, saga_id: uuid.UUID) -> SagaView | None:
     return _view(row, _history(conn, saga_id)) if row else None
 
 
-def sagas_for_order(conn: Connection, order_id: str) -> list[SagaView]:
-    """Every saga of an order, with history."""
-    rows = conn.execute(sa.select(sagas).where(sagas.c.order_id == order_id).order_by(sagas.c.created_at)).all()
-    return [_view(row, _history(conn, row.saga_id)) for row in rows]
+@dataclass(frozen=True)
+class SagaFilter:
+    """What ``GET /sagas`` may filter on; None means any."""
+
+    state: str | None = None
+    step: str | None = None
+    stuck: bool | None = None
+    order_id: str | None = None
+    created_since: datetime | None = None
+    created_until: datetime | None = None
 
 
-def recent_sagas(conn: Connection, *, state: str | None, limit: int) -> list[SagaView]:
-    """The newest sagas (without history), optionally in one state."""
-    query = sa.select(sagas).order_by(sagas.c.created_at.desc()).limit(limit)
-    if state is not None:
-        query = query.where(sagas.c.state == state)
-    return [_view(row, []) for row in conn.execute(query)]
+class SagaPage(msgspec.Struct):
+    """One page of sagas, newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    items: list[SagaView]
+    next_cursor: str | None
+
+
+def _cursor(row: Any) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.saga_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Decode a cursor; raises ValueError when it is not one of ours."""
+    created_at, saga_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    return datetime.fromisoformat(created_at), uuid.UUID(saga_id)
+
+
+def find_sagas(conn: Connection, where: SagaFilter, *, limit: int, cursor: str | None = None) -> SagaPage:
+    """Sagas matching ``where``, newest first, ``limit`` per page (history included only for one order)."""
+    s = sagas.c
+    query = sa.select(sagas).order_by(s.created_at.desc(), s.saga_id.desc()).limit(limit + 1)
+    if where.state is not None:
+        query = query.where(s.state == where.state)
+    if where.step is not None:
+        query = query.where(s.current_action == where.step)
+    if where.order_id is not None:
+        query = query.where(s.order_id == where.order_id)
+    if where.created_since is not None:
+        query = query.where(s.created_at >= where.created_since)
+    if where.created_until is not None:
+        query = query.where(s.created_at < where.created_until)
+    if where.stuck is not None:
+        stuck = sa.and_(s.state.not_in(_TERMINAL), s.overdue_since.is_not(None))
+        query = query.where(stuck if where.stuck else sa.not_(stuck))
+    if cursor is not None:
+        created_at, saga_id = parse_cursor(cursor)
+        query = query.where(sa.tuple_(s.created_at, s.saga_id) < sa.tuple_(created_at, saga_id))
+    rows = conn.execute(query).all()
+    page = rows[:limit]
+    with_history = where.order_id is not None
+    items = [_view(row, _history(conn, row.saga_id) if with_history else []) for row in page]
+    return SagaPage(items=items, next_cursor=_cursor(page[-1]) if len(rows) > limit else None)
+
+
+class Durations(msgspec.Struct):
+    """Percentiles of how long completed sagas took, in milliseconds."""
+
+    window_minutes: int
+    completed: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class Summary(msgspec.Struct):
+    """The dashboard's headline numbers."""
+
+    by_state: dict[str, int]
+    by_step: dict[str, int]
+    stuck: int
+    durations: Durations
+
+
+def summary(conn: Connection, *, window_minutes: int) -> Summary:
+    """Counts per state and per current step, how many are stuck, and recent completion times."""
+    s = sagas.c
+    by_state: dict[str, int] = dict(conn.execute(sa.select(s.state, sa.func.count()).group_by(s.state)).tuples().all())
+    running = s.state.not_in(_TERMINAL)
+    by_step: dict[str | None, int] = dict(
+        conn.execute(sa.select(s.current_action, sa.func.count()).where(running).group_by(s.current_action))
+        .tuples()
+        .all()
+    )
+    stuck = conn.execute(sa.select(sa.func.count()).where(running, s.overdue_since.is_not(None))).scalar_one()
+    millis = sa.extract("epoch", s.finished_at - s.created_at) * 1000
+    since = sa.func.now() - sa.text(f"interval '{int(window_minutes)} minutes'")
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            *(sa.func.percentile_cont(q).within_group(millis) for q in (0.5, 0.95, 0.99)),
+        ).where(s.state == "COMPLETED", s.finished_at >= since)
+    ).one()
+    count, p50, p95, p99 = row
+    return Summary(
+        by_state=by_state,
+        by_step={k or "-": v for k, v in by_step.items()},
+        stuck=int(stuck),
+        durations=Durations(
+            window_minutes, int(count), *(round(float(p), 1) if p is not None else None for p in (p50, p95, p99))
+        ),
+    )

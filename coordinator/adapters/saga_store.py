@@ -31,6 +31,7 @@ _COLUMNS = (
     "attempts",
     "deadline_at",
     "failure_reason",
+    "overdue_since",
     "stuck_reason",
 )
 
@@ -85,8 +86,7 @@ class SagaStore:
         """Write the saga if nobody changed it since it was read (version check); bumps its version."""
         values = _values(saga)
         values["updated_at"] = sa.func.now()
-        if saga.state.terminal:
-            values["finished_at"] = sa.func.now()
+        values["finished_at"] = sa.func.now() if saga.state.terminal else None
         result = self._conn.execute(
             sagas.update()
             .where(sagas.c.saga_id == saga.saga_id, sagas.c.version == saga.version)

@@ -24,6 +24,7 @@ sagas = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("failure_reason", sa.Text, nullable=True),
+    sa.Column("overdue_since", sa.DateTime(timezone=True), nullable=True),
     sa.Column("stuck_reason", sa.Text, nullable=True),
     sa.Column("data", JSONB, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),

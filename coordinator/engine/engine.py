@@ -104,6 +104,7 @@ def on_deadline(definition: SagaDefinition[Any], policy: RetryPolicy, saga: Saga
     if action is None or saga.deadline_at is None or saga.deadline_at > now:
         return transition
     _note(transition, saga, now, "timed_out", action.name, attempt=saga.attempts)
+    saga.overdue_since = saga.overdue_since or saga.deadline_at
     if saga.attempts < policy.max_attempts:
         _send(definition, policy, saga, transition, now, attempt=saga.attempts + 1)
         return transition
@@ -121,8 +122,14 @@ def on_deadline(definition: SagaDefinition[Any], policy: RetryPolicy, saga: Saga
 
 
 def resend(definition: SagaDefinition[Any], policy: RetryPolicy, saga: SagaInstance, now: datetime) -> Transition:
-    """Operator replay: send the awaited command again (same message id and idempotency key)."""
+    """Operator replay: send the awaited command again (same message id and idempotency key).
+
+    A FAILED saga resumes the compensation that gave up; COMPLETED and COMPENSATED ones send nothing.
+    """
     transition = Transition()
+    if saga.state is SagaState.FAILED and saga.undo_from is not None:
+        saga.state = SagaState.COMPENSATING
+        _note(transition, saga, now, "state_changed", None, detail="compensation resumed by operator")
     if current_action(definition, saga) is None:
         return transition
     saga.stuck_reason = None
@@ -173,6 +180,7 @@ def _finish(saga: SagaInstance, transition: Transition, now: datetime, state: Sa
     saga.current_action = None
     saga.awaiting_message_id = None
     saga.deadline_at = None
+    saga.overdue_since = None
     saga.stuck_reason = None
     _note(transition, saga, now, "state_changed", None, detail=state.value)
 
@@ -196,6 +204,8 @@ def _send(
         saga_id=saga.saga_id,
         message_id=command_id(saga.saga_id, action.name),
     )
+    if attempt == 1:
+        saga.overdue_since = None
     saga.current_action = action.name
     saga.awaiting_message_id = envelope.message_id
     saga.attempts = attempt

@@ -41,8 +41,14 @@ class SagaInstance:
     attempts: int = 0
     deadline_at: datetime | None = None
     failure_reason: str | None = None
+    overdue_since: datetime | None = None
     stuck_reason: str | None = None
     version: int = 0
+
+    @property
+    def stuck(self) -> bool:
+        """Waiting past the deadline of its current step (retrying, or given up until an operator acts)."""
+        return not self.state.terminal and self.overdue_since is not None
 
 
 @dataclass(frozen=True)

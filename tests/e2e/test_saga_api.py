@@ -16,7 +16,7 @@ def test_a_saga_is_found_by_id_and_by_order_with_its_history() -> None:
     assert ("command_sent", "charge_payment", "ChargePayment") in kinds
     assert ("reply_received", "charge_payment", "PaymentSucceeded") in kinds
     assert by_id["data"]["payment_intent_id"].startswith("pi_")
-    newest = api("coordinator").get("/sagas", params={"state": "COMPLETED", "limit": 500}).json()
+    newest = api("coordinator").get("/sagas", params={"state": "COMPLETED", "limit": 500}).json()["items"]
     assert saga["saga_id"] in [s["saga_id"] for s in newest]
     assert all(s["state"] == "COMPLETED" for s in newest)
 

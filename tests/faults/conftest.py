@@ -11,7 +11,7 @@ from tests.faults.harness import restock
 
 
 @pytest.fixture(autouse=True)
-def stack_restored() -> Iterator[None]:
+def stack_restored(real_stack: None) -> Iterator[None]:
     """Restock before each scenario; afterwards bring back whatever a scenario left down."""
     restock()
     yield

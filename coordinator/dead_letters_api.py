@@ -1,0 +1,74 @@
+"""``/dead-letters``: list what consumers refused, and re-submit one after a fix (through the outbox)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from plumbing.dead_letters import DeadLetter, find_dead_letter, read_dead_letters
+from plumbing.settings import ServiceSettings
+from plumbing.unit_of_work import Transactions
+
+
+class DeadLetterView(msgspec.Struct):
+    """A dead letter as the API shows it (the original bytes base64-encoded)."""
+
+    id: str
+    topic: str
+    partition: str
+    offset: str
+    service: str
+    reason: str
+    message_id: str | None
+    message_type: str | None
+    key: str | None
+    value_base64: str
+    headers: dict[str, str]
+
+
+class Resubmitted(msgspec.Struct):
+    """A dead letter put back on its original topic."""
+
+    id: str
+    topic: str
+    message_id: str | None
+
+
+def _view(d: DeadLetter) -> DeadLetterView:
+    return DeadLetterView(
+        d.id, d.topic, d.partition, d.offset, d.service, d.reason, d.message_id, d.message_type, d.key,
+        d.value_base64, d.headers,
+    )  # fmt: skip
+
+
+def _bootstrap() -> str:
+    return ServiceSettings.from_env("coordinator").kafka_bootstrap
+
+
+class DeadLettersController(Controller):
+    """Operators' view of the ``deadletter`` topic."""
+
+    path = "/dead-letters"
+
+    @get("/", sync_to_thread=True)
+    def list_dead_letters(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[DeadLetterView]:
+        """The newest dead letters, oldest first, each with its reason and original bytes."""
+        return [_view(d) for d in read_dead_letters(_bootstrap(), limit=limit)]
+
+    @post("/{ident:str}/replay", sync_to_thread=True, status_code=200)
+    def replay_dead_letter(self, transactions: Transactions, ident: str) -> Resubmitted:
+        """Put a dead letter (by id or original message id) back on its topic, unchanged; 404 if unknown.
+
+        It goes through the coordinator's outbox like every message; its consumer applies it at most
+        once (a dead-lettered message was never recorded in any inbox).
+        """
+        letter = find_dead_letter(_bootstrap(), ident)
+        if letter is None:
+            raise NotFoundException(f"no dead letter {ident!r}")
+        with transactions.begin() as uow:
+            uow.republish(topic=letter.topic, key=letter.key, value=letter.value, headers=letter.original_headers)
+        return Resubmitted(id=letter.id, topic=letter.topic, message_id=letter.message_id)

@@ -1,0 +1,93 @@
+"""Reading the dead-letter topic: what no consumer could apply, with the reason, for operators."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Message as KafkaMessage
+
+from contracts.topics import DEAD_LETTERS
+from plumbing.consumer import headers_of
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One dead-lettered message: where it came from, why it was refused, and its original bytes."""
+
+    id: str
+    topic: str
+    partition: str
+    offset: str
+    service: str
+    reason: str
+    message_id: str | None
+    message_type: str | None
+    key: str | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def original_headers(self) -> dict[str, str]:
+        """The headers the message had before it was dead-lettered."""
+        return {k: v for k, v in self.headers.items() if not k.startswith("dlq.")}
+
+    @property
+    def value_base64(self) -> str:
+        """The original bytes, base64 (they may not be text)."""
+        return base64.b64encode(self.value).decode()
+
+
+def read_dead_letters(bootstrap: str, *, limit: int = 100, timeout_s: float = 10.0) -> list[DeadLetter]:
+    """The newest ``limit`` dead letters, oldest first (reads the topic, commits nothing)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"dlq-reader-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
+    letters: list[DeadLetter] = []
+    try:
+        for partition in (
+            consumer.list_topics(DEAD_LETTERS.name, timeout=timeout_s).topics[DEAD_LETTERS.name].partitions
+        ):
+            low, high = consumer.get_watermark_offsets(TopicPartition(DEAD_LETTERS.name, partition), timeout=timeout_s)
+            start = max(low, high - limit)
+            if start >= high:
+                continue
+            consumer.assign([TopicPartition(DEAD_LETTERS.name, partition, start)])
+            while True:
+                message = consumer.poll(timeout_s)
+                if message is None:
+                    raise TimeoutError(f"could not read {DEAD_LETTERS.name}[{partition}] up to offset {high}")
+                if message.error():
+                    continue
+                letters.append(_letter(message))
+                if (message.offset() or 0) + 1 >= high:
+                    break
+    finally:
+        consumer.close()
+    return letters[-limit:]
+
+
+def find_dead_letter(bootstrap: str, ident: str, *, scan: int = 10_000) -> DeadLetter | None:
+    """A dead letter by its id (``partition-offset``) or by the original message id."""
+    return next((d for d in read_dead_letters(bootstrap, limit=scan) if ident in (d.id, d.message_id)), None)
+
+
+def _letter(message: KafkaMessage) -> DeadLetter:
+    headers = headers_of(message)
+    partition, offset = str(message.partition()), str(message.offset())
+    key = message.key()
+    return DeadLetter(
+        id=f"{partition}-{offset}",
+        topic=headers.get("dlq.topic", ""),
+        partition=headers.get("dlq.partition", ""),
+        offset=headers.get("dlq.offset", ""),
+        service=headers.get("dlq.service", ""),
+        reason=headers.get("dlq.reason", ""),
+        message_id=headers.get("message_id"),
+        message_type=headers.get("type"),
+        key=key.decode("utf-8", "replace") if isinstance(key, bytes) else key,
+        value=message.value() or b"",
+        headers=headers,
+    )
