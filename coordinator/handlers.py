@@ -21,6 +21,7 @@ from coordinator.sagas import SAGAS
 from coordinator.sagas.create_order import CREATE_ORDER, OrderSagaData
 from plumbing.consumer import Routes
 from plumbing.errors import Unprocessable
+from plumbing.metrics import SAGA_EVENTS, STEP_SECONDS
 from plumbing.unit_of_work import UnitOfWork
 
 _SAGA_NAMESPACE = uuid.UUID("0b5f3c1e-2d4a-4c8e-9f60-7a1b2c3d4e5f")
@@ -31,8 +32,9 @@ def saga_id_for(saga_type: str, order_id: str) -> uuid.UUID:
     return uuid.uuid5(_SAGA_NAMESPACE, f"{saga_type}:{order_id}")
 
 
-def publish_transition(uow: UnitOfWork, store: SagaStore, transition: Transition) -> None:
-    """Record a transition's timeline and queue its commands in the outbox."""
+def publish_transition(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
+    """Record a transition's timeline, count lifecycle events and queue its commands in the outbox."""
+    count_lifecycle(saga.saga_type, transition)
     store.record(transition.history)
     for outgoing in transition.commands:
         uow.publish(outgoing.topic, outgoing.envelope, key=outgoing.key)
@@ -47,7 +49,7 @@ def start_create_order(uow: UnitOfWork, event: Envelope[OrderPlaced]) -> None:
     saga, transition = engine.start(registered.definition, registered.retry, saga_id, placed.order_id, data, _now())
     store = SagaStore(uow.conn)
     if store.add(saga):
-        publish_transition(uow, store, transition)
+        publish_transition(uow, store, saga, transition)
 
 
 def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
@@ -59,7 +61,12 @@ def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
     if saga is None:
         raise Unprocessable(f"no saga {reply.saga_id}")
     registered = SAGAS[saga.saga_type]
-    transition = engine.on_reply(registered.definition, registered.retry, saga, reply, _now())
+    started, action, now = saga.step_started_at, saga.current_action, _now()
+    transition = engine.on_reply(registered.definition, registered.retry, saga, reply, now)
+    settled = [entry for entry in transition.history if entry.kind == "reply_received"]
+    if settled and started is not None and action is not None:
+        outcome = "done" if settled[0].detail is None else "failed"
+        STEP_SECONDS.labels(saga.saga_type, action, outcome).observe((now - started).total_seconds())
     _save(uow, store, saga, transition)
 
 
@@ -76,7 +83,20 @@ def act_on_deadlines(uow: UnitOfWork, *, limit: int = 200) -> int:
 def _save(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
     if transition.commands or any(entry.kind != "reply_ignored" for entry in transition.history):
         store.save(saga)
-    publish_transition(uow, store, transition)
+    publish_transition(uow, store, saga, transition)
+
+
+_LIFECYCLE = {"COMPLETED": "completed", "COMPENSATED": "compensated", "FAILED": "failed"}
+
+
+def count_lifecycle(saga_type: str, transition: Transition) -> None:
+    """Count sagas started and finished, from the transition's state changes."""
+    for entry in transition.history:
+        if entry.kind != "state_changed" or entry.detail is None:
+            continue
+        event = "started" if entry.detail.startswith("started ") else _LIFECYCLE.get(entry.detail)
+        if event is not None:
+            SAGA_EVENTS.labels(saga_type, event).inc()
 
 
 def _now() -> datetime:

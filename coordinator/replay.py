@@ -43,7 +43,7 @@ def replay(transactions: Transactions, saga_id: uuid.UUID, *, dry_run: bool) -> 
         store = SagaStore(uow.conn)
         result, saga, transition = _resend(store, saga_id, lock=True)
         store.save(saga)
-        publish_transition(uow, store, transition)
+        publish_transition(uow, store, saga, transition)
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from contracts.codecs import codec_for
 from contracts.envelope import Envelope
 from plumbing.db import is_transient
 from plumbing.errors import RetryLater, Unprocessable
+from plumbing.logs import about
+from plumbing.metrics import BATCH_SECONDS, CONSUMER_LAG, MESSAGES
 from plumbing.outbox import OutboxRelay
 from plumbing.unit_of_work import UnitOfWork
 
@@ -95,6 +98,7 @@ class ConsumerLoop:
         self.stats = ConsumerStats()
         self.assigned = threading.Event()
         self._fatal = False
+        self._next_lag_update = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
@@ -102,13 +106,17 @@ class ConsumerLoop:
         try:
             while not stop.is_set():
                 batch = [m for m in self._next_batch() if self._usable(m)]
+                if time.monotonic() >= self._next_lag_update:
+                    self._update_lag()
+                    self._next_lag_update = time.monotonic() + 2.0
                 if self._fatal:
                     self._replace_consumer()
                     continue
                 if not batch:
                     continue
                 try:
-                    self._retrying(stop)(self._apply, batch)
+                    with BATCH_SECONDS.labels(self._service).time():
+                        self._retrying(stop)(self._apply, batch)
                 except tenacity.RetryError:
                     return  # stopping while the database is down: offsets stay, the batch comes again
                 self._store_offsets(batch)
@@ -196,6 +204,7 @@ class ConsumerLoop:
 
     def _commit(self, decoded: list[Decoded], poison: list[Poison], *, isolate: bool) -> None:
         applied = duplicates = 0
+        outcomes: list[tuple[str | None, str]] = []
         poison = list(poison)
         with self._engine.begin() as conn:
             uow = UnitOfWork(conn, self._outbox)
@@ -205,19 +214,25 @@ class ConsumerLoop:
                     assert fresh is not None
                     if item.envelope.message_id not in fresh:
                         duplicates += 1
+                        outcomes.append((item.raw.topic(), "duplicate"))
                         continue
                     fresh.discard(item.envelope.message_id)
-                    item.handler(uow, item.envelope)
+                    with about(order_id=item.envelope.correlation_id, saga_id=item.envelope.saga_id):
+                        item.handler(uow, item.envelope)
                     applied += 1
+                    outcomes.append((item.raw.topic(), "applied"))
                     continue
                 try:
                     with conn.begin_nested():
                         if not self._claim(conn, [item]):
                             duplicates += 1
+                            outcomes.append((item.raw.topic(), "duplicate"))
                             continue
-                        item.handler(uow, item.envelope)
+                        with about(order_id=item.envelope.correlation_id, saga_id=item.envelope.saga_id):
+                            item.handler(uow, item.envelope)
                         uow.flush()
                         applied += 1
+                        outcomes.append((item.raw.topic(), "applied"))
                 except Exception as error:
                     if _retriable(error):
                         raise
@@ -231,8 +246,22 @@ class ConsumerLoop:
         self.stats.applied += applied
         self.stats.duplicates += duplicates
         self.stats.dead_lettered += len(poison)
+        for topic, outcome in outcomes:
+            MESSAGES.labels(self._service, topic, outcome).inc()
+        for bad in poison:
+            MESSAGES.labels(self._service, bad.raw.topic(), "dead_lettered").inc()
         for bad in poison:
             log.error("%s: dead-lettered a message from %s: %s", self._service, bad.raw.topic(), bad.reason)
+
+    def _update_lag(self) -> None:
+        """Per partition: the high watermark minus our position (from librdkafka's cached fetch state)."""
+        try:
+            for tp in self._consumer.position(self._consumer.assignment()):
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset >= 0 and high >= 0:
+                    CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(max(high - tp.offset, 0))
+        except KafkaException as error:
+            log.debug("%s: lag not available: %s", self._service, error)
 
     def _claim(self, conn: sa.Connection, items: list[Decoded]) -> set[Any]:
         """Insert the message ids into the inbox; returns the ids that were not there yet."""

@@ -12,6 +12,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from sqlalchemy.engine import Engine
 
 from plumbing.db import is_transient
+from plumbing.metrics import PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,15 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, engine: Engine, outbox: sa.Table, new_producer: Callable[[], Producer], *, batch_size: int = 1000
+        self,
+        engine: Engine,
+        outbox: sa.Table,
+        new_producer: Callable[[], Producer],
+        *,
+        service: str = "",
+        batch_size: int = 1000,
     ) -> None:
+        self._service = service
         self._engine = engine
         self._outbox = outbox
         self._new_producer = new_producer
@@ -104,6 +112,8 @@ class OutboxRelay:
                 raise PublishFailed(f"{len(failures)} failed, {remaining} unacknowledged: {failures[:1]}")
             conn.execute(sa.delete(o).where(o.c.id.in_([row.id for row in rows])))
         self.published += len(rows)
+        for row in rows:
+            PUBLISHED.labels(self._service, row.topic).inc()
         return len(rows)
 
     def _produce(self, row: Any, on_delivery: Any) -> None:

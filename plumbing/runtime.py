@@ -59,11 +59,3 @@ class Workers:
             # rather than keep answering health checks.
             log.exception("worker %s crashed; stopping the service", worker.name)
             os.kill(os.getpid(), signal.SIGTERM)
-
-
-def configure_logging(service: str) -> None:
-    """One line per record, naming the service."""
-    logging.basicConfig(
-        level=os.environ.get("RV_LOG_LEVEL", "INFO"),
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
-    )

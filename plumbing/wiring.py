@@ -18,9 +18,11 @@ from plumbing.consumer import ConsumerLoop, Routes
 from plumbing.db import create_db_engine
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, serve
 from plumbing.kafka import consumer_config, producer_config
+from plumbing.logs import configure_logging
+from plumbing.metrics import metrics_route
 from plumbing.migrations import upgrade_to_head
 from plumbing.outbox import OutboxRelay
-from plumbing.runtime import Worker, Workers, configure_logging
+from plumbing.runtime import Worker, Workers
 from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import Transactions, UnitOfWork
 
@@ -44,7 +46,12 @@ def wire_messaging(
 ) -> Messaging:
     """Build the relay and consumer loop for ``routes``; extra workers run between them."""
     outbox, inbox = tables
-    relay = OutboxRelay(engine, outbox, lambda: Producer(producer_config(settings.kafka_bootstrap, settings.service)))
+    relay = OutboxRelay(
+        engine,
+        outbox,
+        lambda: Producer(producer_config(settings.kafka_bootstrap, settings.service)),
+        service=settings.service,
+    )
     consumer = ConsumerLoop(
         service=settings.service,
         engine=engine,
@@ -110,7 +117,11 @@ def build_app(
         "transactions": Provide(_constant(messaging.transactions), use_cache=True, sync_to_thread=False),
     }
     return Litestar(
-        route_handlers=[*route_handlers, health_route(engine, messaging, outbox, ready)],
+        route_handlers=[
+            *route_handlers,
+            health_route(engine, messaging, outbox, ready),
+            metrics_route(settings.service, engine, outbox),
+        ],
         dependencies=provided,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,

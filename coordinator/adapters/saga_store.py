@@ -29,6 +29,7 @@ _COLUMNS = (
     "compensation_index",
     "awaiting_message_id",
     "attempts",
+    "step_started_at",
     "deadline_at",
     "failure_reason",
     "overdue_since",

@@ -22,6 +22,7 @@ sagas = sa.Table(
     sa.Column("compensation_index", sa.Integer, nullable=False),
     sa.Column("awaiting_message_id", UUID(as_uuid=True), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("step_started_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("failure_reason", sa.Text, nullable=True),
     sa.Column("overdue_since", sa.DateTime(timezone=True), nullable=True),

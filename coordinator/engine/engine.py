@@ -206,6 +206,7 @@ def _send(
     )
     if attempt == 1:
         saga.overdue_since = None
+        saga.step_started_at = now
     saga.current_action = action.name
     saga.awaiting_message_id = envelope.message_id
     saga.attempts = attempt

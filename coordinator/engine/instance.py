@@ -39,6 +39,7 @@ class SagaInstance:
     current_action: str | None = None
     awaiting_message_id: uuid.UUID | None = None
     attempts: int = 0
+    step_started_at: datetime | None = None
     deadline_at: datetime | None = None
     failure_reason: str | None = None
     overdue_since: datetime | None = None

@@ -15,6 +15,7 @@ from stripe.params import PaymentIntentCreateParams
 
 from payment.domain.gateway import Confirmation, GatewayUnavailable
 from payment.domain.payments import Payment
+from plumbing.metrics import STRIPE_CALLS
 
 T = TypeVar("T")
 
@@ -53,15 +54,26 @@ class StripeGateway:
             fail_max=breaker_fail_max, reset_timeout=breaker_reset_s, exclude=[_is_answer], name="stripe"
         )
 
-    def _call(self, operation: Callable[[], T]) -> T:
+    def _call(self, name: str, operation: Callable[[], T]) -> T:
+        outcome = "ok"
         try:
             return self._breaker.call(operation)
         except pybreaker.CircuitBreakerError as error:
+            outcome = "circuit_open"
             raise GatewayUnavailable(f"stripe circuit open: {error}") from error
+        except stripe.CardError:
+            outcome = "card_declined"
+            raise
+        except stripe.InvalidRequestError:
+            outcome = "invalid_request"
+            raise
         except _TRANSIENT as error:
+            outcome = "unavailable"
             raise GatewayUnavailable(
                 f"stripe unavailable: {type(error).__name__}: {error.user_message or error}"
             ) from error
+        finally:
+            STRIPE_CALLS.labels(name, outcome).inc()
 
     @property
     def breaker_state(self) -> str:
@@ -77,9 +89,10 @@ class StripeGateway:
             "metadata": {"order_id": payment.order_id, "idempotency_key": payment.idempotency_key},
         }
         intent = self._call(
+            "create_intent",
             lambda: self._client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": f"{payment.idempotency_key}:create"}
-            )
+            ),
         )
         return intent.id
 
@@ -87,9 +100,10 @@ class StripeGateway:
         """Confirm (charge) the intent; a card decline is an answer, not an error."""
         try:
             intent = self._call(
+                "confirm",
                 lambda: self._client.v1.payment_intents.confirm(
                     intent_id, options={"idempotency_key": f"{payment.idempotency_key}:confirm"}
-                )
+                ),
             )
         except stripe.CardError as error:
             # stripe 16's CardError has no decline_code of its own; the error body may carry one.
@@ -99,7 +113,7 @@ class StripeGateway:
             )
         except stripe.InvalidRequestError:
             # Confirming an intent that already succeeded is refused: look at where it stands instead.
-            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+            intent = self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
             if intent.status != "succeeded":
                 raise
         if intent.status == "succeeded":
@@ -108,21 +122,25 @@ class StripeGateway:
 
     def cancel_unless_charged(self, intent_id: str) -> bool:
         """True if the intent succeeded; otherwise cancel it (so it can never be charged) and return False."""
-        intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+        intent = self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
         if intent.status == "succeeded":
             return True
         if intent.status != "canceled":
-            self._call(lambda: self._client.v1.payment_intents.cancel(intent_id))
+            self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
         return False
 
     def refund(self, intent_id: str, idempotency_key: str) -> str:
         """Refund the intent in full; an intent refunded before keeps its first refund."""
-        existing = self._call(lambda: self._client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 1}))
+        existing = self._call(
+            "list_refunds",
+            lambda: self._client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 1}),
+        )
         if existing.data:
             return existing.data[0].id
         refund = self._call(
+            "refund",
             lambda: self._client.v1.refunds.create(
                 params={"payment_intent": intent_id}, options={"idempotency_key": idempotency_key}
-            )
+            ),
         )
         return refund.id

@@ -1,0 +1,62 @@
+"""Structured JSON logs: one object per line, carrying the service and the order and saga being worked on."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+_order_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("order_id", default=None)
+_saga_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("saga_id", default=None)
+
+
+@contextmanager
+def about(*, order_id: str | None, saga_id: object | None) -> Iterator[None]:
+    """Tag every log record inside the block with this order and saga."""
+    order_token = _order_id.set(order_id)
+    saga_token = _saga_id.set(str(saga_id) if saga_id is not None else None)
+    try:
+        yield
+    finally:
+        _order_id.reset(order_token)
+        _saga_id.reset(saga_token)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record, its context and any exception, as JSON."""
+        entry: dict[str, object] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self._service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, var in (("order_id", _order_id), ("saga_id", _saga_id)):
+            value = var.get()
+            if value is not None:
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(service: str) -> None:
+    """JSON lines on stderr (``RV_LOG_FORMAT=text`` for plain lines), level from ``RV_LOG_LEVEL``."""
+    handler = logging.StreamHandler()
+    if os.environ.get("RV_LOG_FORMAT", "json") == "json":
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=os.environ.get("RV_LOG_LEVEL", "INFO"), handlers=[handler], force=True)
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # one INFO line per HTTP call otherwise

@@ -1,0 +1,46 @@
+"""Prometheus metrics every service exposes on ``GET /metrics``, defined once here."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from litestar import Response, get
+from litestar.handlers import HTTPRouteHandler
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy.engine import Engine
+
+MESSAGES = Counter(
+    "rv_messages_total",
+    "Messages consumed, by outcome (applied, duplicate, dead_lettered)",
+    ["service", "topic", "outcome"],
+)
+BATCH_SECONDS = Histogram("rv_consumer_batch_seconds", "Time to apply one consumed batch", ["service"])
+CONSUMER_LAG = Gauge("rv_consumer_lag", "Messages not yet consumed, per partition", ["service", "topic", "partition"])
+PUBLISHED = Counter("rv_outbox_published_total", "Messages the outbox relay published", ["service", "topic"])
+OUTBOX_BACKLOG = Gauge("rv_outbox_backlog", "Outbox rows not yet published", ["service"])
+SAGA_EVENTS = Counter(
+    "rv_sagas_total", "Saga lifecycle events (started, completed, compensated, failed)", ["saga", "event"]
+)
+STEP_SECONDS = Histogram(
+    "rv_saga_step_seconds",
+    "Time from a saga command to the reply that settled it",
+    ["saga", "action", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+STRIPE_CALLS = Counter("rv_stripe_calls_total", "Calls to Stripe by operation and outcome", ["operation", "outcome"])
+
+
+def metrics_route(service: str, engine: Engine, outbox: sa.Table) -> HTTPRouteHandler:
+    """``GET /metrics`` in Prometheus' text format (the outbox backlog is counted at scrape time)."""
+
+    @get("/metrics", sync_to_thread=True, include_in_schema=False)
+    def metrics() -> Response[bytes]:
+        try:
+            with engine.connect() as conn:
+                OUTBOX_BACKLOG.labels(service).set(
+                    conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
+                )
+        except sa.exc.SQLAlchemyError:
+            OUTBOX_BACKLOG.labels(service).set(float("nan"))
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
