@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from coordinator.adapters.tables import inbox, outbox
 from coordinator.app import SagasController
+from coordinator.dashboard import DashboardController
 from coordinator.dead_letters_api import DeadLettersController
 from coordinator.deadlines import DeadlineSweeper
 from coordinator.handlers import ROUTES
@@ -19,5 +20,9 @@ def _sweeper(transactions: Transactions) -> list[Worker]:
 def main() -> None:
     """Run the coordinator (``python -m coordinator``)."""
     run_service(
-        "coordinator", (outbox, inbox), ROUTES, [SagasController, DeadLettersController], extra_workers=_sweeper
+        "coordinator",
+        (outbox, inbox),
+        ROUTES,
+        [SagasController, DeadLettersController, DashboardController],
+        extra_workers=_sweeper,
     )
