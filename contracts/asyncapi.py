@@ -90,8 +90,7 @@ def topic_messages(topic: topics.Topic) -> list[type[Message]]:
     codec = CODECS.get(topic.name)
     if codec is None:
         return []
-    # The codec keeps its union only inside its decoder's type, Envelope[<union>].
-    (union,) = get_args(codec._decoder.type)
+    union = codec.payloads
     members = get_args(union) or (union,)
     return [member for member in members if isinstance(member, type) and issubclass(member, Message)]
 

@@ -20,6 +20,7 @@ class Codec(Generic[M]):
     """Encodes envelopes and strictly decodes them against one union of payload types."""
 
     def __init__(self, payloads: Any) -> None:
+        self.payloads = payloads  # the union of payload types this codec accepts
         self._decoder: msgspec.json.Decoder[Envelope[M]] = msgspec.json.Decoder(Envelope[payloads])
 
     def decode(self, data: bytes) -> Envelope[M]:

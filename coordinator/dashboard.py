@@ -78,7 +78,7 @@ class DashboardController(Controller):
                 result = saga_queries.find_sagas(conn, where, limit=limit, cursor=None if error else cursor)
             except ValueError:
                 error, result = "that cursor is not one this dashboard gave out", SagaPage(items=[], next_cursor=None)
-        steps = [*_known_steps(), *(s for s in summary.by_step if s != "-")]
+        steps = [*_known_steps(), *(s for s in summary.by_step if s != "-"), *([filters.step] if filters.step else [])]
         page = render_overview(summary, result, filters, cursor=cursor, steps=list(dict.fromkeys(steps)), error=error)
         return _html(page, 400 if error else 200)
 

@@ -1,0 +1,173 @@
+"""The stack under test: bring it up if needed, find its processes, stock its shelves, swap the gateway.
+
+Everything follows the same ``RV_*`` environment variables as ``infra`` and the services, so the
+benchmark runs against whichever local stack they point at (its own, ideally: see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.load import Mix
+from bench.measure import Target
+from infra import localstripe, postgres, services
+from infra import stack as infra_stack
+from plumbing.settings import service_url
+
+SERVICE_DATABASES = ("catalog", "orders", "payment", "coordinator")
+FULL_STOCK = 1_000_000
+SCARCE_STOCK = 5
+PREFERRED_SCARCE_SKU = "SNES-EARTHBOUND"
+_PAYMENT_BOOTSTRAP = Path(__file__).resolve().parent.parent / "payment" / "bootstrap.py"
+
+
+def is_up() -> bool:
+    """True when every service answers its health check."""
+    return all(services.health(name) is not None for name in services.SERVICES)
+
+
+def ensure_up() -> bool:
+    """Start the stack unless it already runs; True if this call started it."""
+    if is_up():
+        return False
+    infra_stack.up()
+    return True
+
+
+def down() -> None:
+    """Stop the whole stack (only called for a stack this benchmark started)."""
+    infra_stack.down()
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def pids() -> dict[str, int | None]:
+    """The pid of each part of the stack (PostgreSQL's is the postmaster: count its whole tree)."""
+    found: dict[str, int | None] = {name: services.pid(name) for name in services.SERVICES}
+    found["postgres"] = postgres.postmaster_pid()
+    found["kafka"] = _read_pid(services.state_dir() / "run" / "kafka.pid")
+    found["localstripe"] = localstripe.pid()
+    return found
+
+
+def _http(method: str, url: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        return json.load(response)
+
+
+def products() -> list[dict[str, Any]]:
+    """The catalogue as catalog's API shows it."""
+    found: list[dict[str, Any]] = _http("GET", f"{service_url('catalog')}/products")
+    return found
+
+
+def choose_mix(catalogue: list[dict[str, Any]]) -> Mix:
+    """Every product but one is ordered one at a time; the scarce one is ordered 100 at a time."""
+    skus = [str(p["sku"]) for p in catalogue]
+    if len(skus) < 2:
+        raise RuntimeError("the catalogue needs at least two products")
+    scarce = PREFERRED_SCARCE_SKU if PREFERRED_SCARCE_SKU in skus else skus[0]
+    return Mix(stocked_skus=tuple(s for s in skus if s != scarce), scarce_sku=scarce)
+
+
+def restock(mix: Mix) -> None:
+    """Fill every stocked shelf (so paid orders never run out) and leave the scarce one nearly empty."""
+    base = service_url("catalog")
+    for sku in mix.stocked_skus:
+        _http("PUT", f"{base}/products/{sku}/stock", {"stock": FULL_STOCK})
+    _http("PUT", f"{base}/products/{mix.scarce_sku}/stock", {"stock": SCARCE_STOCK})
+
+
+def instant_gateway_supported() -> bool:
+    """True once payment/bootstrap.py chooses its gateway from ``RV_PAYMENT_GATEWAY``."""
+    try:
+        return "RV_PAYMENT_GATEWAY" in _PAYMENT_BOOTSTRAP.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def restart_payment(gateway: str) -> None:
+    """Restart the payment service with ``RV_PAYMENT_GATEWAY=<gateway>`` (``instant`` or ``stripe``)."""
+    services.stop("payment")
+    services.start("payment", extra_env={"RV_PAYMENT_GATEWAY": gateway})
+    services.wait_healthy("payment")
+
+
+def plain_dsn(database: str) -> str:
+    """A libpq DSN for the ``database`` role and database on the stack's PostgreSQL."""
+    return postgres.dsn(database).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def database_counters(databases: tuple[str, ...]) -> dict[str, Any]:
+    """Committed and rolled-back transactions per database, and the server's WAL totals.
+
+    ``pg_stat_database`` is readable by every role; it lags up to about a second behind busy backends.
+    """
+    with psycopg.connect(plain_dsn(postgres.BENCH), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname, xact_commit, xact_rollback FROM pg_stat_database WHERE datname = ANY(%s)",
+            (list(databases),),
+        ).fetchall()
+        wal = conn.execute("SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal").fetchone()
+    counters: dict[str, Any] = {
+        "commits": {str(name): int(commits) for name, commits, _ in rows},
+        "rollbacks": {str(name): int(rollbacks) for name, _, rollbacks in rows},
+    }
+    if wal is not None:
+        counters["wal"] = {"records": int(wal[0]), "bytes": int(wal[1]), "writes": int(wal[2]), "syncs": int(wal[3])}
+    return counters
+
+
+def counter_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after - before`` for every counter in :func:`database_counters`' shape."""
+    return {
+        group: {key: after[group][key] - value for key, value in values.items() if key in after.get(group, {})}
+        for group, values in before.items()
+    }
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model and memory of this machine, and the PostgreSQL settings that bound commits."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def target(mix: Mix) -> Target:
+    """RetroVault itself: orders in through the orders service, terminal sagas in the coordinator's table."""
+    return Target(
+        name="retrovault",
+        orders_url=service_url("orders"),
+        terminal_dsn=plain_dsn("coordinator"),
+        terminal_table="sagas",
+        pids=pids,
+        prepare=lambda: restock(mix),
+        databases=SERVICE_DATABASES,
+    )
