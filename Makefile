@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit e2e up down demo lock clean
+.PHONY: run test lint unit e2e up down demo lock clean chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,13 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contracts $(PYTEST_ARGS)
 
 # Brings the real stack up, runs everything that needs it, and always takes the stack down again.
-e2e: $(STAMP)
+e2e: $(STAMP) chromium
 	$(PY) -m infra.stack up
-	$(PY) -m pytest tests/e2e tests/faults $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
+	$(PY) -m pytest tests/e2e tests/browser tests/faults $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
+
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it; it downloads no browser).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 up: $(STAMP)
 	$(PY) -m infra.stack up
