@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit e2e up down demo lock clean chromium
+.PHONY: run test lint unit e2e up down demo lock clean chromium bench
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ e2e: $(STAMP) chromium
 # Debian's Chromium for the dashboard's browser tests (Playwright drives it; it downloads no browser).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The benchmark (never part of `make test`): sweep, DBOS peer, pgbench; writes bench/results/ and docs/performance.md.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --requirement bench/requirements.txt
+	$(PY) -m mypy bench/*.py
+	$(PY) -m bench $(BENCH_ARGS)
 
 up: $(STAMP)
 	$(PY) -m infra.stack up

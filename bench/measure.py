@@ -48,6 +48,8 @@ class StepResult:
     sent: int = 0
     accepted: int = 0
     http_errors: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    """Requests not accepted, by HTTP status (0: no answer, -1: the generator's in-flight limit)."""
     completed_per_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
     latency_ms: dict[str, float | None] = field(default_factory=dict)
@@ -100,20 +102,31 @@ def _outcomes(target: Target, order_ids: list[str]) -> dict[str, tuple[str, floa
     return {str(order_id): (str(state), finished) for order_id, state, finished in rows}
 
 
-def unfinished_count(target: Target) -> int:
-    """Sagas in the target's table that are not terminal (whoever started them)."""
+def finished_since(target: Target, since: float) -> int:
+    """Sagas of the target that reached a terminal state at or after ``since`` (wall-clock seconds)."""
+    return _finished_since(target, since)
+
+
+def unfinished_count(target: Target, since: float) -> int:
+    """Sagas created at or after ``since`` that are not terminal yet."""
     with psycopg.connect(target.terminal_dsn, autocommit=True) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {target.terminal_table} WHERE finished_at IS NULL").fetchone()
+        row = conn.execute(
+            f"SELECT count(*) FROM {target.terminal_table} "
+            "WHERE finished_at IS NULL AND created_at >= to_timestamp(%s)",
+            (since,),
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
-def settle(target: Target, timeout_s: float = 60.0) -> int:
-    """Wait (bounded) until no saga of the target is still running; returns how many still are."""
+def settle(target: Target, since: float, timeout_s: float = 60.0) -> int:
+    """Wait (bounded) until no saga created since ``since`` is still running; returns how many still are."""
     deadline = time.monotonic() + timeout_s
-    left = unfinished_count(target)
+    left = unfinished_count(target, since)
+    if left:
+        print(f"    waiting up to {timeout_s:g}s for {left} unfinished sagas", flush=True)
     while left and time.monotonic() < deadline:
         time.sleep(1.0)
-        left = unfinished_count(target)
+        left = unfinished_count(target, since)
     return left
 
 
@@ -194,6 +207,10 @@ def analyse(name: str, mode: str, load: LoadResult, outcomes: dict[str, tuple[st
     result.sent = len(measured)
     result.accepted = sum(1 for r in measured if r.status == 202)
     result.http_errors = result.sent - result.accepted
+    for request in measured:
+        if request.status != 202:
+            key = str(request.status)
+            result.refused[key] = result.refused.get(key, 0) + 1
     finished = [f for _, f in outcomes.values() if f is not None]
     result.completed_per_s = round(sum(1 for f in finished if load.window_start <= f < load.window_end) / window, 1)
     latencies: dict[str, list[float]] = {}
@@ -251,7 +268,7 @@ def _slope(points: list[int]) -> float:
 def _problems(result: StepResult) -> list[str]:
     problems = []
     if result.sent and result.http_errors > 0.01 * result.sent:
-        problems.append(f"{result.http_errors} of {result.sent} requests not accepted")
+        problems.append(f"{result.http_errors} of {result.sent} requests not accepted {result.refused}")
     p99 = result.latency_ms.get("p99")
     if p99 is None or p99 >= P99_LIMIT_MS:
         problems.append(f"p99 {p99 if p99 is not None else 'inf'} ms >= {P99_LIMIT_MS:g} ms")

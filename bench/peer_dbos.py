@@ -186,7 +186,7 @@ async def health() -> dict[str, str]:
 
 def _gateway_for(kind: str) -> PaymentGateway:
     if kind == "instant":
-        from bench.instant_gateway import InstantGateway
+        from payment.adapters.instant_gateway import InstantGateway
 
         return InstantGateway()
     from payment.adapters.stripe_gateway import StripeGateway
