@@ -14,35 +14,12 @@ from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import Transactions
 
 
-class DeadLetterView(msgspec.Struct):
-    """A dead letter as the API shows it (the original bytes base64-encoded)."""
-
-    id: str
-    topic: str
-    partition: str
-    offset: str
-    service: str
-    reason: str
-    message_id: str | None
-    message_type: str | None
-    key: str | None
-    value_base64: str
-    headers: dict[str, str]
-
-
 class Resubmitted(msgspec.Struct):
     """A dead letter put back on its original topic."""
 
     id: str
     topic: str
     message_id: str | None
-
-
-def _view(d: DeadLetter) -> DeadLetterView:
-    return DeadLetterView(
-        d.id, d.topic, d.partition, d.offset, d.service, d.reason, d.message_id, d.message_type, d.key,
-        d.value_base64, d.headers,
-    )  # fmt: skip
 
 
 def _bootstrap() -> str:
@@ -55,9 +32,9 @@ class DeadLettersController(Controller):
     path = "/dead-letters"
 
     @get("/", sync_to_thread=True)
-    def list_dead_letters(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[DeadLetterView]:
-        """The newest dead letters, oldest first, each with its reason and original bytes."""
-        return [_view(d) for d in read_dead_letters(_bootstrap(), limit=limit)]
+    def list_dead_letters(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[DeadLetter]:
+        """The newest dead letters, oldest first, each with its reason and original bytes (``value``, base64)."""
+        return read_dead_letters(_bootstrap(), limit=limit)
 
     @post("/{ident:str}/replay", sync_to_thread=True, status_code=200)
     def replay_dead_letter(self, transactions: Transactions, ident: str) -> Resubmitted:

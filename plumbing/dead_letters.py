@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 
@@ -33,11 +32,6 @@ class DeadLetter:
     def original_headers(self) -> dict[str, str]:
         """The headers the message had before it was dead-lettered."""
         return {k: v for k, v in self.headers.items() if not k.startswith("dlq.")}
-
-    @property
-    def value_base64(self) -> str:
-        """The original bytes, base64 (they may not be text)."""
-        return base64.b64encode(self.value).decode()
 
 
 def read_dead_letters(bootstrap: str, *, limit: int = 100, timeout_s: float = 10.0) -> list[DeadLetter]:
