@@ -1,0 +1,162 @@
+"""Consumer-driven contracts: what the coordinator sends and expects back, checked against each
+participant's real handler and real database (no Kafka). Likewise orders' use of catalog's product events.
+
+The expectations are not written by hand: they come from the saga table itself (each action's command
+builder, its ``done`` reply and its ``failed`` replies).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from catalog.adapters.repository import CatalogRepository
+from catalog.adapters.tables import outbox as catalog_outbox
+from catalog.handlers import ROUTES as CATALOG_ROUTES
+from catalog.handlers import publish_products
+from contracts.base import PricedLine
+from contracts.codecs import codec_for
+from contracts.envelope import Envelope, wrap
+from contracts.topics import PRODUCT_EVENTS, SAGA_REPLIES
+from coordinator.engine.definition import Action, StepContext
+from coordinator.sagas.create_order import (
+    CREATE_ORDER,
+    OrderSagaData,
+    approve_order,
+    charge_payment,
+    refund_payment,
+    reject_order,
+    release_stock,
+    reserve_stock,
+)
+from orders.adapters.repository import OrdersRepository
+from orders.adapters.tables import outbox as orders_outbox
+from orders.handlers import ROUTES as ORDERS_ROUTES
+from orders.placing import PlaceOrderRequest, place_order
+from payment.adapters.instant_gateway import InstantGateway
+from payment.adapters.payment_store import PaymentStore
+from payment.adapters.tables import outbox as payment_outbox
+from payment.handlers import build_routes
+from plumbing.consumer import Routes
+from plumbing.unit_of_work import UnitOfWork
+from tests.support import database
+
+
+@contextmanager
+def rolled_back(service: str, outbox: sa.Table) -> Iterator[UnitOfWork]:
+    """A unit of work on the service's real database whose transaction is rolled back at the end."""
+    with database(service).connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield UnitOfWork(conn, outbox)
+        finally:
+            transaction.rollback()
+
+
+def _data(sku: str = "NES-SMB3", quantity: int = 1, method: str = "pm_card_visa") -> OrderSagaData:
+    return OrderSagaData(
+        order_id=str(uuid.uuid4()),
+        customer_id="contract",
+        lines=[PricedLine(sku=sku, quantity=quantity, unit_price_cents=4999)],
+        total_cents=4999 * quantity,
+        currency="usd",
+        payment_method=method,
+    )
+
+
+def _command(action: Action[OrderSagaData], data: OrderSagaData, reason: str | None = None) -> Envelope[Any]:
+    """The command exactly as the coordinator would send it, through the topic's codec."""
+    saga_id = uuid.uuid4()
+    payload = action.build(StepContext(saga_id, action.name, data, reason))
+    envelope = wrap(payload, correlation_id=data.order_id, saga_id=saga_id)
+    codec = codec_for(action.to.name)
+    return codec.decode(codec.encode(envelope))
+
+
+def _replies(uow: UnitOfWork, command: Envelope[Any]) -> list[Any]:
+    """The replies to ``command`` the handler put in the outbox, decoded as the coordinator decodes them."""
+    uow.flush()
+    query = sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id")
+    replies = [codec_for(SAGA_REPLIES.name).decode(v) for (v,) in uow.conn.execute(query, {"t": SAGA_REPLIES.name})]
+    return [r.payload for r in replies if r.causation_id == command.message_id]
+
+
+def _expect(
+    action: Action[OrderSagaData], routes: Routes, uow: UnitOfWork, command: Envelope[Any], outcome: str
+) -> None:
+    routes[action.to.name][command.type](uow, command)
+    (reply,) = _replies(uow, command)
+    expected: tuple[type, ...] = (action.done,) if outcome == "done" else action.failed
+    assert isinstance(reply, expected), f"{action.name}: got {type(reply).__name__}, expected {expected}"
+
+
+def test_every_action_of_the_saga_is_covered_here() -> None:
+    actions = {s.send.name for s in CREATE_ORDER.steps} | {s.undo.name for s in CREATE_ORDER.steps if s.undo}
+    assert CREATE_ORDER.on_rollback is not None
+    assert actions | {CREATE_ORDER.on_rollback.name} == {
+        a.name for a in (reserve_stock, release_stock, charge_payment, refund_payment, approve_order, reject_order)
+    }
+
+
+@pytest.mark.parametrize(("quantity", "outcome"), [(1, "done"), (100, "failed")])
+def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
+    with rolled_back("catalog", catalog_outbox) as uow:
+        _expect(reserve_stock, CATALOG_ROUTES, uow, _command(reserve_stock, _data(quantity=quantity)), outcome)
+
+
+def test_catalog_answers_release_stock() -> None:
+    data = _data()
+    with rolled_back("catalog", catalog_outbox) as uow:
+        CATALOG_ROUTES[reserve_stock.to.name]["ReserveStock"](uow, _command(reserve_stock, data))
+        _expect(release_stock, CATALOG_ROUTES, uow, _command(release_stock, data), "done")
+
+
+@pytest.mark.parametrize(("method", "outcome"), [("pm_card_visa", "done"), ("pm_card_chargeCustomerFail", "failed")])
+def test_payment_answers_charge_payment(method: str, outcome: str) -> None:
+    routes = build_routes(PaymentStore(database("payment")), InstantGateway())
+    with rolled_back("payment", payment_outbox) as uow:
+        _expect(charge_payment, routes, uow, _command(charge_payment, _data(method=method)), outcome)
+
+
+def test_payment_answers_refund_payment() -> None:
+    routes = build_routes(PaymentStore(database("payment")), InstantGateway())
+    with rolled_back("payment", payment_outbox) as uow:
+        _expect(refund_payment, routes, uow, _command(refund_payment, _data()), "done")
+
+
+def _with_order(uow: UnitOfWork) -> OrderSagaData:
+    order, _ = place_order(uow, PlaceOrderRequest("contract", [("NES-SMB3", 1)], "pm_card_visa"))
+    uow.discard()
+    return msgspec.structs.replace(_data(), order_id=order.order_id)
+
+
+@pytest.mark.parametrize(("action", "reason"), [(approve_order, None), (reject_order, "out of stock: NES-SMB3")])
+def test_orders_answers_its_commands(action: Action[OrderSagaData], reason: str | None) -> None:
+    with rolled_back("orders", orders_outbox) as uow:
+        data = _with_order(uow)
+        _expect(action, ORDERS_ROUTES, uow, _command(action, data, reason), "done")
+
+
+def test_orders_understands_catalogs_product_events() -> None:
+    with rolled_back("catalog", catalog_outbox) as catalog_uow:
+        product = CatalogRepository(catalog_uow.conn).product("SNES-CHRONO")
+        assert product is not None
+        product.set_stock(product.stock + 7)
+        publish_products(catalog_uow, [product])
+        catalog_uow.flush()
+        (value,) = catalog_uow.conn.execute(
+            sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id DESC LIMIT 1"), {"t": PRODUCT_EVENTS.name}
+        ).one()
+    event = codec_for(PRODUCT_EVENTS.name).decode(value)
+    handle: Callable[[UnitOfWork, Envelope[Any]], None] = ORDERS_ROUTES[PRODUCT_EVENTS.name][event.type]
+    with rolled_back("orders", orders_outbox) as uow:
+        handle(uow, event)
+        assert OrdersRepository(uow.conn).prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
+        (stock,) = uow.conn.execute(sa.text("SELECT stock FROM product_view WHERE sku = 'SNES-CHRONO'")).one()
+        assert stock == product.stock
