@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(PY) -m mypy .
 	$(PY) -m contracts check
 	$(PY) -m contracts compat
+	$(PY) -m infra.openapi check
 
 # No services needed: domain, saga and contract tests.
 unit: $(STAMP)

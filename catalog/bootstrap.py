@@ -7,7 +7,9 @@ from catalog.app import ProductsController
 from catalog.handlers import ROUTES, seed_catalog
 from plumbing.wiring import run_service
 
+HTTP_API = [ProductsController]
+
 
 def main() -> None:
     """Run the catalog service (``python -m catalog``)."""
-    run_service("catalog", (outbox, inbox), ROUTES, [ProductsController], on_start=seed_catalog)
+    run_service("catalog", (outbox, inbox), ROUTES, HTTP_API, on_start=seed_catalog)

@@ -17,12 +17,15 @@ def _sweeper(transactions: Transactions) -> list[Worker]:
     return [Worker("deadline-sweeper", DeadlineSweeper(transactions).run)]
 
 
+HTTP_API = [SagasController, DeadLettersController, DashboardController]
+
+
 def main() -> None:
     """Run the coordinator (``python -m coordinator``)."""
     run_service(
         "coordinator",
         (outbox, inbox),
         ROUTES,
-        [SagasController, DeadLettersController, DashboardController],
+        HTTP_API,
         extra_workers=_sweeper,
     )

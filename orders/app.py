@@ -69,6 +69,7 @@ class OrdersController(Controller):
     @post("/", status_code=202)
     async def create_order(
         self,
+        data: PlaceOrderBody,
         request: Request[Any, Any, Any],
         transactions: Transactions,
         idempotency_key: Annotated[
@@ -77,7 +78,8 @@ class OrdersController(Controller):
     ) -> Response[OrderAccepted]:
         """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202.
 
-        The body is a ``PlaceOrderBody``, decoded strictly (no coercion of types).
+        Litestar's decoding of ``data`` coerces types ("2" becomes 2), so the raw body is decoded again
+        strictly; ``data`` documents the body in the OpenAPI document.
         """
         data = decode_strictly(await request.body(), PlaceOrderBody)
         return await anyio.to_thread.run_sync(self._place, data, transactions, idempotency_key)

@@ -16,6 +16,9 @@ def _ready(conn: sa.Connection) -> str | None:
     return None if OrdersRepository(conn).product_count() > 0 else "product view is empty"
 
 
+HTTP_API = [OrdersController]
+
+
 def main() -> None:
     """Run the orders service (``python -m orders``)."""
-    run_service("orders", (outbox, inbox), ROUTES, [OrdersController], ready=_ready)
+    run_service("orders", (outbox, inbox), ROUTES, HTTP_API, ready=_ready)

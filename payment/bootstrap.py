@@ -13,6 +13,8 @@ from plumbing.db import create_db_engine
 from plumbing.settings import ServiceSettings, env
 from plumbing.wiring import run_service
 
+HTTP_API: list[object] = []  # payment has no API of its own beyond /health and /metrics
+
 
 def main() -> None:
     """Run the payment service (``python -m payment``)."""
@@ -23,4 +25,4 @@ def main() -> None:
         stripe_settings = StripeSettings.from_env()
         gateway = StripeGateway(stripe_settings.api_key, stripe_settings.api_base)
     store = PaymentStore(create_db_engine(ServiceSettings.from_env("payment").database_url, pool_size=4))
-    run_service("payment", (outbox, inbox), build_routes(store, gateway), [])
+    run_service("payment", (outbox, inbox), build_routes(store, gateway), HTTP_API)

@@ -91,6 +91,8 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
             errors = [{"field": "body", "message": exc.detail}]
             detail = f"body: {exc.detail}"
         return problem(exc.status_code, "Invalid request", detail, errors)
+    if exc.status_code == 400:  # e.g. a body that is not JSON at all: the body is the field at fault
+        return problem(400, "Invalid request", f"body: {exc.detail}", [{"field": "body", "message": str(exc.detail)}])
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
 

@@ -112,10 +112,7 @@ def build_app(
     ready: Callable[[sa.Connection], str | None] | None = None,
 ) -> Litestar:
     """The service's Litestar app: its routes, health, problem+json errors, workers in its lifespan."""
-    provided = {
-        "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
-        "transactions": Provide(_constant(messaging.transactions), use_cache=True, sync_to_thread=False),
-    }
+    provided = dependencies(engine, messaging.transactions)
     return Litestar(
         route_handlers=[
             *route_handlers,
@@ -127,9 +124,22 @@ def build_app(
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[messaging.workers.start],
         on_shutdown=[messaging.workers.stop],
-        openapi_config=OpenAPIConfig(title=f"RetroVault {settings.service}", version="1.0.0"),
+        openapi_config=openapi_config(settings.service),
         logging_config=None,
     )
+
+
+def dependencies(engine: Engine | None, transactions: Transactions | None) -> dict[str, Provide]:
+    """What route handlers may ask for by name: ``engine`` (reads) and ``transactions`` (writes)."""
+    return {
+        "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
+        "transactions": Provide(_constant(transactions), use_cache=True, sync_to_thread=False),
+    }
+
+
+def openapi_config(service: str) -> OpenAPIConfig:
+    """The OpenAPI document's identity for a service (also used to export the committed documents)."""
+    return OpenAPIConfig(title=f"RetroVault {service}", version="1.0.0")
 
 
 def _constant(value: Any) -> Any:
