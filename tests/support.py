@@ -27,7 +27,7 @@ def wait_for(probe: Callable[[], T | None], *, timeout_s: float = 30.0, what: st
         last = probe()
         if last:
             return last
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval; the deadline above bounds the wait
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
 
 
