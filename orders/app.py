@@ -121,8 +121,7 @@ class OrdersController(Controller):
         return _view(order, created_at, updated_at)
 
 
-def _view(order: Order, created_at: object, updated_at: object) -> OrderView:
-    assert isinstance(created_at, datetime) and isinstance(updated_at, datetime)
+def _view(order: Order, created_at: datetime, updated_at: datetime) -> OrderView:
     return OrderView(
         order_id=order.order_id,
         customer_id=order.customer_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -58,7 +59,7 @@ class OrdersRepository:
             .values(status=order.status.value, reason=order.reason, updated_at=sa.func.now())
         )
 
-    def timestamps(self, order_id: str) -> tuple[object, object]:
+    def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
         """When the order was created and last changed."""
         row = self._conn.execute(
             sa.select(orders.c.created_at, orders.c.updated_at).where(orders.c.order_id == order_id)

@@ -107,6 +107,8 @@ def test_every_action_of_the_saga_is_covered_here() -> None:
 @pytest.mark.parametrize(("quantity", "outcome"), [(1, "done"), (100, "failed")])
 def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
     with rolled_back("catalog", catalog_outbox) as uow:
+        # Known stock for this case only (rolled back with the rest): 50 units, so 100 is always too many.
+        uow.conn.execute(sa.text("UPDATE products SET stock = 50 WHERE sku = 'NES-SMB3'"))
         _expect(reserve_stock, CATALOG_ROUTES, uow, _command(reserve_stock, _data(quantity=quantity)), outcome)
 
 
