@@ -36,7 +36,7 @@ unit: $(STAMP)
 
 # Brings the real stack up, runs everything that needs it, and always takes the stack down again.
 e2e: $(STAMP) chromium
-	$(PY) -m infra.stack up
+	$(PY) -m infra.stack up --trace-sink
 	$(PY) -m pytest tests/e2e tests/browser tests/faults $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
 
 # Debian's Chromium for the dashboard's browser tests (Playwright drives it; it downloads no browser).

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra import _proc
+from infra import _proc, trace_sink
 from plumbing.settings import service_url
 
 SERVICES = ("catalog", "orders", "payment", "coordinator")
@@ -44,13 +44,20 @@ def health(service: str, timeout_s: float = 2.0) -> dict[str, object] | None:
 
 
 def start(service: str, extra_env: dict[str, str] | None = None) -> int:
-    """Start a service in the background (no-op if it runs); returns its pid."""
+    """Start a service in the background (no-op if it runs); returns its pid.
+
+    While the trace sink runs, the service exports its spans to it.
+    """
     running = pid(service)
     if running is not None:
         return running
+    tracing = trace_sink.exporter_env() if trace_sink.is_running() else {}
     with _proc.open_log(log_path(service)) as out:
         child = _proc.spawn(
-            [sys.executable, "-m", service], out, env={**os.environ, **(extra_env or {})}, cwd=_proc.REPO_ROOT
+            [sys.executable, "-m", service],
+            out,
+            env={**os.environ, **tracing, **(extra_env or {})},
+            cwd=_proc.REPO_ROOT,
         )
     _proc.write_pid(_proc.pid_path(service), child)
     return child

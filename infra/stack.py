@@ -15,7 +15,7 @@ import time
 import urllib.request
 from typing import Any
 
-from infra import kafka, localstripe, postgres, services
+from infra import kafka, localstripe, postgres, services, trace_sink
 from infra.topics import ensure_topics
 from plumbing.settings import service_url
 
@@ -24,8 +24,11 @@ def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def up() -> None:
-    """Start what is not running yet and wait until every part is healthy."""
+def up(*, trace_sink_on: bool = False) -> None:
+    """Start what is not running yet and wait until every part is healthy.
+
+    ``trace_sink_on`` also starts the local trace sink first, so the services export their spans to it.
+    """
     _step("PostgreSQL")
     postgres.start()
     _step("Kafka")
@@ -37,6 +40,9 @@ def up() -> None:
     _step("localstripe (Stripe emulator)")
     localstripe.ensure_installed()
     localstripe.start()
+    if trace_sink_on:
+        _step(f"trace sink (OTLP/HTTP) {trace_sink.endpoint()}")
+        trace_sink.start()
     for name in services.SERVICES:
         _step(f"service {name}")
         services.start(name)
@@ -50,6 +56,7 @@ def down() -> None:
     for name in reversed(services.SERVICES):
         services.stop(name)
     localstripe.stop()
+    trace_sink.stop()
     kafka.stop()
     postgres.stop()
     _step("stack stopped")
@@ -105,9 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(prog="python -m infra.stack")
     parser.add_argument("command", choices=["up", "down", "run", "demo"])
+    parser.add_argument("--trace-sink", action="store_true", help="up: also start the local OTLP trace sink")
     args = parser.parse_args(argv)
     try:
-        {"up": up, "down": down, "run": run, "demo": demo}[args.command]()
+        if args.command == "up":
+            up(trace_sink_on=args.trace_sink)
+        else:
+            {"down": down, "run": run, "demo": demo}[args.command]()
     except Exception as error:
         print(f"stack: error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from plumbing.errors import RetryLater, Unprocessable
 from plumbing.logs import about
 from plumbing.metrics import BATCH_SECONDS, CONSUMER_LAG, MESSAGES
 from plumbing.outbox import OutboxRelay
+from plumbing.tracing import consuming
 from plumbing.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -217,8 +218,7 @@ class ConsumerLoop:
                         outcomes.append((item.raw.topic(), "duplicate"))
                         continue
                     fresh.discard(item.envelope.message_id)
-                    with about(order_id=item.envelope.correlation_id, saga_id=item.envelope.saga_id):
-                        item.handler(uow, item.envelope)
+                    _handle(uow, item)
                     applied += 1
                     outcomes.append((item.raw.topic(), "applied"))
                     continue
@@ -228,8 +228,7 @@ class ConsumerLoop:
                             duplicates += 1
                             outcomes.append((item.raw.topic(), "duplicate"))
                             continue
-                        with about(order_id=item.envelope.correlation_id, saga_id=item.envelope.saga_id):
-                            item.handler(uow, item.envelope)
+                        _handle(uow, item)
                         uow.flush()
                         applied += 1
                         outcomes.append((item.raw.topic(), "applied"))
@@ -295,6 +294,23 @@ class ConsumerLoop:
         except Exception as error:  # nothing stored since the last auto-commit is a normal outcome
             log.info("%s: final offset commit: %s", self._service, error)
         self._consumer.close()
+
+
+def _handle(uow: UnitOfWork, item: Decoded) -> None:
+    """Run one message's handler inside its consumer span, with its order and saga on every log line."""
+    envelope = item.envelope
+    attributes = {
+        "messaging.message.id": str(envelope.message_id),
+        "messaging.kafka.message.key": (item.raw.key() or b"").decode("utf-8", "replace"),
+        "retrovault.message_type": envelope.type,
+        "retrovault.order_id": envelope.correlation_id or "",
+        "retrovault.saga_id": str(envelope.saga_id or ""),
+    }
+    with (
+        consuming(item.raw.topic() or "", headers_of(item.raw), attributes),
+        about(order_id=envelope.correlation_id, saga_id=envelope.saga_id),
+    ):
+        item.handler(uow, envelope)
 
 
 def _wait(stop: threading.Event, seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""Structured JSON logs: one object per line, carrying the service and the order and saga being worked on."""
+"""Structured JSON logs: one object per line, carrying the service, the order and saga being worked on and the trace."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+
+from plumbing.tracing import current_ids
 
 _order_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("order_id", default=None)
 _saga_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("saga_id", default=None)
@@ -46,6 +48,9 @@ class JsonFormatter(logging.Formatter):
             value = var.get()
             if value is not None:
                 entry[key] = value
+        ids = current_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

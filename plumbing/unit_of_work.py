@@ -14,6 +14,7 @@ from contracts.base import Message
 from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
+from plumbing.tracing import inject
 
 _REPLY_NAMESPACE = uuid.UUID("5b0a8d0e-6f3c-4f7e-9a52-2f1c3a7d9e10")
 
@@ -42,7 +43,7 @@ class UnitOfWork:
                 "topic": topic.name,
                 "key": key,
                 "value": Codec.encode(envelope),
-                "headers": {"type": envelope.type, "message_id": str(envelope.message_id)},
+                "headers": inject({"type": envelope.type, "message_id": str(envelope.message_id)}),
             }
         )
 

@@ -12,6 +12,7 @@ from litestar import Litestar, Response, get
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from sqlalchemy.engine import Engine
 
 from plumbing.consumer import ConsumerLoop, Routes
@@ -24,6 +25,7 @@ from plumbing.migrations import upgrade_to_head
 from plumbing.outbox import OutboxRelay
 from plumbing.runtime import Worker, Workers
 from plumbing.settings import ServiceSettings
+from plumbing.tracing import configure_tracing, shutdown_tracing
 from plumbing.unit_of_work import Transactions, UnitOfWork
 
 
@@ -123,10 +125,16 @@ def build_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[messaging.workers.start],
-        on_shutdown=[messaging.workers.stop],
+        on_shutdown=[messaging.workers.stop, shutdown_tracing],
         openapi_config=openapi_config(settings.service),
+        # A server span per request, continuing the caller's W3C trace context if it sent one.
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=UNTRACED_PATHS, exclude_spans=["receive", "send"]))],
         logging_config=None,
     )
+
+
+UNTRACED_PATHS = ["/health", "/metrics", "/schema"]
+"""Polled by machines; a span per poll would bury the orders' traces."""
 
 
 def dependencies(engine: Engine | None, transactions: Transactions | None) -> dict[str, Provide]:
@@ -162,6 +170,7 @@ def run_service(
     """Migrate, wire and serve one service until it is told to stop."""
     settings = ServiceSettings.from_env(service)
     configure_logging(service)
+    configure_tracing(service)
     upgrade_to_head(service, settings.database_url)
     engine = create_db_engine(settings.database_url)
     if on_start is not None:

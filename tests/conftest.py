@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def real_stack() -> None:
-    """Start PostgreSQL, Kafka, localstripe and the four services if they are not running (idempotent)."""
+    """Start PostgreSQL, Kafka, localstripe, the trace sink and the four services if they are not running."""
     from infra import stack
 
-    stack.up()
+    stack.up(trace_sink_on=True)

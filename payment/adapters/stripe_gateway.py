@@ -16,6 +16,7 @@ from stripe.params import PaymentIntentCreateParams
 from payment.domain.gateway import Confirmation, GatewayUnavailable
 from payment.domain.payments import Payment
 from plumbing.metrics import STRIPE_CALLS
+from plumbing.tracing import calling
 
 T = TypeVar("T")
 
@@ -57,7 +58,8 @@ class StripeGateway:
     def _call(self, name: str, operation: Callable[[], T]) -> T:
         outcome = "ok"
         try:
-            return self._breaker.call(operation)
+            with calling(f"stripe {name}", {"rpc.system": "stripe", "rpc.method": name}):
+                return self._breaker.call(operation)
         except pybreaker.CircuitBreakerError as error:
             outcome = "circuit_open"
             raise GatewayUnavailable(f"stripe circuit open: {error}") from error

@@ -1,0 +1,88 @@
+"""OpenTelemetry tracing: one trace per order, carried between services in Kafka headers (W3C trace context).
+
+Spans are always made (so every log line and every outbox row carries a trace id), but they leave the
+process only when an OTLP endpoint is configured with the standard variables
+``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (OTLP over HTTP/protobuf).
+``OTEL_SDK_DISABLED=true`` turns the SDK off altogether; ``OTEL_TRACES_SAMPLER`` and the
+``OTEL_BSP_*`` batch settings are read by the SDK itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span, SpanKind
+
+TRACEPARENT = "traceparent"
+"""The W3C trace-context header (https://www.w3.org/TR/trace-context/); ``tracestate`` travels with it."""
+
+_TRACER_NAME = "retrovault"
+
+
+def configure_tracing(service: str) -> TracerProvider:
+    """Install the process's tracer provider; export over OTLP/HTTP only when an endpoint is configured."""
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service, "service.namespace": "retrovault"}))
+    if exporting():
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def exporting() -> bool:
+    """Whether spans are sent anywhere (an OTLP endpoint is set)."""
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+def shutdown_tracing() -> None:
+    """Flush spans still queued for export (called when the service stops)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
+def tracer() -> trace.Tracer:
+    """The tracer RetroVault's own spans come from."""
+    return trace.get_tracer(_TRACER_NAME)
+
+
+def inject(headers: dict[str, str]) -> dict[str, str]:
+    """Add the current span's trace context to message headers (returns them for chaining)."""
+    propagate.inject(headers)
+    return headers
+
+
+@contextmanager
+def consuming(topic: str, headers: Mapping[str, str], attributes: Mapping[str, Any]) -> Iterator[Span]:
+    """A consumer span for one message, a child of the span that produced it (read from its headers)."""
+    parent = propagate.extract(dict(headers))
+    with tracer().start_as_current_span(
+        f"process {topic}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic, **attributes},
+    ) as span:
+        yield span
+
+
+@contextmanager
+def calling(name: str, attributes: Mapping[str, Any]) -> Iterator[Span]:
+    """A client span around a call to another system (e.g. Stripe)."""
+    with tracer().start_as_current_span(name, kind=SpanKind.CLIENT, attributes=dict(attributes)) as span:
+        yield span
+
+
+def current_ids() -> tuple[str, str] | None:
+    """The current trace and span id as hex, or None outside any span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"{context.trace_id:032x}", f"{context.span_id:016x}"

@@ -1,0 +1,56 @@
+"""One order, one trace: the W3C trace context travels from the HTTP request through every Kafka hop."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from infra import trace_sink
+from tests.support import place_order, settled_saga, wait_for
+
+SERVICES = {"orders", "coordinator", "catalog", "payment"}
+
+
+def _spans(trace_id: str) -> list[dict[str, Any]]:
+    import httpx
+
+    return list(httpx.get(f"{trace_sink.endpoint()}/traces/{trace_id}", timeout=5).json())
+
+
+def test_one_order_gives_one_trace_across_all_four_services() -> None:
+    assert trace_sink.is_running(), (
+        "the stack must be started with the trace sink (python -m infra.stack up --trace-sink)"
+    )
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    response = place_order([("SNES-ALTTP", 1)], headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
+    assert response.status_code == 202
+    order_id = response.json()["order_id"]
+    assert settled_saga(order_id)["state"] == "COMPLETED"
+
+    def whole_trace() -> list[dict[str, Any]] | None:
+        # Each service exports on its own schedule: wait until the last hop is in and no parent is missing.
+        spans = _spans(trace_id)
+        done = any(s["attributes"].get("retrovault.message_type") == "ApproveOrder" for s in spans)
+        ids = {s["span_id"] for s in spans} | {caller_span}
+        return spans if done and all(s["parent_span_id"] in ids for s in spans) else None
+
+    spans = wait_for(whole_trace, timeout_s=30, what=f"trace {trace_id} to reach the sink as one tree")
+
+    assert {s["trace_id"] for s in spans} == {trace_id}
+    assert {s["service"] for s in spans} == SERVICES
+    (server,) = [s for s in spans if s["kind"] == "SERVER" and s["name"] == "POST /orders"]
+    assert server["service"] == "orders" and server["parent_span_id"] == caller_span
+
+    consumed = {(s["service"], s["attributes"]["retrovault.message_type"]) for s in spans if s["kind"] == "CONSUMER"}
+    assert {
+        ("coordinator", "OrderPlaced"),
+        ("catalog", "ReserveStock"),
+        ("coordinator", "StockReserved"),
+        ("payment", "ChargePayment"),
+        ("coordinator", "PaymentSucceeded"),
+        ("orders", "ApproveOrder"),
+    } <= consumed
+    saga_hops = [s for s in spans if s["kind"] == "CONSUMER" and s["attributes"]["retrovault.saga_id"]]
+    assert len(saga_hops) >= 6 and all(s["attributes"]["retrovault.order_id"] == order_id for s in saga_hops)
+    stripe_calls = [s for s in spans if s["kind"] == "CLIENT" and s["service"] == "payment"]
+    assert stripe_calls and all(s["name"].startswith("stripe ") for s in stripe_calls)

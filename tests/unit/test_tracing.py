@@ -1,0 +1,62 @@
+"""Trace context crosses a message hop through its headers, and log lines name the trace they belong to."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from plumbing.logs import JsonFormatter
+from plumbing.tracing import TRACEPARENT, consuming, inject, tracer
+
+_EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _provider() -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+    trace.set_tracer_provider(provider)
+
+
+def _by_name(name: str) -> ReadableSpan:
+    (span,) = [s for s in _EXPORTER.get_finished_spans() if s.name == name]
+    return span
+
+
+def test_a_consumed_message_continues_the_trace_of_the_span_that_sent_it() -> None:
+    with tracer().start_as_current_span("handle OrderPlaced"):
+        headers = inject({"type": "ReserveStock"})
+    assert headers[TRACEPARENT].startswith("00-") and headers["type"] == "ReserveStock"
+
+    with consuming("catalog.commands", headers, {"retrovault.message_type": "ReserveStock"}):
+        pass
+
+    sender, receiver = _by_name("handle OrderPlaced"), _by_name("process catalog.commands")
+    assert sender.context is not None and receiver.context is not None and receiver.parent is not None
+    assert receiver.context.trace_id == sender.context.trace_id
+    assert receiver.parent.span_id == sender.context.span_id
+    assert receiver.kind == trace.SpanKind.CONSUMER
+    assert receiver.attributes is not None and receiver.attributes["messaging.destination.name"] == "catalog.commands"
+
+
+def test_a_message_without_trace_context_starts_a_new_trace() -> None:
+    with consuming("payment.commands", {"type": "ChargePayment"}, {}):
+        pass
+    assert _by_name("process payment.commands").parent is None
+
+
+def test_log_lines_inside_a_span_carry_its_trace_and_span_ids() -> None:
+    formatter = JsonFormatter("catalog")
+    record = logging.LogRecord("catalog.handlers", logging.INFO, __file__, 1, "reserved", None, None)
+    with tracer().start_as_current_span("work") as span:
+        inside = json.loads(formatter.format(record))
+        context = span.get_span_context()
+    outside = json.loads(formatter.format(record))
+    assert inside["trace_id"] == f"{context.trace_id:032x}" and inside["span_id"] == f"{context.span_id:016x}"
+    assert "trace_id" not in outside
