@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio
 import msgspec
-from litestar import Controller, get, put
+from litestar import Controller, Request, get, put
 from litestar.exceptions import NotFoundException
 from sqlalchemy.engine import Engine
 
 from catalog.adapters.repository import CatalogRepository
 from catalog.domain.products import Product
 from catalog.handlers import publish_products
+from plumbing.http import decode_strictly, problems
 from plumbing.unit_of_work import Transactions
 
 
@@ -42,13 +44,13 @@ class ProductsController(Controller):
 
     path = "/products"
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=problems())
     def list_products(self, engine: Engine) -> list[ProductView]:
         """Every product with its current stock."""
         with engine.connect() as conn:
             return [_view(p) for p in CatalogRepository(conn).all_products()]
 
-    @get("/{sku:str}", sync_to_thread=True)
+    @get("/{sku:str}", sync_to_thread=True, responses=problems(404))
     def get_product(self, engine: Engine, sku: str) -> ProductView:
         """One product by sku; 404 when there is none."""
         with engine.connect() as conn:
@@ -57,15 +59,25 @@ class ProductsController(Controller):
             raise NotFoundException(f"no product with sku {sku!r}")
         return _view(product)
 
-    @put("/{sku:str}/stock", sync_to_thread=True)
-    def set_stock(self, transactions: Transactions, sku: str, data: StockLevel) -> ProductView:
-        """Restock (or count) a product: set its stock and announce the change; 404 for an unknown sku."""
+    @put("/{sku:str}/stock", responses=problems(404))
+    async def set_stock(
+        self, transactions: Transactions, sku: str, data: StockLevel, request: Request[Any, Any, Any]
+    ) -> ProductView:
+        """Restock (or count) a product: set its stock and announce the change; 404 for an unknown sku.
+
+        Decoded again strictly (``"5"`` is not a number); ``data`` documents the body.
+        """
+        data = decode_strictly(await request.body(), StockLevel)
+        return await anyio.to_thread.run_sync(self._set_stock, transactions, sku, data.stock)
+
+    @staticmethod
+    def _set_stock(transactions: Transactions, sku: str, stock: int) -> ProductView:
         with transactions.begin() as uow:
             repo = CatalogRepository(uow.conn)
             product = repo.lock_products([sku]).get(sku)
             if product is None:
                 raise NotFoundException(f"no product with sku {sku!r}")
-            product.set_stock(data.stock)
+            product.set_stock(stock)
             repo.save_stock([product])
             publish_products(uow, [product])
         return _view(product)

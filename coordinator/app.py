@@ -16,7 +16,7 @@ from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
 from coordinator.engine.instance import SagaState
 from coordinator.replay import NotReplayable, Replay, replay
-from plumbing.http import FieldProblem
+from plumbing.http import FieldProblem, problems
 from plumbing.unit_of_work import Transactions
 
 
@@ -32,12 +32,29 @@ class ReplayResult(msgspec.Struct):
     dry_run: bool
 
 
+Timestamp = Annotated[str | None, Parameter(max_length=64, schema_extra={"format": "date-time"})]
+"""An RFC 3339 timestamp with its UTC offset, e.g. ``2026-11-30T18:00:00Z``."""
+
+
+def _timestamp(name: str, value: str | None) -> datetime | None:
+    """Parse a query timestamp strictly (Litestar's own parsing would also take e.g. ``0.5`` as epoch seconds)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise FieldProblem(name, f"is not an RFC 3339 timestamp: {value!r}", status_code=400) from error
+    if parsed.tzinfo is None:
+        raise FieldProblem(name, "needs a UTC offset (e.g. 2026-11-30T18:00:00Z)", status_code=400)
+    return parsed
+
+
 class SagasController(Controller):
     """``/sagas``: list and filter, one saga's timeline, a summary, and replays."""
 
     path = "/sagas"
 
-    @get("/{saga_id:uuid}", sync_to_thread=True)
+    @get("/{saga_id:uuid}", sync_to_thread=True, responses=problems(404))
     def get_saga(self, engine: Engine, saga_id: uuid.UUID) -> SagaView:
         """A saga's state, current step, stuck status and full history; 404 when there is none."""
         with engine.connect() as conn:
@@ -46,7 +63,7 @@ class SagasController(Controller):
             raise NotFoundException(f"no saga {saga_id}")
         return view
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=problems())
     def list_sagas(
         self,
         engine: Engine,
@@ -54,8 +71,8 @@ class SagasController(Controller):
         saga_state: Annotated[SagaState | None, Parameter(query="state")] = None,
         step: Annotated[str | None, Parameter(max_length=64)] = None,
         stuck: bool | None = None,
-        created_since: datetime | None = None,
-        created_until: datetime | None = None,
+        created_since: Timestamp = None,
+        created_until: Timestamp = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> SagaPage:
@@ -63,13 +80,14 @@ class SagasController(Controller):
 
         Follow ``next_cursor`` (as ``cursor``) for the next page.
         """
+        since, until = _timestamp("created_since", created_since), _timestamp("created_until", created_until)
         where = SagaFilter(
             state=saga_state.value if saga_state else None,
             step=step,
             stuck=stuck,
             order_id=order_id,
-            created_since=created_since,
-            created_until=created_until,
+            created_since=since,
+            created_until=until,
         )
         try:
             with engine.connect() as conn:
@@ -77,13 +95,13 @@ class SagasController(Controller):
         except ValueError as error:
             raise FieldProblem("cursor", "is not a cursor this API gave out", status_code=400) from error
 
-    @get("/summary", sync_to_thread=True)
+    @get("/summary", sync_to_thread=True, responses=problems())
     def get_summary(self, engine: Engine, window_minutes: Annotated[int, Parameter(ge=1, le=10080)] = 15) -> Summary:
         """Counts per state and per step, how many are stuck, and p50/p95/p99 of recent completions."""
         with engine.connect() as conn:
             return saga_queries.summary(conn, window_minutes=window_minutes)
 
-    @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200)
+    @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200, responses=problems(404, 409))
     def replay_saga(self, transactions: Transactions, saga_id: uuid.UUID, dry_run: bool = False) -> ReplayResult:
         """Re-send the saga's pending command (same message id and idempotency key) or resume its
         compensation; 404 for an unknown saga, 409 for a finished one."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from plumbing.wiring import dependencies, openapi_config
+from plumbing.wiring import api_plugins, dependencies, openapi_config
 
 SERVICES = ("catalog", "orders", "payment", "coordinator")
 OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi"
@@ -24,7 +24,10 @@ def document(service: str) -> str:
     """The service's OpenAPI document as stable JSON (its HTTP API only; health and metrics are excluded)."""
     handlers: list[Any] = importlib.import_module(f"{service}.bootstrap").HTTP_API
     app = Litestar(
-        route_handlers=handlers, dependencies=dependencies(None, None), openapi_config=openapi_config(service)
+        route_handlers=handlers,
+        dependencies=dependencies(None, None),
+        openapi_config=openapi_config(service),
+        plugins=api_plugins(),
     )
     return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True) + "\n"
 

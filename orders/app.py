@@ -16,7 +16,7 @@ from orders.adapters.repository import OrdersRepository
 from orders.domain.orders import Order
 from orders.domain.pricing import UnknownProduct
 from orders.placing import IdempotencyConflict, PlaceOrderRequest, place_order
-from plumbing.http import FieldProblem, decode_strictly
+from plumbing.http import FieldProblem, decode_strictly, problems
 from plumbing.unit_of_work import Transactions
 
 CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -66,7 +66,7 @@ class OrdersController(Controller):
 
     path = "/orders"
 
-    @post("/", status_code=202)
+    @post("/", status_code=202, responses=problems(409, 422))
     async def create_order(
         self,
         data: PlaceOrderBody,
@@ -109,7 +109,7 @@ class OrdersController(Controller):
             headers={"Location": f"/orders/{order.order_id}"},
         )
 
-    @get("/{order_id:str}", sync_to_thread=True)
+    @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
     def get_order(self, transactions: Transactions, order_id: str) -> OrderView:
         """The order with its status, and the reason when it was rejected; 404 when there is none."""
         with transactions.engine.connect() as conn:

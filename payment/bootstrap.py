@@ -6,6 +6,7 @@ from payment.adapters.instant_gateway import InstantGateway
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.stripe_gateway import StripeGateway
 from payment.adapters.tables import inbox, outbox
+from payment.app import get_payment
 from payment.domain.gateway import PaymentGateway
 from payment.handlers import build_routes
 from payment.settings import StripeSettings
@@ -13,7 +14,7 @@ from plumbing.db import create_db_engine
 from plumbing.settings import ServiceSettings, env
 from plumbing.wiring import run_service
 
-HTTP_API: list[object] = []  # payment has no API of its own beyond /health and /metrics
+HTTP_API = [get_payment]
 
 
 def main() -> None:

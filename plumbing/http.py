@@ -10,7 +10,10 @@ import msgspec
 import sqlalchemy as sa
 import uvicorn
 from litestar import Litestar, Request, Response
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Schema
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from plumbing.db import is_transient
@@ -34,20 +37,83 @@ class FieldProblem(HTTPException):
         self.message = message
 
 
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """Documents a body struct with ``forbid_unknown_fields`` as ``additionalProperties: false``.
+
+    Litestar's own struct plugin leaves that out, so the OpenAPI document promised to accept fields the
+    API rejects (found by schemathesis).
+    """
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        """The struct's schema, closed to unknown fields when the struct forbids them."""
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """Which field of the request was wrong, and how."""
+
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct, frozen=True):
+    """The body of every error response (RFC 9457, ``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+_PROBLEMS = {
+    400: "The request is malformed: a parameter or body field is missing, mistyped or out of range (named in "
+    "`errors`).",
+    404: "There is no such resource.",
+    409: "The resource is in a state that does not allow this.",
+    422: "The request is well-formed but a field's value is not acceptable (named in `errors`).",
+    503: "A dependency (the database) is unavailable; nothing was changed. Retry after `Retry-After` seconds.",
+}
+
+
+def problems(*status_codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem+json errors a route can answer: always 400 and 503, plus ``status_codes``."""
+    return {
+        code: ResponseSpec(
+            data_container=ProblemDetails, media_type=PROBLEM_JSON, description=_PROBLEMS[code], generate_examples=False
+        )
+        for code in sorted({400, 503, *status_codes})
+    }
+
+
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 
 
 def decode_strictly(raw: bytes, into: type[T]) -> T:
-    """Decode a JSON body with no type coercion ("2" is not a number); errors name the field.
+    """Decode a JSON body with no type coercion ("2" is not a number, 2.5 is not an integer); errors name the field.
 
     Litestar's own body parsing coerces types, so bodies that must be exact are decoded here.
     """
     try:
-        return msgspec.json.decode(raw, type=into, strict=True)
+        return msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(raw)), type=into, strict=True)
     except msgspec.ValidationError as error:
         raise FieldProblem(_field_of(str(error)), str(error), status_code=400) from error
     except msgspec.DecodeError as error:
         raise FieldProblem("body", f"malformed JSON: {error}", status_code=400) from error
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    """``2.0`` becomes ``2``: JSON Schema counts it as an integer, so an integer field must take it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
 
 
 def _field_of(message: str) -> str:
@@ -60,12 +126,18 @@ def _field_of(message: str) -> str:
     return path or "body"
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     """An RFC 9457 problem details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
@@ -93,7 +165,8 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
         return problem(exc.status_code, "Invalid request", detail, errors)
     if exc.status_code == 400:  # e.g. a body that is not JSON at all: the body is the field at fault
         return problem(400, "Invalid request", f"body: {exc.detail}", [{"field": "body", "message": str(exc.detail)}])
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110 `Allow`).
+    return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
 
 
 def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

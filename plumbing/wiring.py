@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from plumbing.consumer import ConsumerLoop, Routes
 from plumbing.db import create_db_engine
-from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, serve
+from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, StrictStructSchemaPlugin, serve
 from plumbing.kafka import consumer_config, producer_config
 from plumbing.logs import configure_logging
 from plumbing.metrics import metrics_route
@@ -128,7 +128,10 @@ def build_app(
         on_shutdown=[messaging.workers.stop, shutdown_tracing],
         openapi_config=openapi_config(settings.service),
         # A server span per request, continuing the caller's W3C trace context if it sent one.
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=UNTRACED_PATHS, exclude_spans=["receive", "send"]))],
+        plugins=[
+            *api_plugins(),
+            OpenTelemetryPlugin(OpenTelemetryConfig(exclude=UNTRACED_PATHS, exclude_spans=["receive", "send"])),
+        ],
         logging_config=None,
     )
 
@@ -143,6 +146,11 @@ def dependencies(engine: Engine | None, transactions: Transactions | None) -> di
         "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
         "transactions": Provide(_constant(transactions), use_cache=True, sync_to_thread=False),
     }
+
+
+def api_plugins() -> list[Any]:
+    """Plugins that shape the API itself (also used to export the committed OpenAPI documents)."""
+    return [StrictStructSchemaPlugin()]
 
 
 def openapi_config(service: str) -> OpenAPIConfig:
