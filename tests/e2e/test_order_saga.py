@@ -38,6 +38,9 @@ def test_a_paid_order_is_approved_charged_once_and_takes_stock() -> None:
     assert len(succeeded) == 1
     assert succeeded[0].amount == order["total_cents"] == 2 * 4499 + 2999
     assert succeeded[0].currency == "usd"
+    payment = api("payment").get(f"/payments/{accepted['order_id']}").json()
+    assert payment["status"] == "SUCCEEDED" and payment["intent_id"] == succeeded[0].id
+    assert payment["amount_cents"] == order["total_cents"] and payment["refund_id"] is None
 
 
 def test_a_declined_card_rejects_the_order_and_gives_the_stock_back() -> None:
@@ -56,6 +59,9 @@ def test_a_declined_card_rejects_the_order_and_gives_the_stock_back() -> None:
     ]
     assert stock("N64-SM64") == before
     assert all(pi.status != "succeeded" for pi in payment_intents(accepted["order_id"]))
+    payment = api("payment").get(f"/payments/{accepted['order_id']}").json()
+    assert payment["status"] == "DECLINED" and payment["decline_reason"]
+    assert api("payment").get("/payments/no-such-order").status_code == 404
 
 
 def _scarce(sku: str, units: int) -> int:
