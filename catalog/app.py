@@ -8,13 +8,14 @@ import anyio
 import msgspec
 from litestar import Controller, Request, get, put
 from litestar.exceptions import NotFoundException
-from sqlalchemy.engine import Engine
+from litestar.params import FromPath, JSONBody
 
 from catalog.adapters.repository import CatalogRepository
 from catalog.domain.products import Product
 from catalog.handlers import publish_products
 from plumbing.http import decode_strictly, problems
 from plumbing.unit_of_work import Transactions
+from plumbing.wiring import EngineDependency, TransactionsDependency
 
 
 class StockLevel(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,13 +46,13 @@ class ProductsController(Controller):
     path = "/products"
 
     @get("/", sync_to_thread=True, responses=problems())
-    def list_products(self, engine: Engine) -> list[ProductView]:
+    def list_products(self, engine: EngineDependency) -> list[ProductView]:
         """Every product with its current stock."""
         with engine.connect() as conn:
             return [_view(p) for p in CatalogRepository(conn).all_products()]
 
     @get("/{sku:str}", sync_to_thread=True, responses=problems(404))
-    def get_product(self, engine: Engine, sku: str) -> ProductView:
+    def get_product(self, engine: EngineDependency, sku: FromPath[str]) -> ProductView:
         """One product by sku; 404 when there is none."""
         with engine.connect() as conn:
             product = CatalogRepository(conn).product(sku)
@@ -61,7 +62,11 @@ class ProductsController(Controller):
 
     @put("/{sku:str}/stock", responses=problems(404))
     async def set_stock(
-        self, transactions: Transactions, sku: str, data: StockLevel, request: Request[Any, Any, Any]
+        self,
+        transactions: TransactionsDependency,
+        sku: FromPath[str],
+        data: JSONBody[StockLevel],
+        request: Request[Any, Any, Any],
     ) -> ProductView:
         """Restock (or count) a product: set its stock and announce the change; 404 for an unknown sku.
 

@@ -9,15 +9,14 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
-from sqlalchemy.engine import Engine
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
 from coordinator.engine.instance import SagaState
 from coordinator.replay import NotReplayable, Replay, replay
 from plumbing.http import FieldProblem, problems
-from plumbing.unit_of_work import Transactions
+from plumbing.wiring import EngineDependency, TransactionsDependency
 
 
 class ReplayResult(msgspec.Struct):
@@ -32,7 +31,7 @@ class ReplayResult(msgspec.Struct):
     dry_run: bool
 
 
-Timestamp = Annotated[str | None, Parameter(max_length=64, schema_extra={"format": "date-time"})]
+Timestamp = Annotated[str | None, QueryParameter(max_length=64, schema_extra={"format": "date-time"})]
 """An RFC 3339 timestamp with its UTC offset, e.g. ``2026-11-30T18:00:00Z``."""
 
 
@@ -55,7 +54,7 @@ class SagasController(Controller):
     path = "/sagas"
 
     @get("/{saga_id:uuid}", sync_to_thread=True, responses=problems(404))
-    def get_saga(self, engine: Engine, saga_id: uuid.UUID) -> SagaView:
+    def get_saga(self, engine: EngineDependency, saga_id: FromPath[uuid.UUID]) -> SagaView:
         """A saga's state, current step, stuck status and full history; 404 when there is none."""
         with engine.connect() as conn:
             view = saga_queries.saga(conn, saga_id)
@@ -66,15 +65,15 @@ class SagasController(Controller):
     @get("/", sync_to_thread=True, responses=problems())
     def list_sagas(
         self,
-        engine: Engine,
-        order_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        saga_state: Annotated[SagaState | None, Parameter(query="state")] = None,
-        step: Annotated[str | None, Parameter(max_length=64)] = None,
-        stuck: bool | None = None,
+        engine: EngineDependency,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        saga_state: Annotated[SagaState | None, QueryParameter(name="state")] = None,
+        step: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        stuck: FromQuery[bool | None] = None,
         created_since: Timestamp = None,
         created_until: Timestamp = None,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> SagaPage:
         """Sagas newest first, filtered; with ``order_id`` each comes with its history.
 
@@ -96,13 +95,17 @@ class SagasController(Controller):
             raise FieldProblem("cursor", "is not a cursor this API gave out", status_code=400) from error
 
     @get("/summary", sync_to_thread=True, responses=problems())
-    def get_summary(self, engine: Engine, window_minutes: Annotated[int, Parameter(ge=1, le=10080)] = 15) -> Summary:
+    def get_summary(
+        self, engine: EngineDependency, window_minutes: Annotated[int, QueryParameter(ge=1, le=10080)] = 15
+    ) -> Summary:
         """Counts per state and per step, how many are stuck, and p50/p95/p99 of recent completions."""
         with engine.connect() as conn:
             return saga_queries.summary(conn, window_minutes=window_minutes)
 
     @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200, responses=problems(404, 409))
-    def replay_saga(self, transactions: Transactions, saga_id: uuid.UUID, dry_run: bool = False) -> ReplayResult:
+    def replay_saga(
+        self, transactions: TransactionsDependency, saga_id: FromPath[uuid.UUID], dry_run: FromQuery[bool] = False
+    ) -> ReplayResult:
         """Re-send the saga's pending command (same message id and idempotency key) or resume its
         compensation; 404 for an unknown saga, 409 for a finished one."""
         try:

@@ -6,8 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, MediaType, Response, get
-from litestar.params import Parameter
-from sqlalchemy.engine import Engine
+from litestar.params import FromPath, QueryParameter
 
 from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage
@@ -16,6 +15,7 @@ from coordinator.sagas import SAGAS
 from coordinator.templates.overview import PAGE_SIZE, Filters, render_overview
 from coordinator.templates.progress import progress
 from coordinator.templates.saga_page import render_not_found, render_saga
+from plumbing.wiring import EngineDependency
 
 WINDOW_MINUTES = 15
 _YES = ("1", "true", "on", "yes")
@@ -44,13 +44,13 @@ class DashboardController(Controller):
     @get("/", sync_to_thread=True)
     def overview(
         self,
-        engine: Engine,
-        saga_state: Annotated[str | None, Parameter(query="state", max_length=32)] = None,
-        step: Annotated[str | None, Parameter(max_length=64)] = None,
-        stuck: Annotated[str | None, Parameter(max_length=8)] = None,
-        order_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = PAGE_SIZE,
+        engine: EngineDependency,
+        saga_state: Annotated[str | None, QueryParameter(name="state", max_length=32)] = None,
+        step: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        stuck: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
     ) -> Response[str]:
         """Counts per state and step, stuck count, completion percentiles, then sagas newest first.
 
@@ -83,7 +83,7 @@ class DashboardController(Controller):
         return _html(page, 400 if error else 200)
 
     @get("/sagas/{saga_id:str}", sync_to_thread=True)
-    def saga_page(self, engine: Engine, saga_id: str) -> Response[str]:
+    def saga_page(self, engine: EngineDependency, saga_id: FromPath[str]) -> Response[str]:
         """One saga: state, step, stuck status, failure, data, steps and compensations, and its timeline."""
         try:
             key = uuid.UUID(saga_id)

@@ -7,12 +7,12 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from plumbing.dead_letters import DeadLetter, find_dead_letter, read_dead_letters
 from plumbing.http import problems
 from plumbing.settings import ServiceSettings
-from plumbing.unit_of_work import Transactions
+from plumbing.wiring import TransactionsDependency
 
 
 class Resubmitted(msgspec.Struct):
@@ -33,12 +33,12 @@ class DeadLettersController(Controller):
     path = "/dead-letters"
 
     @get("/", sync_to_thread=True, responses=problems())
-    def list_dead_letters(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[DeadLetter]:
+    def list_dead_letters(self, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> list[DeadLetter]:
         """The newest dead letters, oldest first, each with its reason and original bytes (``value``, base64)."""
         return read_dead_letters(_bootstrap(), limit=limit)
 
     @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404))
-    def replay_dead_letter(self, transactions: Transactions, ident: str) -> Resubmitted:
+    def replay_dead_letter(self, transactions: TransactionsDependency, ident: FromPath[str]) -> Resubmitted:
         """Put a dead letter (by id or original message id) back on its topic, unchanged; 404 if unknown.
 
         It goes through the coordinator's outbox like every message; its consumer applies it at most

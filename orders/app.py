@@ -9,7 +9,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from contracts.base import Line
 from orders.adapters.repository import OrdersRepository
@@ -18,6 +18,7 @@ from orders.domain.pricing import UnknownProduct
 from orders.placing import IdempotencyConflict, PlaceOrderRequest, place_order
 from plumbing.http import FieldProblem, decode_strictly, problems
 from plumbing.unit_of_work import Transactions
+from plumbing.wiring import TransactionsDependency
 
 CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 PaymentMethodId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
@@ -69,11 +70,11 @@ class OrdersController(Controller):
     @post("/", status_code=202, responses=problems(409, 422))
     async def create_order(
         self,
-        data: PlaceOrderBody,
+        data: JSONBody[PlaceOrderBody],
         request: Request[Any, Any, Any],
-        transactions: Transactions,
+        transactions: TransactionsDependency,
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, max_length=255)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
         ] = None,
     ) -> Response[OrderAccepted]:
         """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202.
@@ -86,7 +87,7 @@ class OrdersController(Controller):
 
     @staticmethod
     def _place(
-        data: PlaceOrderBody, transactions: Transactions, idempotency_key: str | None
+        data: JSONBody[PlaceOrderBody], transactions: Transactions, idempotency_key: str | None
     ) -> Response[OrderAccepted]:
         request = PlaceOrderRequest(
             customer_id=data.customer_id,
@@ -110,7 +111,7 @@ class OrdersController(Controller):
         )
 
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
-    def get_order(self, transactions: Transactions, order_id: str) -> OrderView:
+    def get_order(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> OrderView:
         """The order with its status, and the reason when it was rejected; 404 when there is none."""
         with transactions.engine.connect() as conn:
             repo = OrdersRepository(conn)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import msgspec
 from litestar import get
 from litestar.exceptions import NotFoundException
-from sqlalchemy.engine import Engine
+from litestar.params import FromPath
 
 from payment.adapters.payment_store import PaymentStore
 from plumbing.http import problems
+from plumbing.wiring import EngineDependency
 
 
 class PaymentView(msgspec.Struct, frozen=True):
@@ -25,7 +26,7 @@ class PaymentView(msgspec.Struct, frozen=True):
 
 
 @get("/payments/{order_id:str}", sync_to_thread=True, responses=problems(404))
-def get_payment(engine: Engine, order_id: str) -> PaymentView:
+def get_payment(engine: EngineDependency, order_id: FromPath[str]) -> PaymentView:
     """The payment of one order; 404 when payment has not seen the order (yet)."""
     payment = PaymentStore(engine).find(order_id)
     if payment is None:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
 from litestar import Litestar, Response, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -138,6 +138,12 @@ def build_app(
 
 UNTRACED_PATHS = ["/health", "/metrics", "/schema"]
 """Polled by machines; a span per poll would bury the orders' traces."""
+
+
+EngineDependency = NamedDependency[Engine]
+"""A route handler parameter named ``engine``: the service's engine, for reads."""
+TransactionsDependency = NamedDependency[Transactions]
+"""A route handler parameter named ``transactions``: units of work, for writes."""
 
 
 def dependencies(engine: Engine | None, transactions: Transactions | None) -> dict[str, Provide]:
