@@ -22,6 +22,19 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=T
     schema_version: ClassVar[int] = 1
 
 
+class Retired(Message, frozen=True, kw_only=True):
+    """An earlier version of a message type that is still decoded, then upgraded to the current version.
+
+    A subclass keeps the old shape, names the current class's wire type (``tag="ReserveStock"``), sets
+    ``schema_version`` to the old version and implements ``upgrade``. It is registered in
+    ``contracts/retired.py``; handlers never see it, because the codec upgrades it on decoding.
+    """
+
+    def upgrade(self) -> Message:
+        """This message as the current version of its type, or as the next retired version (the upcaster)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement upgrade()")
+
+
 class Line(msgspec.Struct, frozen=True, kw_only=True):
     """One line of an order: a product and how many of it."""
 
@@ -44,6 +57,13 @@ def message_type(message: Message) -> str:
     return tag
 
 
+def wire_type(cls: type[Message]) -> str:
+    """The wire type of a message class (its tag): its name, or the current class's name for a retired one."""
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
 def union_types(union: object) -> list[str]:
     """The wire types of every member of a union of messages."""
     return [str(member.__struct_config__.tag) for member in get_args(union)]
@@ -52,6 +72,7 @@ def union_types(union: object) -> list[str]:
 def all_message_types() -> list[type[Message]]:
     """Every concrete message type defined in the ``contracts`` package, sorted by wire type.
 
+    Only current versions: retired ones (``Retired`` and its subclasses) share their wire type and are left out.
     Imports ``contracts.codecs`` first, which pulls in every module that defines messages carried on a topic.
     """
     import contracts.codecs  # noqa: F401
@@ -60,6 +81,8 @@ def all_message_types() -> list[type[Message]]:
     pending: list[type[Message]] = list(Message.__subclasses__())
     while pending:
         cls = pending.pop()
+        if issubclass(cls, Retired):
+            continue
         pending.extend(cls.__subclasses__())
         if cls.__module__.split(".")[0] != "contracts":
             continue  # e.g. a modified copy built by a test

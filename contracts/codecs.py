@@ -1,37 +1,76 @@
-"""One codec per topic, built once: JSON envelopes with a tagged union of the topic's payloads."""
+"""One codec per topic, built once: JSON envelopes with a tagged union of the topic's payloads.
+
+A codec also reads the retired versions (``contracts/retired.py``) of the types in its union and upgrades them
+to the current version, so handlers only ever see current versions.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Generic
+from collections.abc import Iterable
+from typing import Any, Generic, cast, get_args
 
 import msgspec
 
 from contracts import topics
-from contracts.base import message_type
+from contracts.base import Message, Retired, message_type, wire_type
 from contracts.catalog import CatalogCommand, CatalogReply, ProductChanged
 from contracts.envelope import Envelope, M
 from contracts.orders import OrdersCommand, OrdersEvent, OrdersReply
 from contracts.payment import PaymentCommand, PaymentReply
+from contracts.retired import RETIRED
 
 _ENCODER = msgspec.json.Encoder()
 
 
-class Codec(Generic[M]):
-    """Encodes envelopes and strictly decodes them against one union of payload types."""
+class _Header(msgspec.Struct):
+    """Just enough of an envelope to tell which version of which message type it carries."""
 
-    def __init__(self, payloads: Any) -> None:
+    type: str
+    schema_version: int
+
+
+_HEADER_DECODER = msgspec.json.Decoder(_Header)
+
+
+class _NeverSent(msgspec.Struct, frozen=True, tag_field="type", tag="\x00"):
+    """Paired with a retired class to make a tagged union: msgspec requires the tag only of a union's members."""
+
+
+class Codec(Generic[M]):
+    """Encodes envelopes and strictly decodes them against one union of payload types.
+
+    ``retired`` lists earlier versions of the union's types (subclasses of ``Retired``): a message in one of
+    them is decoded with its old shape and returned upgraded, as the current version.
+    """
+
+    def __init__(self, payloads: Any, retired: Iterable[type[Retired]] = ()) -> None:
         self.payloads = payloads  # the union of payload types this codec accepts
         self._decoder: msgspec.json.Decoder[Envelope[M]] = msgspec.json.Decoder(Envelope[payloads])
+        # wire type -> its current class; (wire type, schema_version) -> the retired class that reads that version
+        self.current: dict[str, type[Message]] = {wire_type(cls): cls for cls in _members(payloads)}
+        self.retired: dict[tuple[str, int], type[Retired]] = {}
+        for cls in retired:
+            self.retired[self._check_retired(cls)] = cls
+        self._retired_decoders = {key: _retired_decoder(cls) for key, cls in self.retired.items()}
 
     def decode(self, data: bytes) -> Envelope[M]:
-        """Decode and validate; raises ``msgspec.DecodeError`` (or ``ValidationError``) on anything invalid."""
-        envelope = self._decoder.decode(data)
+        """Decode and validate; raises ``msgspec.DecodeError`` (or ``ValidationError``) on anything invalid.
+
+        A message in a retired version comes back upgraded to the current version; any other version is rejected.
+        """
+        try:
+            envelope = self._decoder.decode(data)
+        except msgspec.DecodeError:
+            # Not the current shape: maybe another version of a type this codec carries.
+            header = _read_header(data)
+            current = self.current.get(header.type) if header else None
+            if header is None or current is None or header.schema_version == current.schema_version:
+                raise
+            return self._decode_retired(data, header.type, header.schema_version)
         if envelope.type != message_type(envelope.payload):
-            raise msgspec.ValidationError(
-                f"envelope type {envelope.type!r} does not match payload type {message_type(envelope.payload)!r}"
-            )
+            raise _type_mismatch(envelope)
         if envelope.schema_version != type(envelope.payload).schema_version:
-            raise msgspec.ValidationError(f"unsupported schema_version {envelope.schema_version} for {envelope.type}")
+            return self._decode_retired(data, envelope.type, envelope.schema_version)
         return envelope
 
     @staticmethod
@@ -39,16 +78,93 @@ class Codec(Generic[M]):
         """Encode an envelope to JSON bytes."""
         return _ENCODER.encode(envelope)
 
+    def readable_versions(self, name: str) -> list[int]:
+        """Every schema_version of the wire type ``name`` this codec reads, oldest first."""
+        current = self.current.get(name)
+        retired = [version for (retired_name, version) in self.retired if retired_name == name]
+        return sorted([*retired, *([current.schema_version] if current else [])])
+
+    def _decode_retired(self, data: bytes, name: str, version: int) -> Envelope[M]:
+        decoder = self._retired_decoders.get((name, version))
+        if decoder is None:
+            readable = ", ".join(f"v{v}" for v in self.readable_versions(name))
+            raise msgspec.ValidationError(
+                f"unsupported schema_version {version} for {name} (this service reads {readable})"
+            )
+        envelope = decoder.decode(data)
+        if envelope.type != message_type(envelope.payload):
+            raise _type_mismatch(envelope)
+        current = self.current[name]
+        payload: Message = envelope.payload
+        while isinstance(payload, Retired):
+            previous, payload = payload, payload.upgrade()
+            if payload.schema_version <= previous.schema_version:
+                break  # not a later version: reported below, rather than upgrading for ever
+        if type(payload) is not current:
+            raise msgspec.ValidationError(
+                f"{name} v{version} could not be upgraded: it led to {type(payload).__qualname__} "
+                f"v{payload.schema_version}, not {current.__qualname__} v{current.schema_version}"
+            )
+        return cast(
+            "Envelope[M]", msgspec.structs.replace(envelope, payload=payload, schema_version=current.schema_version)
+        )
+
+    def _check_retired(self, cls: type[Retired]) -> tuple[str, int]:
+        """The (wire type, version) ``cls`` reads; raises ``TypeError`` if it cannot be one of this codec's."""
+        name, version = wire_type(cls), cls.schema_version
+        current = self.current.get(name)
+        if current is None:
+            problem = f"its wire type {name!r} is not in this codec's union (set tag= to the current class's name)"
+        elif "schema_version" not in vars(cls):
+            problem = "it must set schema_version to the version it reads"
+        elif version >= current.schema_version:
+            problem = f"its schema_version {version} is not below the current {name}'s ({current.schema_version})"
+        elif (name, version) in self.retired:
+            problem = f"{name} v{version} is already read by {self.retired[name, version].__qualname__}"
+        elif cls.upgrade is Retired.upgrade:
+            problem = "it must implement upgrade()"
+        else:
+            return name, version
+        raise TypeError(f"retired {cls.__qualname__}: {problem}")
+
+
+def _members(payloads: Any) -> tuple[type[Message], ...]:
+    return get_args(payloads) or (payloads,)
+
+
+def _retired_decoder(cls: type[Retired]) -> msgspec.json.Decoder[Envelope[Any]]:
+    payload: Any = cls | _NeverSent
+    return msgspec.json.Decoder(Envelope[payload])
+
+
+def _read_header(data: bytes) -> _Header | None:
+    try:
+        return _HEADER_DECODER.decode(data)
+    except msgspec.DecodeError:
+        return None
+
+
+def _type_mismatch(envelope: Envelope[Any]) -> msgspec.ValidationError:
+    return msgspec.ValidationError(
+        f"envelope type {envelope.type!r} does not match payload type {message_type(envelope.payload)!r}"
+    )
+
+
+def _topic_codec(payloads: Any) -> Codec[Any]:
+    """A topic's codec: its union, plus the registered retired versions of the types in it."""
+    carried = {wire_type(cls) for cls in _members(payloads)}
+    return Codec(payloads, retired=[cls for cls in RETIRED if wire_type(cls) in carried])
+
 
 SagaReply = CatalogReply | PaymentReply | OrdersReply
 
 CODECS: dict[str, Codec[Any]] = {
-    topics.CATALOG_COMMANDS.name: Codec(CatalogCommand),
-    topics.PAYMENT_COMMANDS.name: Codec(PaymentCommand),
-    topics.ORDERS_COMMANDS.name: Codec(OrdersCommand),
-    topics.SAGA_REPLIES.name: Codec(SagaReply),
-    topics.ORDER_EVENTS.name: Codec(OrdersEvent),
-    topics.PRODUCT_EVENTS.name: Codec(ProductChanged),
+    topics.CATALOG_COMMANDS.name: _topic_codec(CatalogCommand),
+    topics.PAYMENT_COMMANDS.name: _topic_codec(PaymentCommand),
+    topics.ORDERS_COMMANDS.name: _topic_codec(OrdersCommand),
+    topics.SAGA_REPLIES.name: _topic_codec(SagaReply),
+    topics.ORDER_EVENTS.name: _topic_codec(OrdersEvent),
+    topics.PRODUCT_EVENTS.name: _topic_codec(ProductChanged),
 }
 
 

@@ -5,7 +5,9 @@ against the old one: a field removed, a field's type changed, a required field a
 constraint narrowed (a lower maximum, a higher minimum, a new or changed pattern or format, fewer enum
 values, unknown fields newly forbidden). Adding an optional field (one with a default), widening a
 constraint and adding a message type are compatible. A breaking change needs a new ``schema_version``
-(a new ``<Type>.v<N+1>.json``) while the previous version's schema stays in ``contracts/released/``.
+(a new ``<Type>.v<N+1>.json``) while the previous version's schema stays in ``contracts/released/``, and the
+previous version must stay decodable: a retired class in ``contracts/retired.py`` generates its
+``<Type>.v<N>.json`` again, which must be unchanged from the released one.
 """
 
 from __future__ import annotations
@@ -74,10 +76,26 @@ class CompatReport:
         return not self.errors
 
 
-def breaking(subject: str, change: str) -> str:
-    """The one-line message for a breaking change, e.g. ``ReserveStock v1: field 'lines' removed (...)``."""
-    remedy = "bump ENVELOPE_SCHEMA_VERSION" if subject.startswith(f"{ENVELOPE_NAME} ") else "bump schema_version"
+def breaking(subject: str, change: str, *, retired: bool = False) -> str:
+    """The one-line message for a breaking change, e.g. ``ReserveStock v1: field 'lines' removed (...)``.
+
+    ``retired``: the subject is a retired version, which must keep its released shape (a bump cannot help).
+    """
+    if retired:
+        remedy = "a retired version must keep its released shape"
+    elif subject.startswith(f"{ENVELOPE_NAME} "):
+        remedy = "bump ENVELOPE_SCHEMA_VERSION"
+    else:
+        remedy = "bump schema_version"
     return f"{subject}: {change} (breaking; {remedy})"
+
+
+def not_decodable(name: str, version: int, current: int) -> str:
+    """The message for a released version that was bumped away without a retired class to read it."""
+    return (
+        f"{name} v{version}: no longer decodable: bumped to v{current} without a retired {name} v{version} "
+        "(add one with upgrade() to contracts/retired.py)"
+    )
 
 
 def check_compat(
@@ -91,10 +109,18 @@ def check_compat(
             subject = f"{name} v{version}"
             if name not in now:
                 report.errors.append(breaking(subject, f"message type removed (it is in {baseline})"))
-            elif version in now[name]:
-                report.errors.extend(breaking(subject, change) for change in schema_changes(old, now[name][version]))
-            elif max(now[name]) < version:
-                report.errors.append(f"{subject}: schema_version went back to v{max(now[name])} (it is in {baseline})")
+                continue
+            latest = max(now[name])  # lower versions in the current schemas are retired ones, still decoded
+            if version in now[name]:
+                retired = version < latest
+                changes = schema_changes(old, now[name][version])
+                report.errors.extend(breaking(subject, change, retired=retired) for change in changes)
+            elif latest < version:
+                report.errors.append(f"{subject}: schema_version went back to v{latest} (it is in {baseline})")
+            elif version < max(versions):  # already retired in the baseline: ending its retention is a choice
+                report.notes.append(f"{subject}: retired version dropped (it is no longer decoded)")
+            else:
+                report.errors.append(not_decodable(name, version, latest))
     for name, versions in now.items():
         for version, new in versions.items():
             if version in before.get(name, {}):

@@ -1,5 +1,8 @@
 """JSON Schemas generated from the message Structs: one document per message type and version, plus the envelope.
 
+Every version a service reads is there: the current class of each type, and each retired version registered in
+``contracts/retired.py``.
+
 The Structs are the source of truth; these documents are derived from them with ``msgspec.json.schema`` and
 written to ``contracts/generated/schemas/`` by ``python -m contracts generate``. Output is deterministic:
 sorted keys, two-space indentation, a trailing newline, and docstrings cleaned the same way on every Python.
@@ -16,6 +19,7 @@ import msgspec
 
 from contracts.base import Message, all_message_types
 from contracts.envelope import Envelope
+from contracts.retired import RETIRED
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -94,9 +98,13 @@ def _document(
 
 
 def message_schema(cls: type[Message]) -> JsonSchema:
-    """The JSON Schema document of one message type's payload (what travels in the envelope's ``payload``)."""
+    """The JSON Schema document of one message type's payload (what travels in the envelope's ``payload``).
+
+    A retired version's definition is named after its wire type, not its class, like the current version's.
+    """
     name = _tag(cls)
-    return _document(name, cls.schema_version, f"{cls.__module__}.{cls.__qualname__}", msgspec.json.schema(cls))
+    generated = rename_definition(msgspec.json.schema(cls), cls.__name__, name)
+    return _document(name, cls.schema_version, f"{cls.__module__}.{cls.__qualname__}", generated)
 
 
 def envelope_schema() -> JsonSchema:
@@ -106,9 +114,12 @@ def envelope_schema() -> JsonSchema:
 
 
 def generate_schemas(message_types: list[type[Message]] | None = None) -> dict[str, JsonSchema]:
-    """File name -> JSON Schema document for the envelope and every message type, in file-name order."""
+    """File name -> JSON Schema document for the envelope and every message type and version, in file-name order.
+
+    ``message_types`` defaults to every current message type and every registered retired version.
+    """
     documents = {schema_file_name(ENVELOPE_NAME, ENVELOPE_SCHEMA_VERSION): envelope_schema()}
-    for cls in all_message_types() if message_types is None else message_types:
+    for cls in [*all_message_types(), *RETIRED] if message_types is None else message_types:
         documents[schema_file_name(_tag(cls), cls.schema_version)] = message_schema(cls)
     return dict(sorted(documents.items()))
 

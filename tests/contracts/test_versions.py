@@ -1,0 +1,336 @@
+"""Two schema versions of one message type: the retired one is decoded and upgraded, and compat requires it.
+
+The scenario is built here, as in test_compat.py: ``ReserveStock`` v2 adds a required ``warehouse``, and
+``ReserveStockV1`` (a retired class) keeps the released v1 shape and upgrades it. Classes defined in this module
+are ignored by ``all_message_types`` (their module is not ``contracts``). This module does not use
+``from __future__ import annotations``, so annotations may refer to the local classes.
+"""
+
+import gc
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.base import Line, Message, Retired, all_message_types, wire_type
+from contracts.catalog import Lines, ReleaseStock
+from contracts.codecs import CODECS, Codec
+from contracts.compat import CompatReport, check_compat, latest_release
+from contracts.envelope import Envelope, wrap
+from contracts.retired import RETIRED
+from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
+from tests.contracts.strategies import SETTINGS, envelopes
+
+BASELINE = latest_release()
+GOLDEN_V1 = Path(__file__).parent / "golden" / "ReserveStock" / "valid" / "typical.json"
+DEFAULT_WAREHOUSE = "main"
+
+
+class ReserveStock(Message, frozen=True, kw_only=True):
+    """v2: a reservation names the warehouse it takes stock from."""
+
+    schema_version = 2
+    order_id: str
+    lines: Lines
+    warehouse: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class ReserveStockV1(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+    """Reserve every line of an order, or none of them."""
+
+    schema_version = 1
+    order_id: str
+    lines: Lines
+
+    def upgrade(self) -> ReserveStock:
+        return ReserveStock(order_id=self.order_id, lines=self.lines, warehouse=DEFAULT_WAREHOUSE)
+
+
+CatalogCommandV2 = ReserveStock | ReleaseStock
+CODEC: Codec[Any] = Codec(CatalogCommandV2, retired=[ReserveStockV1])
+LINES = [Line(sku="NES-SMB3", quantity=2)]
+
+
+def _raw(payload: Message, *, envelope_type: str | None = None, schema_version: int | None = None) -> bytes:
+    """An envelope's bytes, with its ``type`` or ``schema_version`` overridden to build invalid ones."""
+    document = msgspec.to_builtins(wrap(payload, correlation_id="order-1"))
+    if envelope_type is not None:
+        document["type"] = envelope_type
+    if schema_version is not None:
+        document["schema_version"] = schema_version
+    return msgspec.json.encode(document)
+
+
+def _rejected(codec: Codec[Any], data: bytes) -> str:
+    with pytest.raises(msgspec.ValidationError) as raised:
+        codec.decode(data)
+    return str(raised.value)
+
+
+# -- the codec
+
+
+def test_a_v1_message_is_decoded_and_upgraded_to_v2() -> None:
+    sent = wrap(ReserveStockV1(order_id="order-1", lines=LINES), correlation_id="order-1")
+    assert (sent.type, sent.schema_version) == ("ReserveStock", 1)
+
+    decoded = CODEC.decode(Codec.encode(sent))
+
+    assert decoded.payload == ReserveStock(order_id="order-1", lines=LINES, warehouse=DEFAULT_WAREHOUSE)
+    assert type(decoded.payload) is ReserveStock
+    assert decoded.schema_version == 2
+    assert decoded == msgspec.structs.replace(sent, payload=decoded.payload, schema_version=2)
+
+
+def test_a_released_v1_sample_is_upgraded() -> None:
+    decoded = CODEC.decode(GOLDEN_V1.read_bytes())
+    assert type(decoded.payload) is ReserveStock
+    assert decoded.payload.warehouse == DEFAULT_WAREHOUSE
+    assert [line.sku for line in decoded.payload.lines] == ["SNES-CHRONO", "NES-SMB3"]
+
+
+def test_a_v2_message_is_decoded_as_it_is() -> None:
+    sent = wrap(ReserveStock(order_id="order-1", lines=LINES, warehouse="north"), correlation_id="order-1")
+    assert CODEC.decode(Codec.encode(sent)) == sent
+
+
+def test_a_type_without_retired_versions_is_unaffected() -> None:
+    sent = wrap(ReleaseStock(order_id="order-1"), correlation_id="order-1")
+    assert CODEC.decode(Codec.encode(sent)) == sent
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ReserveStock(order_id="order-1", lines=LINES, warehouse="north"),  # decodes as v2, then the version is wrong
+        ReserveStockV1(order_id="order-1", lines=LINES),  # does not even decode as v2
+    ],
+    ids=["v2 shape", "v1 shape"],
+)
+@pytest.mark.parametrize("version", [3, 0, 42])
+def test_a_version_nobody_reads_is_rejected_clearly(payload: Message, version: int) -> None:
+    assert _rejected(CODEC, _raw(payload, schema_version=version)) == (
+        f"unsupported schema_version {version} for ReserveStock (this service reads v1, v2)"
+    )
+
+
+def test_an_invalid_v1_message_is_rejected_for_what_is_wrong_with_it() -> None:
+    document = json.loads(GOLDEN_V1.read_bytes())
+    document["payload"]["lines"][0]["quantity"] = 0
+    assert "Expected `int` >= 1 - at `$.payload.lines[0].quantity`" in _rejected(CODEC, json.dumps(document).encode())
+
+
+def test_an_invalid_v2_message_is_still_rejected_for_what_is_wrong_with_it() -> None:
+    document = json.loads(_raw(ReserveStock(order_id="order-1", lines=LINES, warehouse="north")))
+    document["payload"]["warehouse"] = ""
+    assert "Expected `str` of length >= 1 - at `$.payload.warehouse`" in _rejected(CODEC, json.dumps(document).encode())
+
+
+def test_a_v1_payload_must_carry_its_type_like_a_current_one() -> None:
+    document = json.loads(GOLDEN_V1.read_bytes())
+    del document["payload"]["type"]
+    assert "Object missing required field `type` - at `$.payload`" in _rejected(CODEC, json.dumps(document).encode())
+
+
+def test_a_v1_envelope_must_name_its_payloads_type() -> None:
+    data = _raw(ReleaseStock(order_id="order-1"), envelope_type="ReserveStock", schema_version=1)
+    assert _rejected(CODEC, data) == "envelope type 'ReserveStock' does not match payload type 'ReleaseStock'"
+
+
+def test_upcasters_can_chain_through_retired_versions() -> None:
+    class ReserveStockV3(Message, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 3
+        order_id: str
+        lines: Lines
+        warehouse: str
+        priority: int
+
+    class ReserveStockV2(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 2
+        order_id: str
+        lines: Lines
+        warehouse: str
+
+        def upgrade(self) -> ReserveStockV3:
+            return ReserveStockV3(order_id=self.order_id, lines=self.lines, warehouse=self.warehouse, priority=0)
+
+    class ReserveStockV1Chained(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 1
+        order_id: str
+        lines: Lines
+
+        def upgrade(self) -> ReserveStockV2:
+            return ReserveStockV2(order_id=self.order_id, lines=self.lines, warehouse=DEFAULT_WAREHOUSE)
+
+    codec: Codec[Any] = Codec(ReserveStockV3, retired=[ReserveStockV1Chained, ReserveStockV2])
+    decoded = codec.decode(GOLDEN_V1.read_bytes())
+    assert type(decoded.payload) is ReserveStockV3
+    assert (decoded.payload.warehouse, decoded.payload.priority, decoded.schema_version) == (DEFAULT_WAREHOUSE, 0, 3)
+    assert codec.readable_versions("ReserveStock") == [1, 2, 3]
+
+
+def test_an_upcaster_that_does_not_reach_the_current_version_is_a_decoding_error() -> None:
+    class ReserveStockV1Broken(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 1
+        order_id: str
+        lines: Lines
+
+        def upgrade(self) -> Message:
+            return ReleaseStock(order_id=self.order_id)
+
+    codec: Codec[Any] = Codec(CatalogCommandV2, retired=[ReserveStockV1Broken])
+    assert _rejected(codec, GOLDEN_V1.read_bytes()) == (
+        "ReserveStock v1 could not be upgraded: it led to ReleaseStock v1, not ReserveStock v2"
+    )
+
+
+def test_a_codec_refuses_retired_classes_it_cannot_use() -> None:
+    class NoTag(Retired, frozen=True, kw_only=True):
+        schema_version = 1
+
+        def upgrade(self) -> Message:
+            raise AssertionError
+
+    class NoVersion(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        def upgrade(self) -> Message:
+            raise AssertionError
+
+    class NotOlder(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 2
+
+        def upgrade(self) -> Message:
+            raise AssertionError
+
+    class NoUpcaster(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 1
+
+    cases: list[tuple[list[type[Retired]], str]] = [
+        ([NoTag], "its wire type 'NoTag' is not in this codec's union"),
+        ([NoVersion], "it must set schema_version"),
+        ([NotOlder], "its schema_version 2 is not below the current ReserveStock's (2)"),
+        ([NoUpcaster], "it must implement upgrade()"),
+        ([ReserveStockV1, ReserveStockV1], "ReserveStock v1 is already read by ReserveStockV1"),
+    ]
+    for retired, problem in cases:
+        with pytest.raises(TypeError, match=re.escape(problem)):
+            Codec(CatalogCommandV2, retired=retired)
+
+
+# -- the registry
+
+
+def _assert_upgrades(codec: Codec[Any], envelope: Envelope[Any]) -> None:
+    """A valid envelope in a retired version decodes as the current version, which is itself valid."""
+    name = envelope.type
+    decoded = codec.decode(Codec.encode(envelope))
+    assert type(decoded.payload) is codec.current[name]
+    assert decoded.schema_version == codec.current[name].schema_version
+    assert codec.decode(Codec.encode(decoded)) == decoded, "the upcaster made an invalid current message"
+
+
+@SETTINGS
+@given(data=st.data())
+def test_every_retired_version_upgrades_to_a_valid_current_message(data: st.DataObject) -> None:
+    _assert_upgrades(CODEC, data.draw(envelopes(ReserveStockV1)))
+    for cls in RETIRED:
+        (codec,) = [codec for codec in CODECS.values() if cls in codec.retired.values()]
+        _assert_upgrades(codec, data.draw(envelopes(cls)))
+
+
+def test_every_registered_retired_version_is_read_by_exactly_one_topic() -> None:
+    for cls in RETIRED:
+        readers = [topic for topic, codec in CODECS.items() if cls in codec.retired.values()]
+        assert len(readers) == 1, f"{cls.__qualname__} ({wire_type(cls)} v{cls.schema_version}) is read by {readers}"
+
+
+def test_all_message_types_leaves_retired_versions_out() -> None:
+    class ReserveStockV0(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        __module__ = "contracts.catalog"  # as if it were defined in the package
+        schema_version = 0
+
+    try:
+        types = all_message_types()
+        assert not [cls for cls in types if issubclass(cls, Retired)]
+        assert [wire_type(cls) for cls in types].count("ReserveStock") == 1
+    finally:
+        del ReserveStockV0
+        gc.collect()
+
+
+# -- schemas and compat
+
+
+def _check(*changed: type[Message], drop: tuple[str, ...] = ()) -> CompatReport:
+    """The current schemas, with ``changed`` replacing (or adding) theirs, checked against the baseline."""
+    current = generate_schemas()
+    for name in drop:
+        del current[name]
+    for cls in changed:
+        current[schema_file_name(wire_type(cls), cls.schema_version)] = message_schema(cls)
+    return check_compat(current, load_schema_dir(BASELINE), baseline="released/v1")
+
+
+def test_a_retired_version_has_its_own_schema_file_named_after_its_wire_type() -> None:
+    documents = generate_schemas([ReserveStock, ReserveStockV1])
+    assert sorted(documents) == ["Envelope.v1.json", "ReserveStock.v1.json", "ReserveStock.v2.json"]
+    retired = documents["ReserveStock.v1.json"]
+    assert (retired["x-name"], retired["x-schema-version"], retired["$ref"]) == (
+        "ReserveStock",
+        1,
+        "#/$defs/ReserveStock",
+    )
+    assert "ReserveStockV1" in retired["$comment"]
+
+
+def test_generation_writes_the_registered_retired_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("contracts.schemas.RETIRED", (ReserveStockV1,))
+    assert "test_versions.ReserveStockV1" in generate_schemas()["ReserveStock.v1.json"]["$comment"]
+
+
+def test_a_bump_without_a_retired_version_is_an_error() -> None:
+    report = _check(ReserveStock, drop=("ReserveStock.v1.json",))
+    assert report.errors == [
+        "ReserveStock v1: no longer decodable: bumped to v2 without a retired ReserveStock v1 "
+        "(add one with upgrade() to contracts/retired.py)"
+    ]
+
+
+def test_a_bump_with_a_retired_version_is_allowed() -> None:
+    report = _check(ReserveStock, ReserveStockV1)
+    assert report.ok, report.errors
+    assert report.notes == [
+        "ReserveStock v1 -> v2: version bumped; breaking changes: field 'warehouse' added as required (no default)"
+    ]
+
+
+def test_a_retired_version_must_keep_its_released_shape() -> None:
+    class ReserveStockV1Changed(Retired, frozen=True, kw_only=True, tag="ReserveStock"):
+        schema_version = 1
+        order_id: uuid.UUID
+
+        def upgrade(self) -> ReserveStock:
+            return ReserveStock(order_id=str(self.order_id), lines=LINES, warehouse=DEFAULT_WAREHOUSE)
+
+    report = _check(ReserveStock, ReserveStockV1Changed)
+    assert report.errors == [
+        "ReserveStock v1: field 'lines' removed (breaking; a retired version must keep its released shape)",
+        "ReserveStock v1: field 'order_id' format 'uuid' added (breaking; a retired version must keep its released "
+        "shape)",
+    ]
+
+
+def test_a_retired_version_can_be_dropped_once_it_was_released_as_retired() -> None:
+    released = load_schema_dir(BASELINE)
+    released[schema_file_name("ReserveStock", 2)] = message_schema(ReserveStock)
+    current = generate_schemas()
+    del current["ReserveStock.v1.json"]
+    current[schema_file_name("ReserveStock", 2)] = message_schema(ReserveStock)
+    report = check_compat(current, released, baseline="released/v2")
+    assert report.ok, report.errors
+    assert report.notes == ["ReserveStock v1: retired version dropped (it is no longer decoded)"]
