@@ -100,6 +100,9 @@ class ConsumerLoop:
         self.assigned = threading.Event()
         self._fatal = False
         self._next_lag_update = 0.0
+        self._claim_ids = (
+            pg_insert(inbox).on_conflict_do_nothing(index_elements=["message_id"]).returning(inbox.c.message_id)
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
@@ -270,12 +273,7 @@ class ConsumerLoop:
             {"message_id": i.envelope.message_id, "message_type": i.envelope.type, "topic": i.raw.topic()}
             for i in items
         ]
-        statement = (
-            pg_insert(self._inbox)
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(self._inbox.c.message_id)
-        )
-        return set(conn.execute(statement, rows).scalars().all())
+        return set(conn.execute(self._claim_ids, rows).scalars().all())
 
     def _store_offsets(self, batch: list[KafkaMessage]) -> None:
         last: dict[tuple[str, int], int] = {}

@@ -38,7 +38,7 @@ def consumer_config(bootstrap: str, service: str) -> dict[str, Any]:
         "auto.commit.interval.ms": 500,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": 10000,
-        "fetch.wait.max.ms": 10,
+        "fetch.wait.max.ms": 500,
         "fetch.min.bytes": 1,
         "socket.keepalive.enable": True,
     }

@@ -46,6 +46,11 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = threading.Event()
         self.published = 0
+        o = outbox
+        self._next_rows = (
+            sa.select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers).order_by(o.c.id).limit(batch_size)
+        ).with_for_update()
+        self._delete_rows = sa.delete(o).where(o.c.id.in_(sa.bindparam("ids", expanding=True)))
 
     def wake(self) -> None:
         """Tell the relay there are new rows (called after a commit that wrote some)."""
@@ -81,14 +86,8 @@ class OutboxRelay:
                 return total
 
     def _relay_batch(self) -> int:
-        o = self._outbox
         with self._engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
-                .order_by(o.c.id)
-                .limit(self._batch_size)
-                .with_for_update()
-            ).all()
+            rows = conn.execute(self._next_rows).all()
             if not rows:
                 return 0
             failures: list[KafkaError] = []
@@ -110,7 +109,7 @@ class OutboxRelay:
                 self._producer = self._new_producer()
             if failures or remaining:
                 raise PublishFailed(f"{len(failures)} failed, {remaining} unacknowledged: {failures[:1]}")
-            conn.execute(sa.delete(o).where(o.c.id.in_([row.id for row in rows])))
+            conn.execute(self._delete_rows, {"ids": [row.id for row in rows]})
         self.published += len(rows)
         for row in rows:
             PUBLISHED.labels(self._service, row.topic).inc()

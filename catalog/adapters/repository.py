@@ -18,6 +18,25 @@ def _product(row: sa.Row[tuple[object, ...]]) -> Product:
     return Product(**row._mapping)
 
 
+# Hot statements built once (building one per call cost more CPU than running it).
+_LOCK_PRODUCTS = (
+    sa.select(products)
+    .where(products.c.sku.in_(sa.bindparam("skus", expanding=True)))
+    .order_by(products.c.sku)
+    .with_for_update()
+)
+_SAVE_STOCK = (
+    products.update()
+    .where(products.c.sku == sa.bindparam("k"))
+    .values(stock=sa.bindparam("stock"), revision=sa.bindparam("revision"))
+)
+_RESERVATION = sa.select(reservations).where(reservations.c.order_id == sa.bindparam("order_id")).with_for_update()
+_INSERT_RESERVATION = pg_insert(reservations)
+_SAVE_RESERVATION = _INSERT_RESERVATION.on_conflict_do_update(
+    index_elements=["order_id"], set_={"status": _INSERT_RESERVATION.excluded.status, "updated_at": sa.func.now()}
+)
+
+
 class CatalogRepository:
     """Products and reservations in catalog's database."""
 
@@ -35,21 +54,13 @@ class CatalogRepository:
 
     def lock_products(self, skus: Iterable[str]) -> dict[str, Product]:
         """Load and row-lock products, in sku order so concurrent reservations cannot deadlock."""
-        query = (
-            sa.select(products).where(products.c.sku.in_(sorted(set(skus)))).order_by(products.c.sku).with_for_update()
-        )
-        return {row.sku: _product(row) for row in self._conn.execute(query)}
+        return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
         """Write the stock and revision of changed products."""
         rows = [{"k": p.sku, "stock": p.stock, "revision": p.revision} for p in changed]
         if rows:
-            self._conn.execute(
-                products.update()
-                .where(products.c.sku == sa.bindparam("k"))
-                .values(stock=sa.bindparam("stock"), revision=sa.bindparam("revision")),
-                rows,
-            )
+            self._conn.execute(_SAVE_STOCK, rows)
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
         """Insert products whose sku is not there yet; existing rows are left untouched."""
@@ -59,9 +70,7 @@ class CatalogRepository:
 
     def reservation(self, order_id: str) -> Reservation | None:
         """The order's reservation, locked for update, or None."""
-        row = self._conn.execute(
-            sa.select(reservations).where(reservations.c.order_id == order_id).with_for_update()
-        ).first()
+        row = self._conn.execute(_RESERVATION, {"order_id": order_id}).first()
         if row is None:
             return None
         return Reservation(row.order_id, [(sku, qty) for sku, qty in row.lines], ReservationStatus(row.status))
@@ -74,9 +83,4 @@ class CatalogRepository:
             "status": reservation.status.value,
             "lines": [list(line) for line in reservation.lines],
         }
-        statement = pg_insert(reservations).values(values)
-        self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["order_id"], set_={"status": statement.excluded.status, "updated_at": sa.func.now()}
-            )
-        )
+        self._conn.execute(_SAVE_RESERVATION, values)

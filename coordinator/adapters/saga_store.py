@@ -58,6 +58,23 @@ def _instance(row: sa.Row[tuple[object, ...]]) -> SagaInstance:
     )
 
 
+# The hot statements are built once: building and cache-keying a statement per call cost more CPU
+# than running it (measured: ~0.2 ms per statement).
+_GET = sa.select(sagas).where(sagas.c.saga_id == sa.bindparam("saga_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_SAVE = (
+    sagas.update()
+    .where(sagas.c.saga_id == sa.bindparam("saga_id_"), sagas.c.version == sa.bindparam("version_"))
+    .values(
+        version=sagas.c.version + 1,
+        updated_at=sa.func.now(),
+        finished_at=sa.case((sa.bindparam("terminal_", type_=sa.Boolean), sa.func.now()), else_=sa.null()),
+        **{name: sa.bindparam(name) for name in (*_COLUMNS, "data")},
+    )
+)
+_RECORD = saga_history.insert()
+
+
 class SagaStore:
     """Saga rows and history in the coordinator's database, through the caller's connection."""
 
@@ -79,20 +96,14 @@ class SagaStore:
 
     def get(self, saga_id: uuid.UUID, *, for_update: bool = False) -> SagaInstance | None:
         """One saga, optionally row-locked until the transaction ends."""
-        query = sa.select(sagas).where(sagas.c.saga_id == saga_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        row = self._conn.execute(_GET_FOR_UPDATE if for_update else _GET, {"saga_id": saga_id}).first()
         return _instance(row) if row else None
 
     def save(self, saga: SagaInstance) -> None:
         """Write the saga if nobody changed it since it was read (version check); bumps its version."""
-        values = _values(saga)
-        values["updated_at"] = sa.func.now()
-        values["finished_at"] = sa.func.now() if saga.state.terminal else None
-        result = self._conn.execute(
-            sagas.update()
-            .where(sagas.c.saga_id == saga.saga_id, sagas.c.version == saga.version)
-            .values(version=saga.version + 1, **values)
-        )
+        params = _values(saga)
+        params.update(saga_id_=saga.saga_id, version_=saga.version, terminal_=saga.state.terminal)
+        result = self._conn.execute(_SAVE, params)
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"saga {saga.saga_id} changed since version {saga.version}")
         saga.version += 1
@@ -101,7 +112,7 @@ class SagaStore:
         """Append timeline entries."""
         rows = [vars(entry) for entry in entries]
         if rows:
-            self._conn.execute(saga_history.insert(), rows)
+            self._conn.execute(_RECORD, rows)
 
     def due(self, now: datetime, limit: int) -> list[SagaInstance]:
         """Sagas whose awaited reply is past its deadline, locked; ones locked elsewhere are skipped."""

@@ -13,6 +13,23 @@ from contracts.catalog import ProductChanged
 from orders.adapters.tables import order_lines, orders, product_view
 from orders.domain.orders import Order, OrderLine, OrderStatus
 
+# Hot statements built once (building one per call cost more CPU than running it).
+_GET = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_LINES = (
+    sa.select(order_lines.c.sku, order_lines.c.quantity, order_lines.c.unit_price_cents)
+    .where(order_lines.c.order_id == sa.bindparam("order_id"))
+    .order_by(order_lines.c.line_no)
+)
+_SAVE_STATUS = orders.update().where(orders.c.order_id == sa.bindparam("order_id_")).values(updated_at=sa.func.now())
+_PRODUCT_COLUMNS = ("sku", "title", "platform", "price_cents", "stock", "revision")
+_INSERT_PRODUCT = pg_insert(product_view)
+_UPSERT_PRODUCT = _INSERT_PRODUCT.on_conflict_do_update(
+    index_elements=["sku"],
+    set_={name: _INSERT_PRODUCT.excluded[name] for name in _PRODUCT_COLUMNS if name != "sku"},
+    where=product_view.c.revision <= _INSERT_PRODUCT.excluded.revision,
+)
+
 
 class OrdersRepository:
     """Orders and the local product view in orders' database."""
@@ -42,8 +59,7 @@ class OrdersRepository:
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """One order with its lines, or None."""
-        query = sa.select(orders).where(orders.c.order_id == order_id)
-        row = self._conn.execute(query.with_for_update() if for_update else query).first()
+        row = self._conn.execute(_GET_FOR_UPDATE if for_update else _GET, {"order_id": order_id}).first()
         return self._order(row) if row else None
 
     def by_idempotency_key(self, key: str) -> Order | None:
@@ -54,9 +70,7 @@ class OrdersRepository:
     def save_status(self, order: Order) -> None:
         """Write an order's status and reason."""
         self._conn.execute(
-            orders.update()
-            .where(orders.c.order_id == order.order_id)
-            .values(status=order.status.value, reason=order.reason, updated_at=sa.func.now())
+            _SAVE_STATUS, {"order_id_": order.order_id, "status": order.status.value, "reason": order.reason}
         )
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
@@ -77,29 +91,10 @@ class OrdersRepository:
 
     def upsert_product(self, event: ProductChanged) -> None:
         """Apply a product event unless the view already holds a newer revision."""
-        values = {
-            "sku": event.sku,
-            "title": event.title,
-            "platform": event.platform,
-            "price_cents": event.price_cents,
-            "stock": event.stock,
-            "revision": event.revision,
-        }
-        statement = pg_insert(product_view).values(values)
-        self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["sku"],
-                set_={k: statement.excluded[k] for k in values if k != "sku"},
-                where=product_view.c.revision <= statement.excluded.revision,
-            )
-        )
+        self._conn.execute(_UPSERT_PRODUCT, {name: getattr(event, name) for name in _PRODUCT_COLUMNS})
 
     def _order(self, row: sa.Row[tuple[object, ...]]) -> Order:
-        lines = self._conn.execute(
-            sa.select(order_lines.c.sku, order_lines.c.quantity, order_lines.c.unit_price_cents)
-            .where(order_lines.c.order_id == row.order_id)
-            .order_by(order_lines.c.line_no)
-        )
+        lines = self._conn.execute(_LINES, {"order_id": row.order_id})
         return Order(
             order_id=row.order_id,
             customer_id=row.customer_id,
