@@ -31,7 +31,7 @@ REQUIRED = (
 )
 """Fields latest.json always has (null when that part did not run or found no sustainable rate)."""
 PARTS = ("single", "sweep", "confirm", "half", "instant", "dbos", "pgbench")
-FULL: dict[str, Any] = {"rates": "25,50,100,150,200,300,400", "warmup": 5.0, "duration": 15.0, "confirm": 60.0}
+FULL: dict[str, Any] = {"rates": "10,15,20,25,30,40,60,100,200,300", "warmup": 5.0, "duration": 15.0, "confirm": 60.0}
 QUICK: dict[str, Any] = {"rates": "10,25", "warmup": 3.0, "duration": 10.0, "confirm": 0.0}
 
 
@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     run = Run(args)
     started_stack = stack.ensure_up()
+    print("==> localstripe: empty, in memory only, for this run", flush=True)
+    stack.emulator(persistent=False)
     try:
         catalogue = stack.products()
         mix = stack.choose_mix(catalogue)
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if started_stack and not args.keep_stack:
             stack.down()
+        else:
+            stack.emulator(persistent=True)
     return 0
 
 
