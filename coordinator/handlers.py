@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,9 @@ from coordinator.sagas import SAGAS
 from coordinator.sagas.create_order import CREATE_ORDER, OrderSagaData
 from plumbing.consumer import Routes
 from plumbing.errors import Unprocessable
+from plumbing.logs import about
 from plumbing.metrics import SAGA_EVENTS, STEP_SECONDS
+from plumbing.tracing import resumed
 from plumbing.unit_of_work import UnitOfWork
 
 _SAGA_NAMESPACE = uuid.UUID("0b5f3c1e-2d4a-4c8e-9f60-7a1b2c3d4e5f")
@@ -76,8 +80,20 @@ def act_on_deadlines(uow: UnitOfWork, *, limit: int = 200) -> int:
     due = store.due(_now(), limit)
     for saga in due:
         registered = SAGAS[saga.saga_type]
-        _save(uow, store, saga, engine.on_deadline(registered.definition, registered.retry, saga, _now()))
+        with in_saga_trace(store, saga, "deadline"):
+            _save(uow, store, saga, engine.on_deadline(registered.definition, registered.retry, saga, _now()))
     return len(due)
+
+
+@contextmanager
+def in_saga_trace(store: SagaStore, saga: SagaInstance, what: str) -> Iterator[None]:
+    """Work on a saga outside any message (a deadline, a replay), traced as part of its order's trace."""
+    attributes = {"retrovault.saga_id": str(saga.saga_id), "retrovault.order_id": saga.order_id}
+    with (
+        resumed(store.trace_context(saga.saga_id), f"{what} {saga.current_action}", attributes),
+        about(order_id=saga.order_id, saga_id=saga.saga_id),
+    ):
+        yield
 
 
 def _save(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:

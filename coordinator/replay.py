@@ -10,7 +10,7 @@ from coordinator.adapters.saga_store import SagaStore
 from coordinator.engine import engine
 from coordinator.engine.engine import Transition
 from coordinator.engine.instance import SagaInstance, SagaState
-from coordinator.handlers import publish_transition
+from coordinator.handlers import in_saga_trace, publish_transition
 from coordinator.sagas import SAGAS
 from plumbing.unit_of_work import Transactions
 
@@ -42,8 +42,9 @@ def replay(transactions: Transactions, saga_id: uuid.UUID, *, dry_run: bool) -> 
     with transactions.begin() as uow:
         store = SagaStore(uow.conn)
         result, saga, transition = _resend(store, saga_id, lock=True)
-        store.save(saga)
-        publish_transition(uow, store, saga, transition)
+        with in_saga_trace(store, saga, "replay"):
+            store.save(saga)
+            publish_transition(uow, store, saga, transition)
     return result
 
 

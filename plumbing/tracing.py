@@ -73,6 +73,25 @@ def consuming(topic: str, headers: Mapping[str, str], attributes: Mapping[str, A
         yield span
 
 
+def current_traceparent() -> str | None:
+    """The current span's ``traceparent`` (to store beside work that may be resumed later), or None."""
+    return inject({}).get(TRACEPARENT)
+
+
+@contextmanager
+def resumed(traceparent: str | None, name: str, attributes: Mapping[str, Any]) -> Iterator[Span]:
+    """A span in the trace ``traceparent`` names (e.g. a saga's order), linked to whatever span is current.
+
+    For work done later on behalf of an earlier request: a deadline's re-send joins the order's trace, and an
+    operator's replay joins it too while keeping a link to the replay request.
+    """
+    current = trace.get_current_span().get_span_context()
+    links = [trace.Link(current)] if current.is_valid else []
+    parent = propagate.extract({TRACEPARENT: traceparent} if traceparent else {})
+    with tracer().start_as_current_span(name, context=parent, links=links, attributes=dict(attributes)) as span:
+        yield span
+
+
 @contextmanager
 def calling(name: str, attributes: Mapping[str, Any]) -> Iterator[Span]:
     """A client span around a call to another system (e.g. Stripe)."""

@@ -49,6 +49,13 @@ def query(service: str, sql: str, **params: Any) -> list[sa.Row[Any]]:
         return list(conn.execute(sa.text(sql), params))
 
 
+def trace_spans(trace_id: str) -> list[dict[str, Any]]:
+    """The spans the local trace sink holds for one trace (the e2e stack exports to it)."""
+    from infra import trace_sink
+
+    return list(httpx.get(f"{trace_sink.endpoint()}/traces/{trace_id}", timeout=5).json())
+
+
 @cache
 def stripe_client() -> stripe.StripeClient:
     """The official SDK pointed at the local Stripe emulator."""

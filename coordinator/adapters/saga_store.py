@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from coordinator.adapters.tables import saga_history, sagas
 from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
 from coordinator.sagas import SAGAS
+from plumbing.tracing import current_traceparent
 
 
 class ConcurrentUpdate(Exception):
@@ -73,6 +74,7 @@ _SAVE = (
     )
 )
 _RECORD = saga_history.insert()
+_TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bindparam("saga_id"))
 
 
 class SagaStore:
@@ -85,7 +87,14 @@ class SagaStore:
         """Insert a new saga; False if this order already has one (its start was a redelivery)."""
         statement = (
             pg_insert(sagas)
-            .values(saga_id=saga.saga_id, saga_type=saga.saga_type, order_id=saga.order_id, version=1, **_values(saga))
+            .values(
+                saga_id=saga.saga_id,
+                saga_type=saga.saga_type,
+                order_id=saga.order_id,
+                version=1,
+                trace_context=current_traceparent(),
+                **_values(saga),
+            )
             .on_conflict_do_nothing()
             .returning(sagas.c.saga_id)
         )
@@ -113,6 +122,10 @@ class SagaStore:
         rows = [vars(entry) for entry in entries]
         if rows:
             self._conn.execute(_RECORD, rows)
+
+    def trace_context(self, saga_id: uuid.UUID) -> str | None:
+        """The ``traceparent`` of the trace the saga's order started (None for sagas from before tracing)."""
+        return self._conn.execute(_TRACE_CONTEXT, {"saga_id": saga_id}).scalar_one_or_none()
 
     def due(self, now: datetime, limit: int) -> list[SagaInstance]:
         """Sagas whose awaited reply is past its deadline, locked; ones locked elsewhere are skipped."""

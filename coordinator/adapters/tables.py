@@ -32,6 +32,7 @@ sagas = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("trace_context", sa.Text, nullable=True),  # W3C traceparent of the order's trace
     sa.UniqueConstraint("saga_type", "order_id", name="one_saga_per_order"),
 )
 

@@ -6,9 +6,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from infra import services
-from tests.support import api, payment_intents, place_order, query, settled_order, settled_saga, wait_for
+from tests.support import (
+    api,
+    payment_intents,
+    place_order,
+    query,
+    settled_order,
+    settled_saga,
+    trace_spans,
+    wait_for,
+)
 
 CLI = [str(Path(sys.executable).with_name("retrovault"))]
 
@@ -96,6 +106,17 @@ def test_a_stuck_saga_is_shown_and_replay_finishes_it_with_one_charge() -> None:
     assert [pi.status for pi in payment_intents(order_id)] == ["succeeded"]
     (payment,) = query("payment", "SELECT status FROM payments WHERE order_id = :o", o=order_id)
     assert payment.status == "SUCCEEDED"
+    # The deadline's re-sends joined the order's trace (the saga row keeps its trace context).
+    (saga_row,) = query("coordinator", "SELECT trace_context FROM sagas WHERE order_id = :o", o=order_id)
+    trace_id = saga_row.trace_context.split("-")[1]
+
+    def resent_in_trace() -> list[dict[str, Any]] | None:
+        spans = trace_spans(trace_id)
+        resent = [s for s in spans if s["service"] == "coordinator" and s["name"] == "deadline charge_payment"]
+        charged = [s for s in spans if s["service"] == "payment" and s["kind"] == "CONSUMER"]
+        return spans if resent and charged else None
+
+    wait_for(resent_in_trace, timeout_s=30, what=f"the deadline's re-send to show in trace {trace_id}")
 
 
 def test_dead_letters_are_listed_and_can_be_resubmitted() -> None:

@@ -6,15 +6,9 @@ import secrets
 from typing import Any
 
 from infra import trace_sink
-from tests.support import place_order, settled_saga, wait_for
+from tests.support import place_order, settled_saga, trace_spans, wait_for
 
 SERVICES = {"orders", "coordinator", "catalog", "payment"}
-
-
-def _spans(trace_id: str) -> list[dict[str, Any]]:
-    import httpx
-
-    return list(httpx.get(f"{trace_sink.endpoint()}/traces/{trace_id}", timeout=5).json())
 
 
 def test_one_order_gives_one_trace_across_all_four_services() -> None:
@@ -27,14 +21,20 @@ def test_one_order_gives_one_trace_across_all_four_services() -> None:
     order_id = response.json()["order_id"]
     assert settled_saga(order_id)["state"] == "COMPLETED"
 
+    seen: list[dict[str, Any]] = []
+
     def whole_trace() -> list[dict[str, Any]] | None:
         # Each service exports on its own schedule: wait until the last hop is in and no parent is missing.
-        spans = _spans(trace_id)
-        done = any(s["attributes"].get("retrovault.message_type") == "ApproveOrder" for s in spans)
-        ids = {s["span_id"] for s in spans} | {caller_span}
-        return spans if done and all(s["parent_span_id"] in ids for s in spans) else None
+        seen[:] = trace_spans(trace_id)
+        done = any(s["attributes"].get("retrovault.message_type") == "ApproveOrder" for s in seen)
+        ids = {s["span_id"] for s in seen} | {caller_span}
+        return list(seen) if done and all(s["parent_span_id"] in ids for s in seen) else None
 
-    spans = wait_for(whole_trace, timeout_s=30, what=f"trace {trace_id} to reach the sink as one tree")
+    try:
+        spans = wait_for(whole_trace, timeout_s=30, what=f"trace {trace_id} to reach the sink as one tree")
+    except AssertionError as error:
+        summary = [(s["service"], s["name"], s["span_id"], s["parent_span_id"]) for s in seen]
+        raise AssertionError(f"{error}; spans so far: {summary}") from None
 
     assert {s["trace_id"] for s in spans} == {trace_id}
     assert {s["service"] for s in spans} == SERVICES

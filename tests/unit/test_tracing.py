@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from plumbing.logs import JsonFormatter
-from plumbing.tracing import TRACEPARENT, consuming, inject, tracer
+from plumbing.tracing import TRACEPARENT, consuming, current_traceparent, inject, resumed, tracer
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -60,3 +60,24 @@ def test_log_lines_inside_a_span_carry_its_trace_and_span_ids() -> None:
     outside = json.loads(formatter.format(record))
     assert inside["trace_id"] == f"{context.trace_id:032x}" and inside["span_id"] == f"{context.span_id:016x}"
     assert "trace_id" not in outside
+
+
+def test_resumed_work_joins_the_stored_trace_and_links_the_request_that_triggered_it() -> None:
+    with tracer().start_as_current_span("POST /orders"):
+        stored = current_traceparent()
+    with (
+        tracer().start_as_current_span("POST /sagas/{saga_id}/replay") as request,
+        resumed(stored, "replay charge_payment", {"retrovault.saga_id": "s-1"}),
+    ):
+        headers = inject({})
+    order, replay = _by_name("POST /orders"), _by_name("replay charge_payment")
+    assert order.context is not None and replay.context is not None and replay.parent is not None
+    assert replay.context.trace_id == order.context.trace_id and replay.parent.span_id == order.context.span_id
+    assert [link.context.span_id for link in replay.links] == [request.get_span_context().span_id]
+    assert headers[TRACEPARENT].split("-")[1] == f"{order.context.trace_id:032x}"
+
+
+def test_resumed_without_a_stored_trace_starts_one() -> None:
+    with resumed(None, "deadline reserve_stock", {}):
+        pass
+    assert _by_name("deadline reserve_stock").parent is None
