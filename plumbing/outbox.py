@@ -24,9 +24,10 @@ class PublishFailed(Exception):
 class OutboxRelay:
     """Moves outbox rows to Kafka in id order, in batches.
 
-    A batch is read with ``FOR UPDATE`` so a second relay (a restart that overlaps the old process)
-    waits instead of publishing out of order. Rows are deleted only after Kafka acknowledged them all;
-    a crash in between re-publishes them, and the consumers' inbox drops the copies.
+    A batch is taken with one ``DELETE … RETURNING`` (its rows locked ``FOR UPDATE``, so a second relay, e.g. a
+    restart overlapping the old process, waits instead of publishing out of order); the deletion commits only
+    after Kafka acknowledged every message, and is rolled back otherwise. A crash in between re-publishes the
+    rows, and the consumers' inbox drops the copies.
     """
 
     def __init__(
@@ -47,10 +48,12 @@ class OutboxRelay:
         self._wake = threading.Event()
         self.published = 0
         o = outbox
-        self._next_rows = (
-            sa.select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers).order_by(o.c.id).limit(batch_size)
-        ).with_for_update()
-        self._delete_rows = sa.delete(o).where(o.c.id.in_(sa.bindparam("ids", expanding=True)))
+        oldest = sa.select(o.c.id).order_by(o.c.id).limit(batch_size).with_for_update()
+        self._take_rows = (
+            sa.delete(o)
+            .where(o.c.id.in_(oldest.scalar_subquery()))
+            .returning(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
+        )
 
     def wake(self) -> None:
         """Tell the relay there are new rows (called after a commit that wrote some)."""
@@ -87,7 +90,7 @@ class OutboxRelay:
 
     def _relay_batch(self) -> int:
         with self._engine.begin() as conn:
-            rows = conn.execute(self._next_rows).all()
+            rows = sorted(conn.execute(self._take_rows).all(), key=lambda row: row.id)  # RETURNING has no order
             if not rows:
                 return 0
             failures: list[KafkaError] = []
@@ -109,7 +112,6 @@ class OutboxRelay:
                 self._producer = self._new_producer()
             if failures or remaining:
                 raise PublishFailed(f"{len(failures)} failed, {remaining} unacknowledged: {failures[:1]}")
-            conn.execute(self._delete_rows, {"ids": [row.id for row in rows]})
         self.published += len(rows)
         for row in rows:
             PUBLISHED.labels(self._service, row.topic).inc()
