@@ -254,6 +254,47 @@ class Persistence:
         LOG.info("replayed %d journal entries (%d status mismatches)", len(entries), mismatches)
 
 
+def install_type_index(resources: Any) -> Callable[[], None]:
+    """Index the store by object type, so listing one type does not scan every object.
+
+    localstripe lists by scanning the whole store (``StripeObject._api_list_all``), and exporting a Charge
+    lists its refunds, so every confirm cost O(store size): after a few thousand payments the emulator was
+    the busiest process of a benchmark run. Wraps whatever store hooks are installed; returns a function
+    that rebuilds the index from the store (after a snapshot is loaded behind the hooks' back).
+    """
+    store_cls, store = resources.Store, resources.store
+    index: dict[str, dict[str, None]] = {}
+    set_item, del_item, clear = store_cls.__setitem__, store_cls.__delitem__, store_cls.clear
+
+    def setitem(self: dict[str, Any], key: str, value: Any) -> None:
+        set_item(self, key, value)
+        index.setdefault(key.split(":", 1)[0], {})[key] = None
+
+    def delitem(self: dict[str, Any], key: str) -> None:
+        del_item(self, key)
+        index.get(key.split(":", 1)[0], {}).pop(key, None)
+
+    def clear_all(self: dict[str, Any]) -> None:
+        clear(self)
+        index.clear()
+
+    def list_all(cls: Any, /, url: str, limit: Any = None, starting_after: Any = None, **kwargs: Any) -> Any:
+        if kwargs:
+            raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        listing = resources.List(url, limit=limit, starting_after=starting_after)
+        listing._list = [store[key] for key in index.get(cls.object, {})]  # store order, as upstream
+        return listing
+
+    def rebuild() -> None:
+        index.clear()
+        for key in store:
+            index.setdefault(key.split(":", 1)[0], {})[key] = None
+
+    store_cls.__setitem__, store_cls.__delitem__, store_cls.clear = setitem, delitem, clear_all
+    resources.StripeObject._api_list_all = classmethod(list_all)
+    return rebuild
+
+
 async def _serve(args: argparse.Namespace) -> None:
     resources = importlib.import_module("localstripe.resources")
     server = importlib.import_module("localstripe.server")
@@ -273,6 +314,7 @@ async def _serve(args: argparse.Namespace) -> None:
         store_cls.dump_to_disk = lambda self: None
         store_cls.__setitem__ = dict.__setitem__
         store_cls.__delitem__ = dict.__delitem__
+    install_type_index(resources)()
 
     access_log = None if args.no_access_log else logging.getLogger("aiohttp.access")
     runner = web.AppRunner(app, access_log=access_log, handle_signals=False)
