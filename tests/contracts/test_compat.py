@@ -12,21 +12,10 @@ import msgspec
 import pytest
 
 from contracts.__main__ import main
-from contracts.base import Line, Message, Retired, Sku, wire_type
-from contracts.compat import CompatReport, check_compat, latest_release, schema_changes
+from contracts.base import Line, Message, Retired, Sku
+from contracts.compat import check_compat, schema_changes
 from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
-
-BASELINE = latest_release()
-
-
-def _check_with(*changed: type[Message], drop: tuple[str, ...] = ()) -> CompatReport:
-    """Check the current schemas, with ``changed`` Structs replacing (or adding) theirs, against the baseline."""
-    current = generate_schemas()
-    for name in drop:
-        del current[name]
-    for cls in changed:
-        current[schema_file_name(wire_type(cls), cls.schema_version)] = message_schema(cls)
-    return check_compat(current, load_schema_dir(BASELINE), baseline="released/v1")
+from tests.contracts.support import BASELINE, check_with
 
 
 def test_the_current_code_is_compatible_with_the_last_release() -> None:
@@ -43,7 +32,7 @@ def test_removing_a_field_is_breaking() -> None:
     class ReserveStock(Message, frozen=True, kw_only=True):
         order_id: str
 
-    report = _check_with(ReserveStock)
+    report = check_with(ReserveStock)
     assert report.errors == ["ReserveStock v1: field 'lines' removed (breaking; bump schema_version)"]
 
 
@@ -56,7 +45,7 @@ def test_changing_a_nested_fields_type_is_breaking() -> None:
         order_id: str
         lines: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=50)]
 
-    report = _check_with(ReserveStock)
+    report = check_with(ReserveStock)
     assert report.errors == [
         "ReserveStock v1: field 'lines[].quantity' type changed from integer to string (breaking; bump schema_version)"
     ]
@@ -72,7 +61,7 @@ def test_adding_a_required_field_is_breaking_but_an_optional_one_is_not() -> Non
         released_lines: int = 0
         note: str | None = None
 
-    report = _check_with(ReleaseStock, StockReleased)
+    report = check_with(ReleaseStock, StockReleased)
     assert report.errors == [
         "ReleaseStock v1: field 'requested_by' added as required (no default) (breaking; bump schema_version)"
     ]
@@ -96,7 +85,7 @@ def test_narrowing_constraints_is_breaking() -> None:
         currency: Annotated[str, msgspec.Meta(pattern=r"^(eur|usd)$")]
         payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
-    report = _check_with(ReserveStock, OrderPlaced)
+    report = check_with(ReserveStock, OrderPlaced)
     assert sorted(report.errors) == sorted(
         [
             "ReserveStock v1: field 'order_id' pattern '^[0-9a-f-]{36}$' added (breaking; bump schema_version)",
@@ -127,7 +116,7 @@ def test_widening_constraints_is_compatible() -> None:
         reason: Annotated[str, msgspec.Meta(max_length=1000)]
         decline_code: str | int | None = None
 
-    report = _check_with(ReserveStock, PaymentSucceeded, PaymentDeclined)
+    report = check_with(ReserveStock, PaymentSucceeded, PaymentDeclined)
     assert report.ok, report.errors
 
 
@@ -137,7 +126,7 @@ def test_adding_a_bound_where_there_was_none_is_narrowing() -> None:
         payment_intent_id: Annotated[str, msgspec.Meta(max_length=255)]
         amount_cents: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 
-    assert _check_with(PaymentSucceeded).errors == [
+    assert check_with(PaymentSucceeded).errors == [
         "PaymentSucceeded v1: field 'payment_intent_id' maxLength 255 added (breaking; bump schema_version)"
     ]
 
@@ -148,7 +137,7 @@ def test_making_a_field_required_or_not_nullable_is_breaking() -> None:
         reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
         decline_code: str
 
-    report = _check_with(PaymentDeclined)
+    report = check_with(PaymentDeclined)
     assert report.errors == [
         "PaymentDeclined v1: field 'decline_code' became required (breaking; bump schema_version)",
         "PaymentDeclined v1: field 'decline_code' no longer accepts null (breaking; bump schema_version)",
@@ -159,7 +148,7 @@ def test_forbidding_unknown_fields_is_breaking() -> None:
     class StockReserved(Message, frozen=True, kw_only=True, forbid_unknown_fields=True):
         order_id: str
 
-    report = _check_with(StockReserved)
+    report = check_with(StockReserved)
     assert report.errors == ["StockReserved v1: the message now rejects unknown fields (breaking; bump schema_version)"]
 
 
@@ -168,13 +157,13 @@ def test_a_new_message_type_is_compatible() -> None:
         order_id: str
         message: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
-    report = _check_with(GiftWrapRequested)
+    report = check_with(GiftWrapRequested)
     assert report.ok
     assert "GiftWrapRequested v1: new message type" in report.notes
 
 
 def test_removing_a_message_type_is_breaking() -> None:
-    report = _check_with(drop=("StockReleased.v1.json",))
+    report = check_with(drop=("StockReleased.v1.json",))
     assert report.errors == [
         "StockReleased v1: message type removed (it is in released/v1) (breaking; bump schema_version)"
     ]
@@ -194,7 +183,7 @@ def test_a_breaking_change_with_a_version_bump_and_a_retired_version_is_allowed(
         def upgrade(self) -> ReserveStock:
             return ReserveStock(order_id=self.order_id, items=self.lines)
 
-    report = _check_with(ReserveStock, ReserveStockV1)
+    report = check_with(ReserveStock, ReserveStockV1)
     assert report.ok, report.errors
     assert report.notes == [
         "ReserveStock v1 -> v2: version bumped; breaking changes: field 'lines' removed; "

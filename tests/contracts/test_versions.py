@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from contracts.base import Line, Message, Retired, all_message_types, wire_type
 from contracts.catalog import Lines, ReleaseStock
 from contracts.codecs import CODECS, Codec
-from contracts.compat import CompatReport, check_compat, latest_release
+from contracts.compat import check_compat
 from contracts.envelope import Envelope, wrap
 from contracts.retired import RETIRED
 from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 from tests.contracts.strategies import SETTINGS, envelopes
+from tests.contracts.support import BASELINE, check_with
 
-BASELINE = latest_release()
 GOLDEN_V1 = Path(__file__).parent / "golden" / "ReserveStock" / "valid" / "typical.json"
 DEFAULT_WAREHOUSE = "main"
 
@@ -266,16 +266,6 @@ def test_all_message_types_leaves_retired_versions_out() -> None:
 # -- schemas and compat
 
 
-def _check(*changed: type[Message], drop: tuple[str, ...] = ()) -> CompatReport:
-    """The current schemas, with ``changed`` replacing (or adding) theirs, checked against the baseline."""
-    current = generate_schemas()
-    for name in drop:
-        del current[name]
-    for cls in changed:
-        current[schema_file_name(wire_type(cls), cls.schema_version)] = message_schema(cls)
-    return check_compat(current, load_schema_dir(BASELINE), baseline="released/v1")
-
-
 def test_a_retired_version_has_its_own_schema_file_named_after_its_wire_type() -> None:
     documents = generate_schemas([ReserveStock, ReserveStockV1])
     assert sorted(documents) == ["Envelope.v1.json", "ReserveStock.v1.json", "ReserveStock.v2.json"]
@@ -294,7 +284,7 @@ def test_generation_writes_the_registered_retired_versions(monkeypatch: pytest.M
 
 
 def test_a_bump_without_a_retired_version_is_an_error() -> None:
-    report = _check(ReserveStock, drop=("ReserveStock.v1.json",))
+    report = check_with(ReserveStock, drop=("ReserveStock.v1.json",))
     assert report.errors == [
         "ReserveStock v1: no longer decodable: bumped to v2 without a retired ReserveStock v1 "
         "(add one with upgrade() to contracts/retired.py)"
@@ -302,7 +292,7 @@ def test_a_bump_without_a_retired_version_is_an_error() -> None:
 
 
 def test_a_bump_with_a_retired_version_is_allowed() -> None:
-    report = _check(ReserveStock, ReserveStockV1)
+    report = check_with(ReserveStock, ReserveStockV1)
     assert report.ok, report.errors
     assert report.notes == [
         "ReserveStock v1 -> v2: version bumped; breaking changes: field 'warehouse' added as required (no default)"
@@ -317,7 +307,7 @@ def test_a_retired_version_must_keep_its_released_shape() -> None:
         def upgrade(self) -> ReserveStock:
             return ReserveStock(order_id=str(self.order_id), lines=LINES, warehouse=DEFAULT_WAREHOUSE)
 
-    report = _check(ReserveStock, ReserveStockV1Changed)
+    report = check_with(ReserveStock, ReserveStockV1Changed)
     assert report.errors == [
         "ReserveStock v1: field 'lines' removed (breaking; a retired version must keep its released shape)",
         "ReserveStock v1: field 'order_id' format 'uuid' added (breaking; a retired version must keep its released "
