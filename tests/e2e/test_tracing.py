@@ -27,7 +27,11 @@ def test_one_order_gives_one_trace_across_all_four_services() -> None:
     def whole_trace() -> list[dict[str, Any]] | None:
         # Each service exports on its own schedule: wait until the last hop is in and no parent is missing.
         seen[:] = trace_spans(trace_id)
-        done = any(s["attributes"].get("retrovault.message_type") == "ApproveOrder" for s in seen)
+        # The last hop: the coordinator consuming OrderApproved.
+        done = any(
+            s["service"] == "coordinator" and s["attributes"].get("retrovault.message_type") == "OrderApproved"
+            for s in seen
+        )
         ids = {s["span_id"] for s in seen} | {caller_span}
         return list(seen) if done and all(s["parent_span_id"] in ids for s in seen) else None
 
@@ -50,6 +54,7 @@ def test_one_order_gives_one_trace_across_all_four_services() -> None:
         ("payment", "ChargePayment"),
         ("coordinator", "PaymentSucceeded"),
         ("orders", "ApproveOrder"),
+        ("coordinator", "OrderApproved"),
     } <= consumed
     saga_hops = [s for s in spans if s["kind"] == "CONSUMER" and s["attributes"]["retrovault.saga_id"]]
     assert len(saga_hops) >= 6 and all(s["attributes"]["retrovault.order_id"] == order_id for s in saga_hops)
