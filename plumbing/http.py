@@ -59,7 +59,7 @@ class FieldError(msgspec.Struct, frozen=True):
     message: str
 
 
-class ProblemDetails(msgspec.Struct, frozen=True):
+class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
     """The body of every error response (RFC 9457, ``application/problem+json``)."""
 
     type: str
@@ -134,9 +134,13 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     """An RFC 9457 problem details response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
+    body = ProblemDetails(
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=detail,
+        errors=[FieldError(**error) for error in errors] if errors else None,
+    )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
