@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +18,10 @@ from contracts.topics import ORDER_EVENTS, SAGA_REPLIES
 from coordinator.adapters.saga_store import SagaStore
 from coordinator.engine import engine
 from coordinator.engine.engine import Transition
-from coordinator.engine.instance import SagaInstance
+from coordinator.engine.instance import HistoryEntry, SagaInstance
 from coordinator.sagas import SAGAS
 from coordinator.sagas.create_order import CREATE_ORDER, OrderSagaData
-from plumbing.consumer import Routes
+from plumbing.consumer import Batched, Routes, Scope
 from plumbing.errors import Unprocessable
 from plumbing.logs import about
 from plumbing.metrics import SAGA_EVENTS, STEP_SECONDS
@@ -38,8 +38,12 @@ def saga_id_for(saga_type: str, order_id: str) -> uuid.UUID:
 
 def publish_transition(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
     """Record a transition's timeline, count lifecycle events and queue its commands in the outbox."""
-    count_lifecycle(saga.saga_type, transition)
     store.record(transition.history)
+    _emit(uow, saga, transition)
+
+
+def _emit(uow: UnitOfWork, saga: SagaInstance, transition: Transition) -> None:
+    count_lifecycle(saga.saga_type, transition)
     for outgoing in transition.commands:
         uow.publish(outgoing.topic, outgoing.envelope, key=outgoing.key)
 
@@ -58,12 +62,45 @@ def start_create_order(uow: UnitOfWork, event: Envelope[OrderPlaced]) -> None:
 
 def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
     """Feed a participant's reply to its saga (locked for the rest of the transaction)."""
+    store = SagaStore(uow.conn)
+    saga = _saga_for(reply, lambda saga_id: store.get(saga_id, for_update=True))
+    _save(uow, store, saga, _advance(saga, reply))
+
+
+def apply_replies(uow: UnitOfWork, replies: list[Envelope[Any]], scope: Scope) -> None:
+    """Feed a batch's replies to their sagas with one lock, one update and one history insert for them all.
+
+    Replies are applied in order, so two replies to one saga in the same batch see each other's effect.
+    """
+    store = SagaStore(uow.conn)
+    sagas = store.lock_many(reply.saga_id for reply in replies if reply.saga_id is not None)
+    read_at = {saga_id: saga.version for saga_id, saga in sagas.items()}
+    changed: dict[uuid.UUID, SagaInstance] = {}
+    history: list[HistoryEntry] = []
+    for reply in replies:
+        with scope(reply):
+            saga = _saga_for(reply, sagas.get)
+            transition = _advance(saga, reply)
+            if _changes_saga(transition):
+                saga.version += 1
+                changed[saga.saga_id] = saga
+            history.extend(transition.history)
+            _emit(uow, saga, transition)
+    store.save_many((saga, read_at[saga.saga_id]) for saga in changed.values())
+    store.record(history)
+
+
+def _saga_for(reply: Envelope[Any], find: Callable[[uuid.UUID], SagaInstance | None]) -> SagaInstance:
     if reply.saga_id is None:
         raise Unprocessable(f"{reply.type} carries no saga id")
-    store = SagaStore(uow.conn)
-    saga = store.get(reply.saga_id, for_update=True)
+    saga = find(reply.saga_id)
     if saga is None:
         raise Unprocessable(f"no saga {reply.saga_id}")
+    return saga
+
+
+def _advance(saga: SagaInstance, reply: Envelope[Any]) -> Transition:
+    """The saga's transition for a reply (the saga is updated in memory), with the step's duration measured."""
     registered = SAGAS[saga.saga_type]
     started, action, now = saga.step_started_at, saga.current_action, _now()
     transition = engine.on_reply(registered.definition, registered.retry, saga, reply, now)
@@ -71,7 +108,7 @@ def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
     if settled and started is not None and action is not None:
         outcome = "done" if settled[0].detail is None else "failed"
         STEP_SECONDS.labels(saga.saga_type, action, outcome).observe((now - started).total_seconds())
-    _save(uow, store, saga, transition)
+    return transition
 
 
 def act_on_deadlines(uow: UnitOfWork, *, limit: int = 200) -> int:
@@ -97,9 +134,14 @@ def in_saga_trace(store: SagaStore, saga: SagaInstance, what: str) -> Iterator[N
 
 
 def _save(uow: UnitOfWork, store: SagaStore, saga: SagaInstance, transition: Transition) -> None:
-    if transition.commands or any(entry.kind != "reply_ignored" for entry in transition.history):
+    if _changes_saga(transition):
         store.save(saga)
     publish_transition(uow, store, saga, transition)
+
+
+def _changes_saga(transition: Transition) -> bool:
+    """Whether the saga row must be written (an ignored reply changes nothing but the timeline)."""
+    return bool(transition.commands) or any(entry.kind != "reply_ignored" for entry in transition.history)
 
 
 _LIFECYCLE = {"COMPLETED": "completed", "COMPENSATED": "compensated", "FAILED": "failed"}
@@ -119,7 +161,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+REPLIES = Batched(one=apply_reply, many=apply_replies)
+
 ROUTES: Routes = {
     ORDER_EVENTS.name: {"OrderPlaced": start_create_order},
-    SAGA_REPLIES.name: {reply_type: apply_reply for reply_type in union_types(SagaReply)},
+    SAGA_REPLIES.name: {reply_type: REPLIES for reply_type in union_types(SagaReply)},
 }

@@ -6,7 +6,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,30 @@ from plumbing.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Envelope[Any]], None]
-Routes = Mapping[str, Mapping[str, Handler]]
+Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler that can also apply all of a batch's messages for it at once.
+
+    ``many`` gets them in order and can share its statements among them (one lock, one update, one insert
+    per table instead of one per message); it must enter ``scope(envelope)`` around each message's own
+    work, so that message's span and log context are current. ``one`` handles a single message: it is used
+    when a failing batch is re-applied one message at a time.
+    """
+
+    one: Handler
+    many: Callable[[UnitOfWork, list[Envelope[Any]], Scope], None]
+
+
+Routes = Mapping[str, Mapping[str, Handler | Batched]]
 """topic name -> message type -> handler"""
+
+
+def single(handler: Handler | Batched) -> Handler:
+    """The handler for one message."""
+    return handler.one if isinstance(handler, Batched) else handler
 
 
 @dataclass
@@ -41,7 +64,7 @@ class Decoded:
 
     raw: KafkaMessage
     envelope: Envelope[Any]
-    handler: Handler
+    handler: Handler | Batched
 
 
 @dataclass
@@ -213,6 +236,7 @@ class ConsumerLoop:
         with self._engine.begin() as conn:
             uow = UnitOfWork(conn, self._outbox)
             fresh = self._claim(conn, decoded) if not isolate else None
+            together: dict[int, tuple[Batched, list[Decoded]]] = {}
             for item in decoded:
                 if not isolate:
                     assert fresh is not None
@@ -221,7 +245,10 @@ class ConsumerLoop:
                         outcomes.append((item.raw.topic(), "duplicate"))
                         continue
                     fresh.discard(item.envelope.message_id)
-                    _handle(uow, item)
+                    if isinstance(item.handler, Batched):
+                        together.setdefault(id(item.handler), (item.handler, []))[1].append(item)
+                    else:
+                        _handle(uow, item)
                     applied += 1
                     outcomes.append((item.raw.topic(), "applied"))
                     continue
@@ -241,6 +268,8 @@ class ConsumerLoop:
                     uow.discard()
                     reason = str(error) if isinstance(error, Unprocessable) else f"handler failed: {error!r}"
                     poison.append(Poison(item.raw, reason))
+            for handler, items in together.values():
+                handler.many(uow, [item.envelope for item in items], _scopes(items))
             for bad in poison:
                 uow.dead_letter(**_dead_letter_fields(bad, self._service))
             uow.flush()
@@ -295,7 +324,24 @@ class ConsumerLoop:
 
 
 def _handle(uow: UnitOfWork, item: Decoded) -> None:
-    """Run one message's handler inside its consumer span, with its order and saga on every log line."""
+    """Run one message's handler inside its scope."""
+    with _scope(item):
+        single(item.handler)(uow, item.envelope)
+
+
+def _scopes(items: list[Decoded]) -> Scope:
+    """``scope(envelope)`` for a batched handler: the span and log context of that envelope's message."""
+    by_envelope = {id(item.envelope): item for item in items}
+
+    def scope(envelope: Envelope[Any]) -> AbstractContextManager[None]:
+        return _scope(by_envelope[id(envelope)])
+
+    return scope
+
+
+@contextlib.contextmanager
+def _scope(item: Decoded) -> Iterator[None]:
+    """One message's consumer span, with its order and saga on every log line."""
     envelope = item.envelope
     attributes = {
         "messaging.message.id": str(envelope.message_id),
@@ -308,7 +354,7 @@ def _handle(uow: UnitOfWork, item: Decoded) -> None:
         consuming(item.raw.topic() or "", headers_of(item.raw), attributes),
         about(order_id=envelope.correlation_id, saga_id=envelope.saga_id),
     ):
-        item.handler(uow, envelope)
+        yield
 
 
 def _wait(stop: threading.Event, seconds: float) -> None:

@@ -73,6 +73,22 @@ _SAVE = (
         **{name: sa.bindparam(name) for name in (*_COLUMNS, "data")},
     )
 )
+_LOCK_MANY = (
+    sa.select(sagas)
+    .where(sagas.c.saga_id.in_(sa.bindparam("saga_ids", expanding=True)))
+    .order_by(sagas.c.saga_id)
+    .with_for_update()
+)
+_SAVE_MANY = (
+    sagas.update()
+    .where(sagas.c.saga_id == sa.bindparam("saga_id_"), sagas.c.version == sa.bindparam("version_"))
+    .values(
+        version=sa.bindparam("new_version_"),
+        updated_at=sa.func.now(),
+        finished_at=sa.case((sa.bindparam("terminal_", type_=sa.Boolean), sa.func.now()), else_=sa.null()),
+        **{name: sa.bindparam(name) for name in (*_COLUMNS, "data")},
+    )
+)
 _RECORD = saga_history.insert()
 _TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bindparam("saga_id"))
 
@@ -122,6 +138,27 @@ class SagaStore:
         rows = [vars(entry) for entry in entries]
         if rows:
             self._conn.execute(_RECORD, rows)
+
+    def lock_many(self, saga_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, SagaInstance]:
+        """Several sagas, row-locked in saga id order (the same order everywhere, so no deadlock)."""
+        rows = self._conn.execute(_LOCK_MANY, {"saga_ids": sorted(set(saga_ids))})
+        return {row.saga_id: _instance(row) for row in rows}
+
+    def save_many(self, changed: Iterable[tuple[SagaInstance, int]]) -> None:
+        """Write sagas read at the given versions (compare-and-set, as ``save``); their versions are already
+        bumped once per change in memory."""
+        rows = []
+        for saga, read_at in changed:
+            params = _values(saga)
+            params.update(
+                saga_id_=saga.saga_id, version_=read_at, new_version_=saga.version, terminal_=saga.state.terminal
+            )
+            rows.append(params)
+        if not rows:
+            return
+        result = self._conn.execute(_SAVE_MANY, rows)
+        if result.rowcount != len(rows):
+            raise ConcurrentUpdate(f"{len(rows) - result.rowcount} of {len(rows)} sagas changed since they were read")
 
     def trace_context(self, saga_id: uuid.UUID) -> str | None:
         """The ``traceparent`` of the trace the saga's order started (None for sagas from before tracing)."""

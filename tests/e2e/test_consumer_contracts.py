@@ -8,7 +8,7 @@ builder, its ``done`` reply and its ``failed`` replies).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -43,7 +43,7 @@ from payment.adapters.instant_gateway import InstantGateway
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.tables import outbox as payment_outbox
 from payment.handlers import build_routes
-from plumbing.consumer import Routes
+from plumbing.consumer import Routes, single
 from plumbing.unit_of_work import UnitOfWork
 from tests.support import database
 
@@ -90,7 +90,7 @@ def _replies(uow: UnitOfWork, command: Envelope[Any]) -> list[Any]:
 def _expect(
     action: Action[OrderSagaData], routes: Routes, uow: UnitOfWork, command: Envelope[Any], outcome: str
 ) -> None:
-    routes[action.to.name][command.type](uow, command)
+    single(routes[action.to.name][command.type])(uow, command)
     (reply,) = _replies(uow, command)
     expected: tuple[type, ...] = (action.done,) if outcome == "done" else action.failed
     assert isinstance(reply, expected), f"{action.name}: got {type(reply).__name__}, expected {expected}"
@@ -115,7 +115,7 @@ def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
 def test_catalog_answers_release_stock() -> None:
     data = _data()
     with rolled_back("catalog", catalog_outbox) as uow:
-        CATALOG_ROUTES[reserve_stock.to.name]["ReserveStock"](uow, _command(reserve_stock, data))
+        single(CATALOG_ROUTES[reserve_stock.to.name]["ReserveStock"])(uow, _command(reserve_stock, data))
         _expect(release_stock, CATALOG_ROUTES, uow, _command(release_stock, data), "done")
 
 
@@ -156,7 +156,7 @@ def test_orders_understands_catalogs_product_events() -> None:
             sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id DESC LIMIT 1"), {"t": PRODUCT_EVENTS.name}
         ).one()
     event = codec_for(PRODUCT_EVENTS.name).decode(value)
-    handle: Callable[[UnitOfWork, Envelope[Any]], None] = ORDERS_ROUTES[PRODUCT_EVENTS.name][event.type]
+    handle = single(ORDERS_ROUTES[PRODUCT_EVENTS.name][event.type])
     with rolled_back("orders", orders_outbox) as uow:
         handle(uow, event)
         assert OrdersRepository(uow.conn).prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
