@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from stripe.params import PaymentIntentListParams
 from infra import localstripe, postgres
 from payment.settings import EMULATOR_KEY
 from plumbing.settings import service_url
+from plumbing.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -41,6 +43,17 @@ def api(service: str) -> httpx.Client:
 def database(service: str) -> sa.Engine:
     """An engine on a service's own database, as that service's role."""
     return sa.create_engine(postgres.dsn(service), pool_size=2, pool_pre_ping=True)
+
+
+@contextmanager
+def rolled_back(service: str, outbox: sa.Table) -> Iterator[UnitOfWork]:
+    """A unit of work on the service's real database whose transaction is rolled back at the end."""
+    with database(service).connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield UnitOfWork(conn, outbox)
+        finally:
+            transaction.rollback()
 
 
 def query(service: str, sql: str, **params: Any) -> list[sa.Row[Any]]:

@@ -8,8 +8,6 @@ builder, its ``done`` reply and its ``failed`` replies).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -45,18 +43,7 @@ from payment.adapters.tables import outbox as payment_outbox
 from payment.handlers import build_routes
 from plumbing.consumer import Routes, single
 from plumbing.unit_of_work import UnitOfWork
-from tests.support import database
-
-
-@contextmanager
-def rolled_back(service: str, outbox: sa.Table) -> Iterator[UnitOfWork]:
-    """A unit of work on the service's real database whose transaction is rolled back at the end."""
-    with database(service).connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield UnitOfWork(conn, outbox)
-        finally:
-            transaction.rollback()
+from tests.support import database, rolled_back
 
 
 def _data(sku: str = "NES-SMB3", quantity: int = 1, method: str = "pm_card_visa") -> OrderSagaData:
