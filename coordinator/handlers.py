@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -60,13 +60,6 @@ def start_create_order(uow: UnitOfWork, event: Envelope[OrderPlaced]) -> None:
         publish_transition(uow, store, saga, transition)
 
 
-def apply_reply(uow: UnitOfWork, reply: Envelope[Any]) -> None:
-    """Feed a participant's reply to its saga (locked for the rest of the transaction)."""
-    store = SagaStore(uow.conn)
-    saga = _saga_for(reply, lambda saga_id: store.get(saga_id, for_update=True))
-    _save(uow, store, saga, _advance(saga, reply))
-
-
 def apply_replies(uow: UnitOfWork, replies: list[Envelope[Any]], scope: Scope) -> None:
     """Feed a batch's replies to their sagas with one lock, one update and one history insert for them all.
 
@@ -79,7 +72,7 @@ def apply_replies(uow: UnitOfWork, replies: list[Envelope[Any]], scope: Scope) -
     history: list[HistoryEntry] = []
     for reply in replies:
         with scope(reply):
-            saga = _saga_for(reply, sagas.get)
+            saga = _saga_for(reply, sagas)
             transition = _advance(saga, reply)
             if _changes_saga(transition):
                 saga.version += 1
@@ -90,10 +83,10 @@ def apply_replies(uow: UnitOfWork, replies: list[Envelope[Any]], scope: Scope) -
     store.record(history)
 
 
-def _saga_for(reply: Envelope[Any], find: Callable[[uuid.UUID], SagaInstance | None]) -> SagaInstance:
+def _saga_for(reply: Envelope[Any], sagas: dict[uuid.UUID, SagaInstance]) -> SagaInstance:
     if reply.saga_id is None:
         raise Unprocessable(f"{reply.type} carries no saga id")
-    saga = find(reply.saga_id)
+    saga = sagas.get(reply.saga_id)
     if saga is None:
         raise Unprocessable(f"no saga {reply.saga_id}")
     return saga
@@ -161,7 +154,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-REPLIES = Batched(one=apply_reply, many=apply_replies)
+REPLIES = Batched(many=apply_replies)
 
 ROUTES: Routes = {
     ORDER_EVENTS.name: {"OrderPlaced": start_create_order},

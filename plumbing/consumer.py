@@ -37,16 +37,19 @@ Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
 
 @dataclass(frozen=True)
 class Batched:
-    """A handler that can also apply all of a batch's messages for it at once.
+    """A handler that applies all of a batch's messages for it at once.
 
     ``many`` gets them in order and can share its statements among them (one lock, one update, one insert
     per table instead of one per message); it must enter ``scope(envelope)`` around each message's own
-    work, so that message's span and log context are current. ``one`` handles a single message: it is used
-    when a failing batch is re-applied one message at a time.
+    work, so that message's span and log context are current. When a failing batch is re-applied one
+    message at a time, it gets lists of one.
     """
 
-    one: Handler
     many: Callable[[UnitOfWork, list[Envelope[Any]], Scope], None]
+
+    def one(self, uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+        """Apply a single message (its scope is already entered by the caller)."""
+        self.many(uow, [envelope], lambda _envelope: contextlib.nullcontext())
 
 
 Routes = Mapping[str, Mapping[str, Handler | Batched]]
