@@ -18,7 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m infra.stack run
+	RV_KAFKA_JIT=full $(PY) -m infra.stack run
 
 test: lint unit e2e
 
@@ -47,7 +47,7 @@ chromium:
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --requirement bench/requirements.txt
 	$(PY) -m mypy bench/*.py
-	$(PY) -m bench $(BENCH_ARGS)
+	RV_KAFKA_JIT=full $(PY) -m bench $(BENCH_ARGS)
 
 up: $(STAMP)
 	$(PY) -m infra.stack up

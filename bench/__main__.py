@@ -8,6 +8,7 @@ do not point it at a stack someone else is using.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +31,16 @@ REQUIRED = (
     "sustained_sagas_per_s",
 )
 """Fields latest.json always has (null when that part did not run or found no sustainable rate)."""
+WARM_UP_RATE = 15.0
 PARTS = ("single", "sweep", "confirm", "half", "instant", "dbos", "pgbench")
-FULL: dict[str, Any] = {"rates": "10,15,20,25,30,40,60,100,200,300", "warmup": 5.0, "duration": 15.0, "confirm": 60.0}
-QUICK: dict[str, Any] = {"rates": "10,25", "warmup": 3.0, "duration": 10.0, "confirm": 0.0}
+FULL: dict[str, Any] = {
+    "rates": "10,15,20,25,30,40,60,100,200,300",
+    "warmup": 5.0,
+    "duration": 15.0,
+    "confirm": 60.0,
+    "warm_up": 60.0,
+}
+QUICK: dict[str, Any] = {"rates": "10,25", "warmup": 3.0, "duration": 10.0, "confirm": 0.0, "warm_up": 10.0}
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -50,6 +58,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rates", help="offered rates of the sweeps, e.g. 25,50,100")
     p.add_argument("--warmup", type=float, help="seconds of warm-up before each measured window")
     p.add_argument("--duration", type=float, help="seconds measured per step")
+    p.add_argument(
+        "--warm-up", type=float, help="seconds of unreported load first, so the JITs and caches are warm (default 60)"
+    )
     p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for sagas after the load stops")
     p.add_argument("--confirm", type=float, help="seconds of the long run at the maximum rate (0: none)")
     p.add_argument("--no-refine", action="store_true", help="no extra step between the last good and first bad rate")
@@ -68,6 +79,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else float(defaults["warmup"])
     args.duration = args.duration if args.duration is not None else float(defaults["duration"])
     args.confirm = args.confirm if args.confirm is not None else float(defaults["confirm"])
+    args.warm_up = args.warm_up if args.warm_up is not None else float(defaults["warm_up"])
     pgbench_defaults = ("1,8", 5, 1) if args.quick else ("1,4,16,32", 10, 5)
     args.pgbench_clients = args.pgbench_clients or pgbench_defaults[0]
     args.pgbench_seconds = args.pgbench_seconds or pgbench_defaults[1]
@@ -226,13 +238,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its results."""
     args = parse(argv)
     run = Run(args)
+    os.environ["RV_KAFKA_JIT"] = "full"
     started_stack = stack.ensure_up()
+    stack.broker_for_load()
     print("==> localstripe: empty, in memory only, for this run", flush=True)
     stack.emulator(persistent=False)
     try:
         catalogue = stack.products()
         mix = stack.choose_mix(catalogue)
         target = stack.target(mix)
+        if args.warm_up > 0:
+            print(f"==> warming the stack up: {args.warm_up:g}s at {WARM_UP_RATE}/s (not reported)", flush=True)
+            sweep.at_rate(target, "warm-up", WARM_UP_RATE, args.warm_up, mix, run.plan, run.started)
         if run.wants("single") or run.wants("sweep"):
             _guarded(run, "retrovault", lambda: run.ours(target, mix))
         if run.wants("instant"):

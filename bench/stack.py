@@ -16,7 +16,7 @@ import psycopg
 
 from bench.load import Mix
 from bench.measure import Target
-from infra import localstripe, postgres, services
+from infra import kafka, localstripe, postgres, services
 from infra import stack as infra_stack
 from plumbing.settings import service_url
 
@@ -38,6 +38,21 @@ def ensure_up() -> bool:
         return False
     infra_stack.up()
     return True
+
+
+def broker_for_load() -> None:
+    """Run the broker with the JVM's full JIT (C2), restarting it if it runs C1 only (the test default).
+
+    The services reconnect by themselves; this waits until each is healthy again. See infra/kafka.py.
+    """
+    os.environ["RV_KAFKA_JIT"] = "full"
+    if kafka.running_jit() == "full":
+        return
+    print("==> restarting Kafka with the full JIT (it ran C1 only)", flush=True)
+    kafka.stop()
+    kafka.start()
+    for name in services.SERVICES:
+        services.wait_healthy(name)
 
 
 def emulator(*, persistent: bool) -> None:
