@@ -94,8 +94,9 @@ class ConsumerLoop:
 
     Per batch: decode every message strictly (undecodable ones are dead-lettered), claim the message
     ids in the inbox (a redelivered id is skipped), run the handlers, write the outbox and commit, all in
-    one transaction; then store the offsets. A handler error other than a database outage is isolated by
-    re-running the batch with a savepoint per message and dead-lettering the one that fails.
+    one transaction, handing the outbox rows to the relay as it commits; then store the offsets. A handler
+    error other than a database outage is isolated by re-running the batch with a savepoint per message and
+    dead-lettering the one that fails.
     A database outage retries the whole batch with backoff until it succeeds or the service stops.
     """
 
@@ -150,7 +151,6 @@ class ConsumerLoop:
                 except tenacity.RetryError:
                     return  # stopping while the database is down: offsets stay, the batch comes again
                 self._store_offsets(batch)
-                self._relay.wake()
         finally:
             self._close()
 
@@ -236,7 +236,7 @@ class ConsumerLoop:
         applied = duplicates = 0
         outcomes: list[tuple[str | None, str]] = []
         poison = list(poison)
-        with self._engine.begin() as conn:
+        with self._engine.connect() as conn, conn.begin() as transaction:
             uow = UnitOfWork(conn, self._outbox)
             fresh = self._claim(conn, decoded) if not isolate else None
             together: dict[int, tuple[Batched, list[Decoded]]] = {}
@@ -276,6 +276,7 @@ class ConsumerLoop:
             for bad in poison:
                 uow.dead_letter(**_dead_letter_fields(bad, self._service))
             uow.flush()
+            self._relay.hand_over(transaction.commit, uow.written)
         self.stats.batches += 1
         self.stats.applied += applied
         self.stats.duplicates += duplicates

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from contracts.base import Message
 from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
+from plumbing.outbox import HandOver, OutboxRow
 from plumbing.tracing import inject
 
 _REPLY_NAMESPACE = uuid.UUID("5b0a8d0e-6f3c-4f7e-9a52-2f1c3a7d9e10")
@@ -35,6 +37,8 @@ class UnitOfWork:
         self.conn = conn
         self._outbox = outbox
         self._rows: list[dict[str, Any]] = []
+        self.written: list[OutboxRow] = []
+        """Rows flushed to the outbox so far (with their ids), in the order they were queued."""
 
     def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
         """Queue ``envelope`` for ``topic`` in this transaction's outbox."""
@@ -82,27 +86,37 @@ class UnitOfWork:
 
     def flush(self) -> int:
         """Write the queued rows to the outbox (still inside the transaction); returns how many."""
-        if self._rows:
-            self.conn.execute(sa.insert(self._outbox), self._rows)
-        written = len(self._rows)
-        self._rows = []
-        return written
+        rows, self._rows = self._rows, []
+        if rows:
+            ids = self.conn.execute(_insert_returning_ids(self._outbox), rows).scalars().all()
+            self.written += [OutboxRow(id=i, **row) for i, row in zip(ids, rows, strict=True)]
+        return len(rows)
+
+
+@cache
+def _insert_returning_ids(outbox: sa.Table) -> sa.Insert:
+    # One multi-row INSERT whose ids come back in the order of the rows given.
+    return sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 
 class Transactions:
-    """Opens units of work on an engine and wakes the outbox relay after each commit."""
+    """Opens units of work on an engine; the outbox rows of each commit go to ``hand_over``."""
 
-    def __init__(self, engine: Engine, outbox: sa.Table, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, engine: Engine, outbox: sa.Table, hand_over: HandOver | None = None) -> None:
         self.engine = engine
         self._outbox = outbox
-        self._on_commit = on_commit
+        self._hand_over = hand_over or _commit_only
 
     @contextmanager
     def begin(self) -> Iterator[UnitOfWork]:
         """A unit of work; committed (outbox rows included) when the block ends without error."""
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, conn.begin() as transaction:
             uow = UnitOfWork(conn, self._outbox)
             yield uow
-            written = uow.flush()
-        if written:
-            self._on_commit()
+            uow.flush()
+            self._hand_over(transaction.commit, uow.written)
+
+
+def _commit_only(commit: Callable[[], None], _rows: list[OutboxRow]) -> None:
+    """No relay in this process: commit; the rows wait in the outbox for the service's relay to find them."""
+    commit()

@@ -65,7 +65,7 @@ def wire_messaging(
         batch_size=settings.batch_size,
         poll_timeout_s=settings.poll_timeout_s,
     )
-    transactions = Transactions(engine, outbox, relay.wake)
+    transactions = Transactions(engine, outbox, relay.hand_over)
     extra = extra_workers(transactions) if extra_workers else []
     workers = Workers([Worker("consumer", consumer.run), *extra, Worker("outbox-relay", relay.run)])
     return Messaging(relay, consumer, workers, transactions)

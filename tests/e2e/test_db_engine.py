@@ -21,7 +21,7 @@ def test_a_connection_the_server_terminated_is_replaced_before_use() -> None:
         def gone() -> bool:
             with database("orders").connect() as admin:
                 query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-                return admin.execute(query, {"pid": first_pid}).scalar_one() == 0
+                return bool(admin.execute(query, {"pid": first_pid}).scalar_one() == 0)
 
         wait_for(gone, timeout_s=10, what="the terminated backend to exit")
         with engine.begin() as conn:  # no error: the dead connection is discarded at checkout
