@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,14 +36,13 @@ class PaymentStore:
         values = {k: v for k, v in vars(payment).items()}
         values["status"] = payment.status.value
         with self._engine.begin() as conn:
-            conn.execute(pg_insert(payments).values(values).on_conflict_do_nothing(index_elements=["order_id"]))
-            row = conn.execute(sa.select(payments).where(payments.c.order_id == payment.order_id)).one()
+            row = conn.execute(_INSERT_NEW, values).first() or conn.execute(_BY_ORDER, {"key": payment.order_id}).one()
         return _payment(row)
 
     def find(self, order_id: str) -> Payment | None:
         """The order's payment, or None."""
         with self._engine.connect() as conn:
-            row = conn.execute(sa.select(payments).where(payments.c.order_id == order_id)).first()
+            row = conn.execute(_BY_ORDER, {"key": order_id}).first()
         return _payment(row) if row else None
 
     def update(self, payment: Payment, **changes: Any) -> Payment:
@@ -51,9 +51,20 @@ class PaymentStore:
             setattr(payment, name, value)
         values = {name: (v.value if isinstance(v, PaymentStatus) else v) for name, v in changes.items()}
         with self._engine.begin() as conn:
-            conn.execute(
-                payments.update()
-                .where(payments.c.order_id == payment.order_id)
-                .values(updated_at=sa.func.now(), **values)
-            )
+            conn.execute(_update(tuple(sorted(values))), {**values, "key": payment.order_id})
         return payment
+
+
+# Statements built once: building one costs more CPU than running it.
+_INSERT_NEW = pg_insert(payments).on_conflict_do_nothing(index_elements=["order_id"]).returning(*payments.c)
+_BY_ORDER = sa.select(payments).where(payments.c.order_id == sa.bindparam("key"))
+
+
+@cache
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE payments SET <columns>, updated_at = now() WHERE order_id = :key``."""
+    return (
+        payments.update()
+        .where(payments.c.order_id == sa.bindparam("key"))
+        .values(updated_at=sa.func.now(), **{name: sa.bindparam(name) for name in columns})
+    )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import pybreaker
+import requests
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
@@ -27,6 +28,18 @@ _TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
 def _is_answer(error: BaseException) -> bool:
     """Stripe answered (a decline, a bad request): not a sign that Stripe is failing."""
     return not isinstance(error, _TRANSIENT)
+
+
+def _http_client(api_base: str, timeout_s: float) -> stripe.HTTPClient:
+    """requests under the SDK, with the proxy settings read from the environment once, not per call.
+
+    A session that trusts the environment scans every environment variable for proxy settings on each
+    request: about 7 % of the payment service's CPU under load (py-spy).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    proxies = requests.utils.get_environ_proxies(api_base)
+    return stripe.RequestsClient(timeout=timeout_s, session=session, proxy=dict(proxies) or None)  # type: ignore[arg-type]
 
 
 class StripeGateway:
@@ -47,7 +60,7 @@ class StripeGateway:
             api_key,
             base_addresses={"api": api_base} if api_base else {},
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout_s),
+            http_client=_http_client(api_base or "https://api.stripe.com", timeout_s),
         )
         # After `breaker_fail_max` consecutive transient failures, calls fail at once for `breaker_reset_s`
         # (the commands wait in Kafka and are retried with backoff) instead of each waiting on a dead Stripe.
