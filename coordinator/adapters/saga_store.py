@@ -90,6 +90,7 @@ _SAVE_MANY = (
     )
 )
 _RECORD = saga_history.insert()
+_ADD = pg_insert(sagas).on_conflict_do_nothing().returning(sagas.c.saga_id)
 _TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bindparam("saga_id"))
 
 
@@ -101,20 +102,15 @@ class SagaStore:
 
     def add(self, saga: SagaInstance) -> bool:
         """Insert a new saga; False if this order already has one (its start was a redelivery)."""
-        statement = (
-            pg_insert(sagas)
-            .values(
-                saga_id=saga.saga_id,
-                saga_type=saga.saga_type,
-                order_id=saga.order_id,
-                version=1,
-                trace_context=current_traceparent(),
-                **_values(saga),
-            )
-            .on_conflict_do_nothing()
-            .returning(sagas.c.saga_id)
+        params = _values(saga)
+        params.update(
+            saga_id=saga.saga_id,
+            saga_type=saga.saga_type,
+            order_id=saga.order_id,
+            version=1,
+            trace_context=current_traceparent(),
         )
-        inserted = self._conn.execute(statement).first() is not None
+        inserted = self._conn.execute(_ADD, params).first() is not None
         if inserted:
             saga.version = 1
         return inserted

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -22,6 +23,11 @@ _LINES = (
     .order_by(order_lines.c.line_no)
 )
 _SAVE_STATUS = orders.update().where(orders.c.order_id == sa.bindparam("order_id_")).values(updated_at=sa.func.now())
+_ADD = orders.insert()
+_ADD_LINES = order_lines.insert()
+_PRICES = sa.select(product_view.c.sku, product_view.c.price_cents).where(
+    product_view.c.sku == sa.any_(sa.bindparam("skus", type_=ARRAY(sa.Text)))
+)
 _PRODUCT_COLUMNS = ("sku", "title", "platform", "price_cents", "stock", "revision")
 _INSERT_PRODUCT = pg_insert(product_view)
 _UPSERT_PRODUCT = _INSERT_PRODUCT.on_conflict_do_update(
@@ -40,20 +46,21 @@ class OrdersRepository:
     def add(self, order: Order) -> None:
         """Insert a new order and its lines."""
         self._conn.execute(
-            orders.insert().values(
-                order_id=order.order_id,
-                customer_id=order.customer_id,
-                status=order.status.value,
-                reason=order.reason,
-                total_cents=order.total_cents,
-                currency=order.currency,
-                payment_method=order.payment_method,
-                idempotency_key=order.idempotency_key,
-                request_fingerprint=order.request_fingerprint,
-            )
+            _ADD,
+            {
+                "order_id": order.order_id,
+                "customer_id": order.customer_id,
+                "status": order.status.value,
+                "reason": order.reason,
+                "total_cents": order.total_cents,
+                "currency": order.currency,
+                "payment_method": order.payment_method,
+                "idempotency_key": order.idempotency_key,
+                "request_fingerprint": order.request_fingerprint,
+            },
         )
         self._conn.execute(
-            order_lines.insert(),
+            _ADD_LINES,
             [{"order_id": order.order_id, "line_no": n, **vars(line)} for n, line in enumerate(order.lines, start=1)],
         )
 
@@ -82,8 +89,7 @@ class OrdersRepository:
 
     def prices(self, skus: Iterable[str]) -> dict[str, int]:
         """Current unit prices of the given skus that the product view knows."""
-        query = sa.select(product_view.c.sku, product_view.c.price_cents).where(product_view.c.sku.in_(set(skus)))
-        return {row.sku: row.price_cents for row in self._conn.execute(query)}
+        return {row.sku: row.price_cents for row in self._conn.execute(_PRICES, {"skus": sorted(set(skus))})}
 
     def product_count(self) -> int:
         """How many products the local view holds."""
