@@ -68,8 +68,8 @@ class OutboxRelay:
         *,
         service: str = "",
         batch_size: int = 1000,
-        delete_after_s: float = 0.05,
-        scan_every_s: float = 0.25,
+        delete_after_s: float = 0.2,
+        scan_every_s: float = 1.0,
     ) -> None:
         self._service = service
         self._engine = engine
