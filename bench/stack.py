@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,22 @@ def broker_for_load() -> None:
     kafka.start()
     for name in services.SERVICES:
         services.wait_healthy(name)
+
+
+@contextmanager
+def services_stopped() -> Iterator[None]:
+    """Our four services stopped for the duration (so the DBOS peer does not share the box with them)."""
+    print("==> stopping RetroVault's services while the peer runs", flush=True)
+    for name in services.SERVICES:
+        services.stop(name)
+    try:
+        yield
+    finally:
+        print("==> starting RetroVault's services again", flush=True)
+        for name in services.SERVICES:
+            services.start(name)
+        for name in services.SERVICES:
+            services.wait_healthy(name)
 
 
 def emulator(*, persistent: bool) -> None:
