@@ -185,7 +185,7 @@ class ConsumerLoop:
     def _retrying(self, stop: threading.Event) -> tenacity.Retrying:
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception(_retriable),
-            wait=tenacity.wait_exponential_jitter(initial=0.1, max=5.0),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=5.0),
             stop=tenacity.stop_when_event_set(stop),
             sleep=lambda seconds: _wait(stop, seconds),
             before_sleep=lambda state: log.warning(
