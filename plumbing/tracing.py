@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -105,3 +106,18 @@ def current_ids() -> tuple[str, str] | None:
     if not context.is_valid:
         return None
     return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
+
+def captured() -> otel_context.Context:
+    """The current trace context, to carry work's results to another thread (see ``within``)."""
+    return otel_context.get_current()
+
+
+@contextmanager
+def within(context: otel_context.Context) -> Iterator[None]:
+    """Make ``context`` (from ``captured``) current for the block, e.g. so messages sent there join its trace."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
