@@ -32,6 +32,7 @@ REQUIRED = (
 )
 """Fields latest.json always has (null when that part did not run or found no sustainable rate)."""
 WARM_UP_RATE = 15.0
+CONFIRM_TRIES = 3
 PARTS = ("single", "sweep", "confirm", "half", "instant", "dbos", "pgbench")
 FULL: dict[str, Any] = {
     "rates": "10,15,20,25,30,40,60,100,200,300",
@@ -138,10 +139,7 @@ class Run:
         results = sweep.sweep(target, "emulator", mix, self.plan, since=self.started)
         best = sweep.max_sustainable(results)
         if best is not None and self.wants("confirm") and self.plan.confirm_s > 0:
-            long_run = sweep.at_rate(
-                target, "confirm", best.offered_per_s, self.plan.confirm_s, mix, self.plan, self.started
-            )
-            results.append(long_run)
+            long_run = self._confirm(target, mix, results)
             self.out["sustained_sagas_per_s"] = long_run.completed_per_s if long_run.sustainable else 0.0
             self.out["sustained_run"] = measure.as_dict(long_run)
         if best is not None and self.wants("half"):
@@ -157,6 +155,19 @@ class Run:
         self.out["commits_per_saga"] = self.out["commits"]["commits_per_saga"]
         self.out["write_transactions_per_saga"] = self.out["commits"].get("write_transactions_per_saga_server")
         self.out["idle_commits_per_s"] = round(idle, 1)
+
+    def _confirm(self, target: Target, mix: Mix, results: list[StepResult]) -> StepResult:
+        """The long run: at the sweep's best rate, then down its other passing rates (three tries at most).
+
+        A 15 s step can pass at a rate that 60 s do not hold; the figure is the highest rate that does.
+        """
+        passing = sorted({r.offered_per_s for r in results if r.sustainable}, reverse=True)[:CONFIRM_TRIES]
+        for rate in passing:
+            long_run = sweep.at_rate(target, "confirm", rate, self.plan.confirm_s, mix, self.plan, self.started)
+            results.append(long_run)
+            if long_run.sustainable:
+                break
+        return long_run
 
     def instant(self, target: Target, mix: Mix) -> None:
         """The sweep again with payment's instant gateway: the saga machinery's own cost."""
