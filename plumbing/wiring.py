@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -191,4 +192,10 @@ def run_service(
         with Transactions(engine, tables[0]).begin() as uow:
             on_start(uow)
     messaging = wire_messaging(settings, engine, tables, routes, extra_workers)
-    serve(build_app(settings, route_handlers, engine, messaging, tables[0], ready), settings)
+    app = build_app(settings, route_handlers, engine, messaging, tables[0], ready)
+    # Everything built so far lives as long as the process. Out of the collector's sight, a full
+    # collection no longer walks ~100k start-up objects: it was a stop-the-world pause of 90-180 ms
+    # every minute or so under load, in every thread of the service.
+    gc.collect()
+    gc.freeze()
+    serve(app, settings)
