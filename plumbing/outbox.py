@@ -133,7 +133,6 @@ class OutboxRelay:
         before = self.published
         self._publish_handed()
         self._delete_acked()
-        self._scan_due = True
         self._scan()
         return self.published - before
 
