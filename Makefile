@@ -26,9 +26,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
-	$(PY) -m contracts check
-	$(PY) -m contracts compat
-	$(PY) -m infra.openapi check
+	$(PY) -m tools.contracts check
+	$(PY) -m tools.contracts compat
+	$(PY) -m tools.openapi check
 
 # No services needed: domain, saga and contract tests.
 unit: $(STAMP)

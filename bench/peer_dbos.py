@@ -24,8 +24,8 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID, SQLAlchemyDatasource
 from litestar import Litestar, Request, Response, get, post
 
 from bench.peer import SCHEMA_SQL
-from payment.domain.gateway import PaymentGateway
 from payment.domain.payments import Payment
+from payment.ports import PaymentGateway
 
 
 class _Runtime:

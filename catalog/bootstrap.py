@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from catalog.adapters.tables import inbox, outbox
-from catalog.app import ProductsController
-from catalog.handlers import ROUTES, seed_catalog
-from plumbing.wiring import run_service
+from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
+from catalog.entrypoints.http import ProductsController
+from catalog.entrypoints.messages import ROUTES
+from catalog.services import seed_catalog
+from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [ProductsController]
 
 
 def main() -> None:
     """Run the catalog service (``python -m catalog``)."""
-    run_service("catalog", (outbox, inbox), ROUTES, HTTP_API, on_start=seed_catalog)
+    run_service(
+        ServiceParts(
+            name="catalog",
+            outbox=outbox,
+            inbox=inbox,
+            unit=SqlCatalogUnitOfWork,
+            routes=ROUTES,
+            http=HTTP_API,
+            on_start=seed_catalog,
+        )
+    )

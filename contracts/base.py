@@ -50,45 +50,21 @@ class PricedLine(msgspec.Struct, frozen=True, kw_only=True):
     unit_price_cents: Cents
 
 
-def message_type(message: Message) -> str:
-    """The wire type of a message (its tag)."""
-    tag = type(message).__struct_config__.tag
-    assert isinstance(tag, str)
-    return tag
-
-
 def wire_type(cls: type[Message]) -> str:
-    """The wire type of a message class (its tag): its name, or the current class's name for a retired one."""
+    """The wire type of a message class (its tag): its name, or the current class's name for a retired one.
+
+    The one place the tag is read; everything else that needs a wire type asks here.
+    """
     tag = cls.__struct_config__.tag
     assert isinstance(tag, str)
     return tag
 
 
+def message_type(message: Message) -> str:
+    """The wire type of a message (its tag)."""
+    return wire_type(type(message))
+
+
 def union_types(union: object) -> list[str]:
     """The wire types of every member of a union of messages."""
-    return [str(member.__struct_config__.tag) for member in get_args(union)]
-
-
-def all_message_types() -> list[type[Message]]:
-    """Every concrete message type defined in the ``contracts`` package, sorted by wire type.
-
-    Only current versions: retired ones (``Retired`` and its subclasses) share their wire type and are left out.
-    Imports ``contracts.codecs`` first, which pulls in every module that defines messages carried on a topic.
-    """
-    import contracts.codecs  # noqa: F401
-
-    found: dict[str, type[Message]] = {}
-    pending: list[type[Message]] = list(Message.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        if issubclass(cls, Retired):
-            continue
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.split(".")[0] != "contracts":
-            continue  # e.g. a modified copy built by a test
-        tag = cls.__struct_config__.tag
-        assert isinstance(tag, str)
-        if tag in found and found[tag] is not cls:
-            raise TypeError(f"two message types share the wire type {tag!r}: {found[tag]} and {cls}")
-        found[tag] = cls
-    return [found[tag] for tag in sorted(found)]
+    return [wire_type(member) for member in get_args(union)]

@@ -1,7 +1,8 @@
 """One codec per topic, built once: JSON envelopes with a tagged union of the topic's payloads.
 
 A codec also reads the retired versions (``contracts/retired.py``) of the types in its union and upgrades them
-to the current version, so handlers only ever see current versions.
+to the current version, so handlers only ever see current versions. ``all_message_types()`` lists every message
+type the package defines (this module imports every module that defines one).
 """
 
 from __future__ import annotations
@@ -171,3 +172,25 @@ CODECS: dict[str, Codec[Any]] = {
 def codec_for(topic: str) -> Codec[Any]:
     """The codec of a topic's messages."""
     return CODECS[topic]
+
+
+def all_message_types() -> list[type[Message]]:
+    """Every concrete message type defined in the ``contracts`` package, sorted by wire type.
+
+    Only current versions: retired ones (``Retired`` and its subclasses) share their wire type and are left out.
+    Defined here because this module imports every module that defines messages carried on a topic.
+    """
+    found: dict[str, type[Message]] = {}
+    pending: list[type[Message]] = list(Message.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if issubclass(cls, Retired):
+            continue
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] != "contracts":
+            continue  # e.g. a modified copy built by a test
+        tag = wire_type(cls)
+        if tag in found and found[tag] is not cls:
+            raise TypeError(f"two message types share the wire type {tag!r}: {found[tag]} and {cls}")
+        found[tag] = cls
+    return [found[tag] for tag in sorted(found)]

@@ -13,8 +13,8 @@ moves here, as a subclass of ``Retired`` with the same wire type, the old ``sche
             return ReserveStock(order_id=self.order_id, lines=self.lines, warehouse=DEFAULT_WAREHOUSE)
 
 and ``RETIRED = (ReserveStockV1,)``. Every topic's codec reads the retired versions of the types it carries
-(``contracts/codecs.py``), ``python -m contracts generate`` writes their schemas beside the current ones, and
-``python -m contracts compat`` checks that each one still has its released shape.
+(``contracts/codecs.py``), ``python -m tools.contracts generate`` writes their schemas beside the current ones, and
+``python -m tools.contracts compat`` checks that each one still has its released shape.
 """
 
 from __future__ import annotations

@@ -1,31 +1,36 @@
-"""Coordinator's composition root: the one place its adapters are chosen and wired."""
+"""The coordinator's composition root: the one place its adapters are chosen and wired."""
 
 from __future__ import annotations
 
 from coordinator.adapters.tables import inbox, outbox
-from coordinator.app import SagasController
-from coordinator.dashboard import DashboardController
-from coordinator.dead_letters_api import DeadLettersController
-from coordinator.deadlines import DeadlineSweeper
-from coordinator.handlers import ROUTES
+from coordinator.adapters.unit_of_work import SqlCoordinatorUnitOfWork
+from coordinator.entrypoints.dashboard import TEMPLATES, DashboardController
+from coordinator.entrypoints.dead_letters import DeadLettersController
+from coordinator.entrypoints.deadlines import DeadlineSweeper
+from coordinator.entrypoints.http import SagasController
+from coordinator.entrypoints.messages import ROUTES
 from plumbing.runtime import Worker
 from plumbing.unit_of_work import Transactions
-from plumbing.wiring import run_service
-
-
-def _sweeper(transactions: Transactions) -> list[Worker]:
-    return [Worker("deadline-sweeper", DeadlineSweeper(transactions).run)]
-
+from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [SagasController, DeadLettersController, DashboardController]
+
+
+def _sweeper(transactions: Transactions[SqlCoordinatorUnitOfWork]) -> list[Worker]:
+    return [Worker("deadline-sweeper", DeadlineSweeper(transactions).run)]
 
 
 def main() -> None:
     """Run the coordinator (``python -m coordinator``)."""
     run_service(
-        "coordinator",
-        (outbox, inbox),
-        ROUTES,
-        HTTP_API,
-        extra_workers=_sweeper,
+        ServiceParts(
+            name="coordinator",
+            outbox=outbox,
+            inbox=inbox,
+            unit=SqlCoordinatorUnitOfWork,
+            routes=ROUTES,
+            http=HTTP_API,
+            workers=_sweeper,
+            templates=TEMPLATES,
+        )
     )

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from orders.adapters.repository import OrdersRepository
 from orders.adapters.tables import inbox, outbox
-from orders.app import OrdersController
-from orders.handlers import ROUTES
-from plumbing.wiring import run_service
-
-
-def _ready(conn: sa.Connection) -> str | None:
-    """Orders cannot price anything until its product view has been filled from the catalog's events."""
-    return None if OrdersRepository(conn).product_count() > 0 else "product view is empty"
-
+from orders.adapters.unit_of_work import SqlOrdersUnitOfWork
+from orders.entrypoints.http import OrdersController
+from orders.entrypoints.messages import ROUTES
+from orders.services import ready
+from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [OrdersController]
 
 
 def main() -> None:
     """Run the orders service (``python -m orders``)."""
-    run_service("orders", (outbox, inbox), ROUTES, HTTP_API, ready=_ready)
+    run_service(
+        ServiceParts(
+            name="orders",
+            outbox=outbox,
+            inbox=inbox,
+            unit=SqlOrdersUnitOfWork,
+            routes=ROUTES,
+            http=HTTP_API,
+            ready=ready,
+        )
+    )

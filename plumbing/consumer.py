@@ -6,10 +6,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
 import msgspec
 import sqlalchemy as sa
@@ -17,65 +16,15 @@ import tenacity
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
 
 from contracts.codecs import codec_for
-from contracts.envelope import Envelope
 from plumbing.db import is_transient
 from plumbing.errors import RetryLater, Unprocessable
-from plumbing.logs import about
 from plumbing.metrics import BATCH_SECONDS, CONSUMER_LAG, MESSAGES
-from plumbing.outbox import OutboxRelay
-from plumbing.tracing import consuming
-from plumbing.unit_of_work import UnitOfWork
+from plumbing.routing import Batched, Decoded, Outcomes, Poison, Routes, dead_letter_fields, handle, scopes
+from plumbing.unit_of_work import Transactions, U
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[UnitOfWork, Envelope[Any]], None]
-Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
-
-
-@dataclass(frozen=True)
-class Batched:
-    """A handler that applies all of a batch's messages for it at once.
-
-    ``many`` gets them in order and can share its statements among them (one lock, one update, one insert
-    per table instead of one per message); it must enter ``scope(envelope)`` around each message's own
-    work, so that message's span and log context are current. When a failing batch is re-applied one
-    message at a time, it gets lists of one.
-    """
-
-    many: Callable[[UnitOfWork, list[Envelope[Any]], Scope], None]
-
-    def one(self, uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-        """Apply a single message (its scope is already entered by the caller)."""
-        self.many(uow, [envelope], lambda _envelope: contextlib.nullcontext())
-
-
-Routes = Mapping[str, Mapping[str, Handler | Batched]]
-"""topic name -> message type -> handler"""
-
-
-def single(handler: Handler | Batched) -> Handler:
-    """The handler for one message."""
-    return handler.one if isinstance(handler, Batched) else handler
-
-
-@dataclass
-class Decoded:
-    """A Kafka message that decoded against its topic's contract, with its handler."""
-
-    raw: KafkaMessage
-    envelope: Envelope[Any]
-    handler: Handler | Batched
-
-
-@dataclass
-class Poison:
-    """A Kafka message that must go to the dead-letter topic, and why."""
-
-    raw: KafkaMessage
-    reason: str
 
 
 @dataclass
@@ -89,7 +38,7 @@ class ConsumerStats:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-class ConsumerLoop:
+class ConsumerLoop(Generic[U]):
     """Consumes ``routes``' topics and applies each message exactly once.
 
     Per batch: decode every message strictly (undecodable ones are dead-lettered), claim the message
@@ -104,23 +53,18 @@ class ConsumerLoop:
         self,
         *,
         service: str,
-        engine: Engine,
-        outbox: sa.Table,
+        transactions: Transactions[U],
         inbox: sa.Table,
         new_consumer: Callable[[], Consumer],
-        routes: Routes,
-        relay: OutboxRelay,
+        routes: Routes[U],
         batch_size: int = 500,
         poll_timeout_s: float = 0.05,
     ) -> None:
         self._service = service
-        self._engine = engine
-        self._outbox = outbox
-        self._inbox = inbox
+        self._transactions = transactions
         self._new_consumer = new_consumer
         self._consumer = new_consumer()
         self._routes = routes
-        self._relay = relay
         self._batch_size = batch_size
         self._poll_timeout_s = poll_timeout_s
         self.stats = ConsumerStats()
@@ -208,15 +152,15 @@ class ConsumerLoop:
     def _apply(self, batch: list[KafkaMessage]) -> None:
         decoded, poison = self._decode(batch)
         try:
-            self._commit(decoded, poison, isolate=False)
+            self._apply_together(decoded, poison)
         except Exception as error:
             if _retriable(error):
                 raise
             log.warning("%s: a handler failed (%r); re-applying the batch one message at a time", self._service, error)
-            self._commit(decoded, poison, isolate=True)
+            self._apply_one_by_one(decoded, poison)
 
-    def _decode(self, batch: list[KafkaMessage]) -> tuple[list[Decoded], list[Poison]]:
-        decoded: list[Decoded] = []
+    def _decode(self, batch: list[KafkaMessage]) -> tuple[list[Decoded[U]], list[Poison]]:
+        decoded: list[Decoded[U]] = []
         poison: list[Poison] = []
         for raw in batch:
             topic = raw.topic() or ""
@@ -232,60 +176,63 @@ class ConsumerLoop:
             decoded.append(Decoded(raw, envelope, handler))
         return decoded, poison
 
-    def _commit(self, decoded: list[Decoded], poison: list[Poison], *, isolate: bool) -> None:
-        applied = duplicates = 0
-        outcomes: list[tuple[str | None, str]] = []
-        poison = list(poison)
-        with self._engine.connect() as conn, conn.begin() as transaction:
-            uow = UnitOfWork(conn, self._outbox)
-            fresh = self._claim(conn, decoded) if not isolate else None
-            together: dict[int, tuple[Batched, list[Decoded]]] = {}
+    def _apply_together(self, decoded: list[Decoded[U]], poison: list[Poison]) -> None:
+        """The fast path: one inbox claim for the batch; batched handlers get all their messages at once."""
+        outcomes = Outcomes(poison=list(poison))
+        with self._transactions.engine.connect() as conn, conn.begin() as transaction:
+            uow = self._transactions.open(conn)
+            fresh = self._claim(conn, decoded)
+            together: dict[int, tuple[Batched[U], list[Decoded[U]]]] = {}
             for item in decoded:
-                if not isolate:
-                    assert fresh is not None
-                    if item.envelope.message_id not in fresh:
-                        duplicates += 1
-                        outcomes.append((item.raw.topic(), "duplicate"))
-                        continue
-                    fresh.discard(item.envelope.message_id)
-                    if isinstance(item.handler, Batched):
-                        together.setdefault(id(item.handler), (item.handler, []))[1].append(item)
-                    else:
-                        _handle(uow, item)
-                    applied += 1
-                    outcomes.append((item.raw.topic(), "applied"))
+                if item.envelope.message_id not in fresh:
+                    outcomes.add(item, "duplicate")
                     continue
+                fresh.discard(item.envelope.message_id)  # the same id twice in one batch: apply it once
+                if isinstance(item.handler, Batched):
+                    together.setdefault(id(item.handler), (item.handler, []))[1].append(item)
+                else:
+                    handle(uow, item)
+                outcomes.add(item, "applied")
+            for handler, items in together.values():
+                handler.many(uow, [item.envelope for item in items], scopes(items))
+            self._finish(uow, transaction.commit, outcomes)
+
+    def _apply_one_by_one(self, decoded: list[Decoded[U]], poison: list[Poison]) -> None:
+        """After a handler failed: each message in a savepoint of its own; the one that fails is dead-lettered."""
+        outcomes = Outcomes(poison=list(poison))
+        with self._transactions.engine.connect() as conn, conn.begin() as transaction:
+            uow = self._transactions.open(conn)
+            for item in decoded:
                 try:
                     with conn.begin_nested():
                         if not self._claim(conn, [item]):
-                            duplicates += 1
-                            outcomes.append((item.raw.topic(), "duplicate"))
+                            outcomes.add(item, "duplicate")
                             continue
-                        _handle(uow, item)
+                        handle(uow, item)
                         uow.flush()
-                        applied += 1
-                        outcomes.append((item.raw.topic(), "applied"))
+                        outcomes.add(item, "applied")
                 except Exception as error:
                     if _retriable(error):
                         raise
                     uow.discard()
                     reason = str(error) if isinstance(error, Unprocessable) else f"handler failed: {error!r}"
-                    poison.append(Poison(item.raw, reason))
-            for handler, items in together.values():
-                handler.many(uow, [item.envelope for item in items], _scopes(items))
-            for bad in poison:
-                uow.dead_letter(**_dead_letter_fields(bad, self._service))
-            uow.flush()
-            self._relay.hand_over(transaction.commit, uow.written)
-        self.stats.batches += 1
-        self.stats.applied += applied
-        self.stats.duplicates += duplicates
-        self.stats.dead_lettered += len(poison)
-        for topic, outcome in outcomes:
+                    outcomes.poison.append(Poison(item.raw, reason))
+            self._finish(uow, transaction.commit, outcomes)
+
+    def _finish(self, uow: U, commit: Callable[[], None], outcomes: Outcomes) -> None:
+        """Dead-letter the poison, commit with the outbox rows handed to the relay, then count."""
+        for bad in outcomes.poison:
+            uow.dead_letter(**dead_letter_fields(bad, self._service))
+        self._transactions.commit(commit, uow)
+        stats = self.stats
+        stats.batches += 1
+        stats.applied += outcomes.applied
+        stats.duplicates += outcomes.duplicates
+        stats.dead_lettered += len(outcomes.poison)
+        for topic, outcome in outcomes.counted:
             MESSAGES.labels(self._service, topic, outcome).inc()
-        for bad in poison:
+        for bad in outcomes.poison:
             MESSAGES.labels(self._service, bad.raw.topic(), "dead_lettered").inc()
-        for bad in poison:
             log.error("%s: dead-lettered a message from %s: %s", self._service, bad.raw.topic(), bad.reason)
 
     def _update_lag(self) -> None:
@@ -298,7 +245,7 @@ class ConsumerLoop:
         except KafkaException as error:
             log.debug("%s: lag not available: %s", self._service, error)
 
-    def _claim(self, conn: sa.Connection, items: list[Decoded]) -> set[Any]:
+    def _claim(self, conn: sa.Connection, items: list[Decoded[U]]) -> set[Any]:
         """Insert the message ids into the inbox; returns the ids that were not there yet."""
         if not items:
             return set()
@@ -327,40 +274,6 @@ class ConsumerLoop:
         self._consumer.close()
 
 
-def _handle(uow: UnitOfWork, item: Decoded) -> None:
-    """Run one message's handler inside its scope."""
-    with _scope(item):
-        single(item.handler)(uow, item.envelope)
-
-
-def _scopes(items: list[Decoded]) -> Scope:
-    """``scope(envelope)`` for a batched handler: the span and log context of that envelope's message."""
-    by_envelope = {id(item.envelope): item for item in items}
-
-    def scope(envelope: Envelope[Any]) -> AbstractContextManager[None]:
-        return _scope(by_envelope[id(envelope)])
-
-    return scope
-
-
-@contextlib.contextmanager
-def _scope(item: Decoded) -> Iterator[None]:
-    """One message's consumer span, with its order and saga on every log line."""
-    envelope = item.envelope
-    attributes = {
-        "messaging.message.id": str(envelope.message_id),
-        "messaging.kafka.message.key": (item.raw.key() or b"").decode("utf-8", "replace"),
-        "retrovault.message_type": envelope.type,
-        "retrovault.order_id": envelope.correlation_id or "",
-        "retrovault.saga_id": str(envelope.saga_id or ""),
-    }
-    with (
-        consuming(item.raw.topic() or "", headers_of(item.raw), attributes),
-        about(order_id=envelope.correlation_id, saga_id=envelope.saga_id),
-    ):
-        yield
-
-
 def _wait(stop: threading.Event, seconds: float) -> None:
     """Sleep between retries, but wake at once when the service is stopping."""
     stop.wait(seconds)
@@ -369,31 +282,3 @@ def _wait(stop: threading.Event, seconds: float) -> None:
 def _retriable(error: BaseException) -> bool:
     """Errors that say "not now" (database or another dependency down), never "not ever"."""
     return is_transient(error) or isinstance(error, RetryLater)
-
-
-def headers_of(message: KafkaMessage) -> dict[str, str]:
-    """A Kafka message's headers as text (undecodable bytes replaced)."""
-    original = message.headers() or []
-    pairs = original.items() if isinstance(original, dict) else original
-    return {
-        name: value if isinstance(value, str) else (value or b"").decode("utf-8", "replace") for name, value in pairs
-    }
-
-
-def _dead_letter_fields(bad: Poison, service: str) -> dict[str, Any]:
-    raw = bad.raw
-    headers = headers_of(raw)
-    headers.update(
-        {
-            "dlq.service": service,
-            "dlq.partition": str(raw.partition()),
-            "dlq.offset": str(raw.offset()),
-        }
-    )
-    return {
-        "topic": raw.topic() or "",
-        "key": raw.key(),
-        "value": raw.value(),
-        "headers": headers,
-        "reason": bad.reason,
-    }

@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from contracts.topics import DEAD_LETTERS
-from plumbing.consumer import headers_of
+from plumbing.routing import headers_of
 
 
 @dataclass(frozen=True)

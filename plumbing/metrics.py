@@ -17,15 +17,6 @@ BATCH_SECONDS = Histogram("rv_consumer_batch_seconds", "Time to apply one consum
 CONSUMER_LAG = Gauge("rv_consumer_lag", "Messages not yet consumed, per partition", ["service", "topic", "partition"])
 PUBLISHED = Counter("rv_outbox_published_total", "Messages the outbox relay published", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge("rv_outbox_backlog", "Outbox rows not yet published", ["service"])
-SAGA_EVENTS = Counter(
-    "rv_sagas_total", "Saga lifecycle events (started, completed, compensated, failed)", ["saga", "event"]
-)
-STEP_SECONDS = Histogram(
-    "rv_saga_step_seconds",
-    "Time from a saga command to the reply that settled it",
-    ["saga", "action", "outcome"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-)
 STRIPE_CALLS = Counter("rv_stripe_calls_total", "Calls to Stripe by operation and outcome", ["operation", "outcome"])
 
 

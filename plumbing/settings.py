@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-SERVICE_PORTS = {"catalog": 8101, "orders": 8102, "payment": 8103, "coordinator": 8104}
-DEFAULT_PG_PORT = 55432
-DEFAULT_KAFKA_PORT = 19092
+from plumbing.services import DEFAULT_KAFKA_PORT, DEFAULT_PG_PORT
+from plumbing.services import service as service_of
 
 
 def env(name: str, default: str) -> str:
@@ -32,11 +31,12 @@ class ServiceSettings:
         """Read ``RV_<SERVICE>_*`` and shared ``RV_*`` variables."""
         prefix = f"RV_{service.upper()}_"
         pg_port = env("RV_PG_PORT", str(DEFAULT_PG_PORT))
-        default_db = f"postgresql+psycopg://{service}:{service}@127.0.0.1:{pg_port}/{service}"
+        database = service_of(service).database
+        default_db = f"postgresql+psycopg://{database}:{database}@127.0.0.1:{pg_port}/{database}"
         return cls(
             service=service,
             http_host=env("RV_HTTP_HOST", "127.0.0.1"),
-            http_port=int(env(prefix + "PORT", str(SERVICE_PORTS[service]))),
+            http_port=int(env(prefix + "PORT", str(service_of(service).port))),
             database_url=env(prefix + "DATABASE_URL", default_db),
             kafka_bootstrap=env("RV_KAFKA_BOOTSTRAP", f"127.0.0.1:{env('RV_KAFKA_PORT', str(DEFAULT_KAFKA_PORT))}"),
             batch_size=int(env("RV_BATCH_SIZE", "500")),
@@ -44,7 +44,7 @@ class ServiceSettings:
         )
 
 
-def service_url(service: str) -> str:
+def service_url(name: str) -> str:
     """Base URL of a service's HTTP API on the local stack."""
-    port = env(f"RV_{service.upper()}_PORT", str(SERVICE_PORTS[service]))
+    port = env(f"RV_{name.upper()}_PORT", str(service_of(name).port))
     return f"http://127.0.0.1:{port}"

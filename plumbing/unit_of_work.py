@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -26,11 +26,24 @@ def reply_id(command_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_REPLY_NAMESPACE, str(command_id))
 
 
+class Messages(Protocol):
+    """The port use cases send messages through: queued in the transaction, published after it commits."""
+
+    def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
+        """Queue ``envelope`` for ``topic``, keyed by ``key``."""
+        ...
+
+    def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
+        """Queue ``payload`` as the answer to a saga command."""
+        ...
+
+
 class UnitOfWork:
     """A database transaction plus the outbox rows it will commit with it.
 
-    Handlers write their state through ``conn`` and send messages with ``publish``/``reply``;
-    nothing reaches Kafka until the transaction has committed and the outbox relay picks the rows up.
+    Each service subclasses it to bind its repositories to ``conn`` (``uow.products``, ``uow.orders``, ...);
+    use cases send messages with ``publish``/``reply``. Nothing reaches Kafka until the transaction has
+    committed and the outbox relay picks the rows up.
     """
 
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
@@ -99,22 +112,70 @@ def _insert_returning_ids(outbox: sa.Table) -> sa.Insert:
     return sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 
-class Transactions:
-    """Opens units of work on an engine; the outbox rows of each commit go to ``hand_over``."""
+U = TypeVar("U", bound=UnitOfWork)
+U_co = TypeVar("U_co", covariant=True)
 
-    def __init__(self, engine: Engine, outbox: sa.Table, hand_over: HandOver | None = None) -> None:
+
+class UnitsOfWork(Protocol[U_co]):
+    """The port use cases open units of work through (``Transactions`` here, a fake in unit tests)."""
+
+    def begin(self) -> AbstractContextManager[U_co]:
+        """A unit of work committed, messages included, when the block ends without error."""
+        ...
+
+    def read(self) -> AbstractContextManager[U_co]:
+        """A unit of work for reading only: rolled back at the end, nothing sent."""
+        ...
+
+
+class Transactions(Generic[U]):
+    """Opens a service's units of work on its engine; the outbox rows of each commit go to ``hand_over``.
+
+    ``unit`` binds the service's repositories to a connection (its ``UnitOfWork`` subclass).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: sa.Table,
+        unit: Callable[[Connection, sa.Table], U],
+        hand_over: HandOver | None = None,
+    ) -> None:
         self.engine = engine
-        self._outbox = outbox
+        self.outbox = outbox
+        self._unit = unit
         self._hand_over = hand_over or _commit_only
 
+    def handing_over_to(self, hand_over: HandOver) -> Transactions[U]:
+        """The same units of work, their commits handed to a relay."""
+        return Transactions(self.engine, self.outbox, self._unit, hand_over)
+
+    def open(self, conn: Connection) -> U:
+        """A unit of work on a connection whose transaction the caller runs (the consumer's batch)."""
+        return self._unit(conn, self.outbox)
+
+    def commit(self, commit: Callable[[], None], uow: UnitOfWork) -> None:
+        """Write ``uow``'s queued rows, commit, and hand its rows to the relay (in commit order)."""
+        uow.flush()
+        self._hand_over(commit, uow.written)
+
     @contextmanager
-    def begin(self) -> Iterator[UnitOfWork]:
+    def begin(self) -> Iterator[U]:
         """A unit of work; committed (outbox rows included) when the block ends without error."""
         with self.engine.connect() as conn, conn.begin() as transaction:
-            uow = UnitOfWork(conn, self._outbox)
+            uow = self.open(conn)
             yield uow
-            uow.flush()
-            self._hand_over(transaction.commit, uow.written)
+            self.commit(transaction.commit, uow)
+
+    @contextmanager
+    def read(self) -> Iterator[U]:
+        """A unit of work for reads; its transaction is rolled back and nothing it queued is sent."""
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                yield self.open(conn)
+            finally:
+                transaction.rollback()
 
 
 def _commit_only(commit: Callable[[], None], _rows: list[OutboxRow]) -> None:

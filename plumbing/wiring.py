@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
@@ -14,9 +14,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from sqlalchemy.engine import Engine
+from litestar.template import TemplateConfig
+from sqlalchemy.engine import Connection, Engine
 
-from plumbing.consumer import ConsumerLoop, Routes
+from plumbing.consumer import ConsumerLoop
 from plumbing.db import create_db_engine
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, StrictStructSchemaPlugin, serve
 from plumbing.kafka import consumer_config, producer_config
@@ -24,69 +25,78 @@ from plumbing.logs import configure_logging
 from plumbing.metrics import metrics_route
 from plumbing.migrations import upgrade_to_head
 from plumbing.outbox import OutboxRelay
+from plumbing.routing import Routes
 from plumbing.runtime import Worker, Workers
 from plumbing.settings import ServiceSettings
 from plumbing.tracing import configure_tracing, shutdown_tracing
-from plumbing.unit_of_work import Transactions, UnitOfWork
+from plumbing.unit_of_work import Transactions, U
+
+
+@dataclass(frozen=True)
+class ServiceParts(Generic[U]):
+    """What a service's composition root hands to ``run_service``: its own pieces, nothing shared.
+
+    ``unit`` binds the service's repositories to a connection; ``routes`` apply its messages; ``http`` are
+    its route handlers; ``on_start`` runs once in a unit of work before serving; ``workers`` adds loops of
+    its own; ``ready`` says what the service still waits for (None when ready), read in a unit of work.
+    """
+
+    name: str
+    outbox: sa.Table
+    inbox: sa.Table
+    unit: Callable[[Connection, sa.Table], U]
+    routes: Routes[U]
+    http: list[Any]
+    on_start: Callable[[U], None] | None = None
+    workers: Callable[[Transactions[U]], list[Worker]] | None = None
+    ready: Callable[[U], str | None] | None = None
+    templates: TemplateConfig[Any] | None = None
 
 
 @dataclass
-class Messaging:
+class Messaging(Generic[U]):
     """A service's outbox relay, its consumer loop, and the workers that run them."""
 
     relay: OutboxRelay
-    consumer: ConsumerLoop
+    consumer: ConsumerLoop[U]
     workers: Workers
-    transactions: Transactions
+    transactions: Transactions[U]
 
 
-def wire_messaging(
-    settings: ServiceSettings,
-    engine: Engine,
-    tables: tuple[sa.Table, sa.Table],
-    routes: Routes,
-    extra_workers: Callable[[Transactions], list[Worker]] | None = None,
-) -> Messaging:
-    """Build the relay and consumer loop for ``routes``; extra workers run between them."""
-    outbox, inbox = tables
+def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: Engine) -> Messaging[U]:
+    """Build the relay and consumer loop for the service's routes; its own workers run between them."""
     relay = OutboxRelay(
         engine,
-        outbox,
+        parts.outbox,
         lambda: Producer(producer_config(settings.kafka_bootstrap, settings.service)),
         service=settings.service,
     )
+    transactions = Transactions(engine, parts.outbox, parts.unit, relay.hand_over)
     consumer = ConsumerLoop(
         service=settings.service,
-        engine=engine,
-        outbox=outbox,
-        inbox=inbox,
+        transactions=transactions,
+        inbox=parts.inbox,
         new_consumer=lambda: Consumer(consumer_config(settings.kafka_bootstrap, settings.service)),
-        routes=routes,
-        relay=relay,
+        routes=parts.routes,
         batch_size=settings.batch_size,
         poll_timeout_s=settings.poll_timeout_s,
     )
-    transactions = Transactions(engine, outbox, relay.hand_over)
-    extra = extra_workers(transactions) if extra_workers else []
+    extra = parts.workers(transactions) if parts.workers else []
     workers = Workers([Worker("consumer", consumer.run), *extra, Worker("outbox-relay", relay.run)])
     return Messaging(relay, consumer, workers, transactions)
 
 
-def health_route(
-    engine: Engine,
-    messaging: Messaging,
-    outbox: sa.Table,
-    ready: Callable[[sa.Connection], str | None] | None = None,
-) -> HTTPRouteHandler:
+def health_route(messaging: Messaging[U], ready: Callable[[U], str | None] | None = None) -> HTTPRouteHandler:
     """``GET /health``: 200 when the database answers, the consumer has its partitions and the
     service's own ``ready`` check (if any) passes; else 503 with what is missing."""
 
     @get("/health", sync_to_thread=True, include_in_schema=False)
     def health() -> Any:
+        transactions = messaging.transactions
         try:
-            with engine.connect() as conn:
-                backlog = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
-                waiting_for = ready(conn) if ready else None
+            with transactions.read() as uow:
+                backlog = uow.conn.execute(sa.select(sa.func.count()).select_from(transactions.outbox)).scalar_one()
+                waiting_for = ready(uow) if ready else None
             database = "ok"
         except sa.exc.SQLAlchemyError as error:
             backlog, database, waiting_for = -1, f"unavailable: {error.__class__.__name__}", None
@@ -106,21 +116,15 @@ def health_route(
     return health
 
 
-def build_app(
-    settings: ServiceSettings,
-    route_handlers: list[Any],
-    engine: Engine,
-    messaging: Messaging,
-    outbox: sa.Table,
-    ready: Callable[[sa.Connection], str | None] | None = None,
-) -> Litestar:
+def build_app(settings: ServiceSettings, parts: ServiceParts[U], messaging: Messaging[U]) -> Litestar:
     """The service's Litestar app: its routes, health, problem+json errors, workers in its lifespan."""
+    engine = messaging.transactions.engine
     provided = dependencies(engine, messaging.transactions)
     return Litestar(
         route_handlers=[
-            *route_handlers,
-            health_route(engine, messaging, outbox, ready),
-            metrics_route(settings.service, engine, outbox),
+            *parts.http,
+            health_route(messaging, parts.ready),
+            metrics_route(settings.service, engine, parts.outbox),
         ],
         dependencies=provided,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -134,6 +138,7 @@ def build_app(
             OpenTelemetryPlugin(OpenTelemetryConfig(exclude=UNTRACED_PATHS, exclude_spans=["receive", "send"])),
         ],
         logging_config=None,
+        template_config=parts.templates,
     )
 
 
@@ -143,11 +148,11 @@ UNTRACED_PATHS = ["/health", "/metrics", "/schema"]
 
 EngineDependency = NamedDependency[Engine]
 """A route handler parameter named ``engine``: the service's engine, for reads."""
-TransactionsDependency = NamedDependency[Transactions]
+TransactionsDependency = NamedDependency[Transactions[Any]]
 """A route handler parameter named ``transactions``: units of work, for writes."""
 
 
-def dependencies(engine: Engine | None, transactions: Transactions | None) -> dict[str, Provide]:
+def dependencies(engine: Engine | None, transactions: Transactions[Any] | None) -> dict[str, Provide]:
     """What route handlers may ask for by name: ``engine`` (reads) and ``transactions`` (writes)."""
     return {
         "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
@@ -172,27 +177,18 @@ def _constant(value: Any) -> Any:
     return provide
 
 
-def run_service(
-    service: str,
-    tables: tuple[sa.Table, sa.Table],
-    routes: Routes,
-    route_handlers: list[Any],
-    *,
-    on_start: Callable[[UnitOfWork], None] | None = None,
-    extra_workers: Callable[[Transactions], list[Worker]] | None = None,
-    ready: Callable[[sa.Connection], str | None] | None = None,
-) -> None:
+def run_service(parts: ServiceParts[U]) -> None:
     """Migrate, wire and serve one service until it is told to stop."""
-    settings = ServiceSettings.from_env(service)
-    configure_logging(service)
-    configure_tracing(service)
-    upgrade_to_head(service, settings.database_url)
+    settings = ServiceSettings.from_env(parts.name)
+    configure_logging(parts.name)
+    configure_tracing(parts.name)
+    upgrade_to_head(parts.name, settings.database_url)
     engine = create_db_engine(settings.database_url)
-    if on_start is not None:
-        with Transactions(engine, tables[0]).begin() as uow:
-            on_start(uow)
-    messaging = wire_messaging(settings, engine, tables, routes, extra_workers)
-    app = build_app(settings, route_handlers, engine, messaging, tables[0], ready)
+    if parts.on_start is not None:
+        with Transactions(engine, parts.outbox, parts.unit).begin() as uow:
+            parts.on_start(uow)
+    messaging = wire_messaging(settings, parts, engine)
+    app = build_app(settings, parts, messaging)
     # Everything built so far lives as long as the process. Out of the collector's sight, a full
     # collection no longer walks ~100k start-up objects: it was a stop-the-world pause of 90-180 ms
     # every minute or so under load, in every thread of the service.

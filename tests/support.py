@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from stripe.params import PaymentIntentListParams
 from infra import localstripe, postgres
 from payment.settings import EMULATOR_KEY
 from plumbing.settings import service_url
-from plumbing.unit_of_work import UnitOfWork
+from plumbing.unit_of_work import Transactions, U
 
 T = TypeVar("T")
 
@@ -46,14 +46,25 @@ def database(service: str) -> sa.Engine:
 
 
 @contextmanager
-def rolled_back(service: str, outbox: sa.Table) -> Iterator[UnitOfWork]:
-    """A unit of work on the service's real database whose transaction is rolled back at the end."""
-    with database(service).connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield UnitOfWork(conn, outbox)
-        finally:
-            transaction.rollback()
+def rolled_back(service: str, unit: Callable[[sa.Connection, sa.Table], U], outbox: sa.Table) -> Iterator[U]:
+    """The service's unit of work on its real database, its transaction rolled back at the end."""
+    with Transactions(database(service), outbox, unit).read() as uow:
+        yield uow
+
+
+class Joined(Generic[U]):
+    """Units of work that all join one open unit of work (a test's rolled-back transaction)."""
+
+    def __init__(self, uow: U) -> None:
+        self.uow = uow
+
+    @contextmanager
+    def begin(self) -> Iterator[U]:
+        yield self.uow
+
+    @contextmanager
+    def read(self) -> Iterator[U]:
+        yield self.uow
 
 
 def query(service: str, sql: str, **params: Any) -> list[sa.Row[Any]]:

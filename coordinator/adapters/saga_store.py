@@ -14,13 +14,9 @@ from sqlalchemy.engine import Connection
 
 from coordinator.adapters.tables import saga_history, sagas
 from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
+from coordinator.ports import ConcurrentUpdate
 from coordinator.sagas import SAGAS
 from plumbing.tracing import current_traceparent
-
-
-class ConcurrentUpdate(Exception):
-    """Another transaction advanced the saga first; the caller's work must be redone."""
-
 
 _COLUMNS = (
     "state",
@@ -95,7 +91,8 @@ _TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bi
 
 
 class SagaStore:
-    """Saga rows and history in the coordinator's database, through the caller's connection."""
+    """Saga rows and history in the coordinator's database, through the caller's connection
+    (implements ``coordinator.ports.Sagas``)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -115,9 +112,14 @@ class SagaStore:
             saga.version = 1
         return inserted
 
-    def get(self, saga_id: uuid.UUID, *, for_update: bool = False) -> SagaInstance | None:
-        """One saga, optionally row-locked until the transaction ends."""
-        row = self._conn.execute(_GET_FOR_UPDATE if for_update else _GET, {"saga_id": saga_id}).first()
+    def get(self, saga_id: uuid.UUID) -> SagaInstance | None:
+        """One saga, or None."""
+        row = self._conn.execute(_GET, {"saga_id": saga_id}).first()
+        return _instance(row) if row else None
+
+    def lock(self, saga_id: uuid.UUID) -> SagaInstance | None:
+        """One saga, row-locked until the transaction ends, or None."""
+        row = self._conn.execute(_GET_FOR_UPDATE, {"saga_id": saga_id}).first()
         return _instance(row) if row else None
 
     def save(self, saga: SagaInstance) -> None:

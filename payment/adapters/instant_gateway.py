@@ -1,7 +1,7 @@
 """A payment gateway that answers at once, in process: the benchmark's way to take Stripe out of the loop.
 
 Selected in the payment service with ``RV_PAYMENT_GATEWAY=instant`` (see docs/performance.md). It follows
-the ``payment.domain.gateway.PaymentGateway`` protocol with the same card semantics the benchmark uses:
+the ``payment.ports.PaymentGateway`` protocol with the same card semantics the benchmark uses:
 ``pm_card_chargeCustomerFail`` (and any method with "Fail" or "decline" in it) is declined, anything else
 is charged. Intents live in memory only: never use it outside a benchmark.
 """

@@ -22,7 +22,7 @@ def _payment(row: sa.Row[tuple[object, ...]]) -> Payment:
 
 
 class PaymentStore:
-    """Reads and writes ``payments`` in short transactions of its own, outside the consumer's batch.
+    """``payment.ports.PaymentRecords`` in ``payments``: short transactions of its own, outside the consumer's batch.
 
     The consumer's transaction only records the reply and the inbox entry; if the process dies in
     between, the redelivered command finds the payment's progress here and carries on from it.

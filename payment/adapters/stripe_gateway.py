@@ -1,7 +1,7 @@
 """The payment gateway on Stripe's API, through the official ``stripe`` SDK (v16 ``StripeClient``).
 
 Works against real Stripe test mode and against the localstripe emulator (which ignores idempotency
-keys: the create-then-confirm protocol in ``payment.charging`` is what keeps charges single).
+keys: the create-then-confirm protocol in ``payment.services`` is what keeps charges single).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Payment's domain: a payment's life and the gateway port. No framework imports."""
+"""Payment's domain: a payment's life and what a card processor answers. No framework imports."""

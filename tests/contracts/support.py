@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contracts.base import Message, wire_type
-from contracts.compat import CompatReport, check_compat, latest_release
-from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
+from tools.contracts.compat import CompatReport, check_compat, latest_release
+from tools.contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 
 BASELINE = latest_release()
 

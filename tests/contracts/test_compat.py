@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import msgspec
 import pytest
 
-from contracts.__main__ import main
 from contracts.base import Line, Message, Retired, Sku
-from contracts.compat import check_compat, schema_changes
-from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 from tests.contracts.support import BASELINE, check_with
+from tools.contracts.__main__ import main
+from tools.contracts.compat import check_compat, schema_changes
+from tools.contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 
 
 def test_the_current_code_is_compatible_with_the_last_release() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.__main__ import artefacts, check, generate, main
-from contracts.schemas import GENERATED_DIR, REGENERATE, RELEASED_DIR, generate_schemas
+from tools.contracts.__main__ import artefacts, check, generate, main
+from tools.contracts.schemas import GENERATED_DIR, REGENERATE, RELEASED_DIR, generate_schemas
 
 
 def test_committed_artefacts_are_up_to_date() -> None:

@@ -14,9 +14,8 @@ import msgspec
 import pytest
 
 from contracts import topics
-from contracts.asyncapi import topic_messages
-from contracts.base import all_message_types
-from contracts.codecs import codec_for
+from contracts.codecs import all_message_types, codec_for
+from tools.contracts.asyncapi import topic_messages
 
 GOLDEN = Path(__file__).parent / "golden"
 TOPIC_OF = {cls.__name__: t.name for t in topics.ALL_TOPICS for cls in topic_messages(t)}

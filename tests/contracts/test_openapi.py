@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infra import openapi
+from tools import openapi
 
 
 def test_committed_openapi_documents_are_current() -> None:

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import topics
-from contracts.asyncapi import topic_messages
-from contracts.base import Message, all_message_types, message_type
-from contracts.codecs import CODECS, codec_for
+from contracts.base import Message, message_type
+from contracts.codecs import CODECS, all_message_types, codec_for
 from tests.contracts.strategies import SETTINGS, envelopes, json_values
+from tools.contracts.asyncapi import topic_messages
 
 TOPIC_OF: dict[type[Message], str] = {cls: t.name for t in topics.ALL_TOPICS for cls in topic_messages(t)}
 TYPES_ON: dict[str, set[str]] = {t.name: {cls.__name__ for cls in topic_messages(t)} for t in topics.ALL_TOPICS}

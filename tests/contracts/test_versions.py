@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.base import Line, Message, Retired, all_message_types, wire_type
+from contracts.base import Line, Message, Retired, wire_type
 from contracts.catalog import Lines, ReleaseStock
-from contracts.codecs import CODECS, Codec
-from contracts.compat import check_compat
+from contracts.codecs import CODECS, Codec, all_message_types
 from contracts.envelope import Envelope, wrap
 from contracts.retired import RETIRED
-from contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 from tests.contracts.strategies import SETTINGS, envelopes
 from tests.contracts.support import BASELINE, check_with
+from tools.contracts.compat import check_compat
+from tools.contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
 
 GOLDEN_V1 = Path(__file__).parent / "golden" / "ReserveStock" / "valid" / "typical.json"
 DEFAULT_WAREHOUSE = "main"
@@ -279,7 +279,7 @@ def test_a_retired_version_has_its_own_schema_file_named_after_its_wire_type() -
 
 
 def test_generation_writes_the_registered_retired_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("contracts.schemas.RETIRED", (ReserveStockV1,))
+    monkeypatch.setattr("tools.contracts.schemas.RETIRED", (ReserveStockV1,))
     assert "test_versions.ReserveStockV1" in generate_schemas()["ReserveStock.v1.json"]["$comment"]
 
 

@@ -14,10 +14,10 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from catalog.adapters.repository import CatalogRepository
+from catalog import services as catalog_services
 from catalog.adapters.tables import outbox as catalog_outbox
-from catalog.handlers import ROUTES as CATALOG_ROUTES
-from catalog.handlers import publish_products
+from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
+from catalog.entrypoints.messages import ROUTES as CATALOG_ROUTES
 from contracts.base import PricedLine
 from contracts.codecs import codec_for
 from contracts.envelope import Envelope, wrap
@@ -33,17 +33,18 @@ from coordinator.sagas.create_order import (
     release_stock,
     reserve_stock,
 )
-from orders.adapters.repository import OrdersRepository
+from orders import services as orders_services
 from orders.adapters.tables import outbox as orders_outbox
-from orders.handlers import ROUTES as ORDERS_ROUTES
-from orders.placing import PlaceOrderRequest, place_order
+from orders.adapters.unit_of_work import SqlOrdersUnitOfWork
+from orders.entrypoints.messages import ROUTES as ORDERS_ROUTES
 from payment.adapters.instant_gateway import InstantGateway
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.tables import outbox as payment_outbox
-from payment.handlers import build_routes
-from plumbing.consumer import Routes, single
+from payment.adapters.unit_of_work import unit_factory
+from payment.entrypoints.messages import ROUTES as PAYMENT_ROUTES
+from plumbing.routing import Routes, single
 from plumbing.unit_of_work import UnitOfWork
-from tests.support import database, rolled_back
+from tests.support import Joined, database, rolled_back
 
 
 def _data(sku: str = "NES-SMB3", quantity: int = 1, method: str = "pm_card_visa") -> OrderSagaData:
@@ -75,7 +76,7 @@ def _replies(uow: UnitOfWork, command: Envelope[Any]) -> list[Any]:
 
 
 def _expect(
-    action: Action[OrderSagaData], routes: Routes, uow: UnitOfWork, command: Envelope[Any], outcome: str
+    action: Action[OrderSagaData], routes: Routes[Any], uow: UnitOfWork, command: Envelope[Any], outcome: str
 ) -> None:
     single(routes[action.to.name][command.type])(uow, command)
     (reply,) = _replies(uow, command)
@@ -93,7 +94,7 @@ def test_every_action_of_the_saga_is_covered_here() -> None:
 
 @pytest.mark.parametrize(("quantity", "outcome"), [(1, "done"), (100, "failed")])
 def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
-    with rolled_back("catalog", catalog_outbox) as uow:
+    with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as uow:
         # Known stock for this case only (rolled back with the rest): 50 units, so 100 is always too many.
         uow.conn.execute(sa.text("UPDATE products SET stock = 50 WHERE sku = 'NES-SMB3'"))
         _expect(reserve_stock, CATALOG_ROUTES, uow, _command(reserve_stock, _data(quantity=quantity)), outcome)
@@ -101,51 +102,53 @@ def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
 
 def test_catalog_answers_release_stock() -> None:
     data = _data()
-    with rolled_back("catalog", catalog_outbox) as uow:
+    with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as uow:
         single(CATALOG_ROUTES[reserve_stock.to.name]["ReserveStock"])(uow, _command(reserve_stock, data))
         _expect(release_stock, CATALOG_ROUTES, uow, _command(release_stock, data), "done")
 
 
 @pytest.mark.parametrize(("method", "outcome"), [("pm_card_visa", "done"), ("pm_card_chargeCustomerFail", "failed")])
 def test_payment_answers_charge_payment(method: str, outcome: str) -> None:
-    routes = build_routes(PaymentStore(database("payment")), InstantGateway())
-    with rolled_back("payment", payment_outbox) as uow:
-        _expect(charge_payment, routes, uow, _command(charge_payment, _data(method=method)), outcome)
+    unit = unit_factory(PaymentStore(database("payment")), InstantGateway())
+    with rolled_back("payment", unit, payment_outbox) as uow:
+        _expect(charge_payment, PAYMENT_ROUTES, uow, _command(charge_payment, _data(method=method)), outcome)
 
 
 def test_payment_answers_refund_payment() -> None:
-    routes = build_routes(PaymentStore(database("payment")), InstantGateway())
-    with rolled_back("payment", payment_outbox) as uow:
-        _expect(refund_payment, routes, uow, _command(refund_payment, _data()), "done")
+    unit = unit_factory(PaymentStore(database("payment")), InstantGateway())
+    with rolled_back("payment", unit, payment_outbox) as uow:
+        _expect(refund_payment, PAYMENT_ROUTES, uow, _command(refund_payment, _data()), "done")
 
 
-def _with_order(uow: UnitOfWork) -> OrderSagaData:
-    order, _ = place_order(uow, PlaceOrderRequest("contract", [("NES-SMB3", 1)], "pm_card_visa"))
+def _with_order(uow: SqlOrdersUnitOfWork) -> OrderSagaData:
+    request = orders_services.PlaceOrderRequest("contract", [("NES-SMB3", 1)], "pm_card_visa")
+    order, _ = orders_services.place_order(Joined(uow), request)
     uow.discard()
     return msgspec.structs.replace(_data(), order_id=order.order_id)
 
 
 @pytest.mark.parametrize(("action", "reason"), [(approve_order, None), (reject_order, "out of stock: NES-SMB3")])
 def test_orders_answers_its_commands(action: Action[OrderSagaData], reason: str | None) -> None:
-    with rolled_back("orders", orders_outbox) as uow:
+    with rolled_back("orders", SqlOrdersUnitOfWork, orders_outbox) as uow:
         data = _with_order(uow)
         _expect(action, ORDERS_ROUTES, uow, _command(action, data, reason), "done")
 
 
 def test_orders_understands_catalogs_product_events() -> None:
-    with rolled_back("catalog", catalog_outbox) as catalog_uow:
-        product = CatalogRepository(catalog_uow.conn).product("SNES-CHRONO")
+    with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as catalog_uow:
+        product = catalog_uow.products.get("SNES-CHRONO")
         assert product is not None
-        product.set_stock(product.stock + 7)
-        publish_products(catalog_uow, [product])
+        catalog_services.set_stock(Joined(catalog_uow), "SNES-CHRONO", product.stock + 7)
+        product = catalog_uow.products.get("SNES-CHRONO")
+        assert product is not None
         catalog_uow.flush()
         (value,) = catalog_uow.conn.execute(
             sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id DESC LIMIT 1"), {"t": PRODUCT_EVENTS.name}
         ).one()
     event = codec_for(PRODUCT_EVENTS.name).decode(value)
     handle = single(ORDERS_ROUTES[PRODUCT_EVENTS.name][event.type])
-    with rolled_back("orders", orders_outbox) as uow:
+    with rolled_back("orders", SqlOrdersUnitOfWork, orders_outbox) as uow:
         handle(uow, event)
-        assert OrdersRepository(uow.conn).prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
+        assert uow.product_view.prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
         (stock,) = uow.conn.execute(sa.text("SELECT stock FROM product_view WHERE sku = 'SNES-CHRONO'")).one()
         assert stock == product.stock

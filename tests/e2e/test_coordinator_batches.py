@@ -13,16 +13,17 @@ from contracts.base import PricedLine
 from contracts.catalog import StockReserved
 from contracts.envelope import Envelope, wrap
 from contracts.orders import OrderPlaced
-from coordinator.adapters.saga_store import SagaStore
 from coordinator.adapters.tables import outbox
+from coordinator.adapters.unit_of_work import SqlCoordinatorUnitOfWork
 from coordinator.engine.instance import SagaInstance
-from coordinator.handlers import apply_replies, saga_id_for, start_create_order
+from coordinator.sagas import saga_id_for
 from coordinator.sagas.create_order import CREATE_ORDER
-from plumbing.unit_of_work import UnitOfWork, reply_id
+from coordinator.services import apply_replies, start_saga
+from plumbing.unit_of_work import reply_id
 from tests.support import rolled_back
 
 
-def _start(uow: UnitOfWork) -> SagaInstance:
+def _start(uow: SqlCoordinatorUnitOfWork) -> SagaInstance:
     order_id = str(uuid.uuid4())
     placed = OrderPlaced(
         order_id=order_id,
@@ -32,8 +33,8 @@ def _start(uow: UnitOfWork) -> SagaInstance:
         currency="usd",
         payment_method="pm_card_visa",
     )
-    start_create_order(uow, wrap(placed, correlation_id=order_id))
-    saga = SagaStore(uow.conn).get(saga_id_for(CREATE_ORDER.name, order_id))
+    start_saga(uow, wrap(placed, correlation_id=order_id))
+    saga = uow.sagas.get(saga_id_for(CREATE_ORDER.name, order_id))
     assert saga is not None and saga.current_action == "reserve_stock"
     return saga
 
@@ -50,7 +51,7 @@ def _reserved(saga: SagaInstance, *, message_id: uuid.UUID | None = None) -> Env
 
 
 def test_a_batch_of_replies_advances_each_saga_once_and_ignores_a_stray_second_reply() -> None:
-    with rolled_back("coordinator", outbox) as uow:
+    with rolled_back("coordinator", SqlCoordinatorUnitOfWork, outbox) as uow:
         first, second = _start(uow), _start(uow)
         stray = _reserved(first, message_id=uuid.uuid4())  # answers the same command again
         entered: list[uuid.UUID] = []
@@ -64,9 +65,8 @@ def test_a_batch_of_replies_advances_each_saga_once_and_ignores_a_stray_second_r
         uow.flush()
 
         assert entered == [reply.message_id for reply in batch]
-        store = SagaStore(uow.conn)
         for started in (first, second):
-            saga = store.get(started.saga_id)
+            saga = uow.sagas.get(started.saga_id)
             assert saga is not None
             assert (saga.current_action, saga.state.value, saga.version) == ("charge_payment", "RUNNING", 2)
         kinds = uow.conn.execute(

@@ -1,7 +1,7 @@
 """Schemathesis against every service's committed OpenAPI document: no 5xx, and every response is the one documented.
 
 Property-based: for each operation it generates valid and invalid requests from the document
-(``docs/openapi/<service>.json``, checked against the code by ``python -m infra.openapi check``) and runs
+(``docs/openapi/<service>.json``, checked against the code by ``python -m tools.openapi check``) and runs
 schemathesis' checks on each response: not a server error, a documented status code and content type,
 a body that matches the documented schema, and so on.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from catalog.adapters.tables import outbox as catalog_outbox
+from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
 from contracts.catalog import ProductChanged
 from contracts.envelope import wrap
 from contracts.topics import PRODUCT_EVENTS
@@ -15,7 +16,7 @@ def test_a_row_committed_outside_the_service_is_found_published_and_deleted() ->
     product = api("catalog").get(f"/products/{sku}").json()
     # The product's current state again (same revision): orders applies it and nothing changes.
     envelope = wrap(ProductChanged(**product), correlation_id=sku)
-    with Transactions(database("catalog"), catalog_outbox).begin() as uow:  # no relay: commit only
+    with Transactions(database("catalog"), catalog_outbox, SqlCatalogUnitOfWork).begin() as uow:  # no relay: commit only
         uow.publish(PRODUCT_EVENTS, envelope, key=sku)
     (row,) = uow.written
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -19,9 +20,11 @@ from coordinator.sagas.create_order import charge_payment
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.stripe_gateway import StripeGateway
 from payment.adapters.tables import outbox as payment_outbox
-from payment.handlers import build_routes
+from payment.adapters.unit_of_work import unit_factory
+from payment.entrypoints.concurrency import concurrently_by_order
+from payment.entrypoints.messages import ROUTES
 from payment.settings import StripeSettings
-from plumbing.consumer import Batched
+from plumbing.routing import Batched
 from tests.e2e.test_consumer_contracts import _command, _data
 from tests.support import database, payment_intents, rolled_back
 
@@ -33,14 +36,15 @@ def _resent(command: Envelope[Any]) -> Envelope[Any]:
 
 def test_a_batch_charges_each_order_once_and_answers_in_its_order() -> None:
     settings = StripeSettings.from_env()
-    routes = build_routes(PaymentStore(database("payment")), StripeGateway(settings.api_key, settings.api_base))
+    unit = unit_factory(PaymentStore(database("payment")), StripeGateway(settings.api_key, settings.api_base))
+    routes = concurrently_by_order(ROUTES, ThreadPoolExecutor(8, "stripe"))
     handler = routes[PAYMENT_COMMANDS.name]["ChargePayment"]
     assert isinstance(handler, Batched)
     first, second = _command(charge_payment, _data()), _command(charge_payment, _data())
     declined = _command(charge_payment, _data(method="pm_card_chargeCustomerFail"))
     batch = [first, second, _resent(first), declined, _resent(second)]
 
-    with rolled_back("payment", payment_outbox) as uow:
+    with rolled_back("payment", unit, payment_outbox) as uow:
         handler.many(uow, batch, lambda _envelope: contextlib.nullcontext())
         uow.flush()
         query = sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id")

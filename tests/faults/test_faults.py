@@ -19,7 +19,7 @@ from contracts.topics import (
     SAGA_REPLIES,
 )
 from infra import kafka, localstripe, postgres, services
-from plumbing.consumer import headers_of
+from plumbing.routing import headers_of
 from tests.faults.harness import Run, begin, check_invariants, during, settle
 from tests.support import api, place_order, query, settled_order, wait_for
 

@@ -1,0 +1,93 @@
+"""Catalog's repositories: products and reservations, through the unit of work's connection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from catalog.adapters.tables import products, reservations
+from catalog.domain.products import Product
+from catalog.domain.reservations import Reservation, ReservationStatus
+
+
+def _product(row: sa.Row[tuple[object, ...]]) -> Product:
+    return Product(**row._mapping)
+
+
+# Hot statements built once (building one per call cost more CPU than running it).
+_LOCK_PRODUCTS = (
+    sa.select(products)
+    .where(products.c.sku.in_(sa.bindparam("skus", expanding=True)))
+    .order_by(products.c.sku)
+    .with_for_update()
+)
+_SAVE_STOCK = (
+    products.update()
+    .where(products.c.sku == sa.bindparam("k"))
+    .values(stock=sa.bindparam("stock"), revision=sa.bindparam("revision"))
+)
+_RESERVATION = sa.select(reservations).where(reservations.c.order_id == sa.bindparam("order_id")).with_for_update()
+_INSERT_RESERVATION = pg_insert(reservations)
+_SAVE_RESERVATION = _INSERT_RESERVATION.on_conflict_do_update(
+    index_elements=["order_id"], set_={"status": _INSERT_RESERVATION.excluded.status, "updated_at": sa.func.now()}
+)
+
+
+class ProductRepository:
+    """Products and their stock in catalog's database (implements ``catalog.ports.Products``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def all(self) -> list[Product]:
+        """Every product, by sku."""
+        return [_product(r) for r in self._conn.execute(sa.select(products).order_by(products.c.sku))]
+
+    def get(self, sku: str) -> Product | None:
+        """One product, or None."""
+        row = self._conn.execute(sa.select(products).where(products.c.sku == sku)).first()
+        return _product(row) if row else None
+
+    def lock(self, skus: Iterable[str]) -> dict[str, Product]:
+        """Load and row-lock products, in sku order so concurrent reservations cannot deadlock."""
+        return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
+
+    def save_stock(self, changed: Iterable[Product]) -> None:
+        """Write the stock and revision of changed products."""
+        rows = [{"k": p.sku, "stock": p.stock, "revision": p.revision} for p in changed]
+        if rows:
+            self._conn.execute(_SAVE_STOCK, rows)
+
+    def add_missing(self, candidates: Iterable[Product]) -> None:
+        """Insert products whose sku is not there yet; existing rows are left untouched."""
+        rows = [vars(p) for p in candidates]
+        if rows:
+            self._conn.execute(pg_insert(products).on_conflict_do_nothing(index_elements=["sku"]), rows)
+
+
+class ReservationRepository:
+    """What each order took from stock (implements ``catalog.ports.Reservations``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def lock(self, order_id: str) -> Reservation | None:
+        """The order's reservation, locked for update, or None."""
+        row = self._conn.execute(_RESERVATION, {"order_id": order_id}).first()
+        if row is None:
+            return None
+        return Reservation(row.order_id, [(sku, qty) for sku, qty in row.lines], ReservationStatus(row.status))
+
+    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
+        """Insert or update a reservation."""
+        values = {
+            "order_id": reservation.order_id,
+            "saga_id": saga_id,
+            "status": reservation.status.value,
+            "lines": [list(line) for line in reservation.lines],
+        }
+        self._conn.execute(_SAVE_RESERVATION, values)

@@ -1,0 +1,57 @@
+"""The ports catalog's use cases work through; adapters implement them, unit tests fake them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Protocol
+
+from catalog.domain.products import Product
+from catalog.domain.reservations import Reservation
+from plumbing.unit_of_work import Messages
+
+
+class Products(Protocol):
+    """The products and their stock."""
+
+    def all(self) -> list[Product]:
+        """Every product, by sku."""
+        ...
+
+    def get(self, sku: str) -> Product | None:
+        """One product, or None."""
+        ...
+
+    def lock(self, skus: Iterable[str]) -> dict[str, Product]:
+        """Load and lock products for update, in sku order (so concurrent writers cannot deadlock)."""
+        ...
+
+    def save_stock(self, changed: Iterable[Product]) -> None:
+        """Write the stock and revision of changed products."""
+        ...
+
+    def add_missing(self, candidates: Iterable[Product]) -> None:
+        """Add products whose sku is not there yet; existing ones are left untouched."""
+        ...
+
+
+class Reservations(Protocol):
+    """What each order took from stock."""
+
+    def lock(self, order_id: str) -> Reservation | None:
+        """The order's reservation, locked for update, or None."""
+        ...
+
+    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
+        """Insert or update a reservation."""
+        ...
+
+
+class CatalogUnitOfWork(Messages, Protocol):
+    """One transaction over catalog's repositories, with the messages it sends."""
+
+    @property
+    def products(self) -> Products: ...
+
+    @property
+    def reservations(self) -> Reservations: ...

@@ -1,0 +1,17 @@
+"""The coordinator's unit of work: one transaction with its saga store bound to it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from coordinator.adapters.saga_store import SagaStore
+from plumbing.unit_of_work import UnitOfWork
+
+
+class SqlCoordinatorUnitOfWork(UnitOfWork):
+    """``coordinator.ports.CoordinatorUnitOfWork`` on PostgreSQL."""
+
+    def __init__(self, conn: Connection, outbox: sa.Table) -> None:
+        super().__init__(conn, outbox)
+        self.sagas = SagaStore(conn)

@@ -1,0 +1,1 @@
+"""Coordinator's edges: the HTTP API, the message handlers and the HTML dashboard."""

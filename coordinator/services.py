@@ -1,0 +1,180 @@
+"""The coordinator as an orchestrator: start sagas, apply their replies, act on missed deadlines, replay.
+
+The engine decides, through the registered saga; these use cases load and save the sagas, record their
+timelines and send the commands the engine chose. Starting a saga and applying replies run in the
+consumer's batch transaction; the deadline sweep and the operators' actions open their own unit of work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.envelope import Envelope
+from coordinator.engine.engine import Transition
+from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
+from coordinator.metrics import count_lifecycle, time_step
+from coordinator.ports import CoordinatorUnitOfWork, Sagas
+from coordinator.sagas import SAGAS, STARTERS
+from coordinator.tracing import in_saga_trace
+from plumbing.errors import Unprocessable
+from plumbing.unit_of_work import UnitsOfWork
+
+Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
+"""Enters one reply's span and log context (``plumbing.routing.Scope``)."""
+
+
+class NotReplayable(Exception):
+    """The saga has finished (COMPLETED or COMPENSATED): there is nothing to re-send."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a replay sent (or would send)."""
+
+    state: str
+    action: str
+    command: str
+    message_id: uuid.UUID
+    attempt: int
+
+
+def start_saga(uow: CoordinatorUnitOfWork, event: Envelope[Any]) -> SagaInstance | None:
+    """Start the saga ``event`` starts (see ``coordinator.sagas.STARTERS``) and send its first command.
+
+    Returns the new saga, or None when the event was redelivered and its saga already exists (nothing sent).
+    """
+    starter = STARTERS.get(event.type)
+    if starter is None:
+        raise Unprocessable(f"no saga starts on {event.type}")
+    saga, transition = starter.start(event.payload, _now())
+    if not uow.sagas.add(saga):
+        return None
+    _publish(uow, saga, transition)
+    return saga
+
+
+def apply_replies(uow: CoordinatorUnitOfWork, replies: list[Envelope[Any]], scope: Scope) -> None:
+    """Feed a batch's replies to their sagas with one lock, one update and one history insert for them all.
+
+    Replies are applied in order, so two replies to one saga in the same batch see each other's effect. A
+    stale or duplicate reply is only recorded in the timeline; one without a known saga is ``Unprocessable``.
+    """
+    sagas = uow.sagas.lock_many(reply.saga_id for reply in replies if reply.saga_id is not None)
+    read_at = {saga_id: saga.version for saga_id, saga in sagas.items()}
+    changed: dict[uuid.UUID, SagaInstance] = {}
+    history: list[HistoryEntry] = []
+    for reply in replies:
+        with scope(reply):
+            saga = _saga_for(reply, sagas)
+            transition = _on_reply(saga, reply)
+            if _changes_saga(transition):
+                saga.version += 1
+                changed[saga.saga_id] = saga
+            history.extend(transition.history)
+            _send(uow, saga, transition)
+    uow.sagas.save_many((saga, read_at[saga.saga_id]) for saga in changed.values())
+    uow.sagas.record(history)
+
+
+def act_on_deadlines(units: UnitsOfWork[CoordinatorUnitOfWork], *, limit: int = 200) -> int:
+    """In one transaction, re-send or give up on up to ``limit`` sagas whose reply is overdue; returns how many."""
+    with units.begin() as uow:
+        due = uow.sagas.due(_now(), limit)
+        for saga in due:
+            with in_saga_trace(uow.sagas, saga, "deadline"):
+                _save(uow, saga, SAGAS[saga.saga_type].on_deadline(saga, _now()))
+    return len(due)
+
+
+def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry_run: bool) -> Replay:
+    """Re-send the saga's pending command with its original message id (so it is applied at most once), or
+    resume its compensation.
+
+    A dry run computes the same in a read-only unit of work and sends nothing. Raises LookupError for an
+    unknown saga and ``NotReplayable`` for a finished one.
+    """
+    if dry_run:
+        with units.read() as uow:
+            return _resend(uow.sagas, saga_id, lock=False)[0]
+    with units.begin() as uow:
+        result, saga, transition = _resend(uow.sagas, saga_id, lock=True)
+        with in_saga_trace(uow.sagas, saga, "replay"):
+            uow.sagas.save(saga)
+            _publish(uow, saga, transition)
+    return result
+
+
+def resubmit(
+    units: UnitsOfWork[CoordinatorUnitOfWork], *, topic: str, key: str | None, value: bytes, headers: dict[str, str]
+) -> None:
+    """Put a dead letter's original bytes back on its original topic, through the outbox."""
+    with units.begin() as uow:
+        uow.republish(topic=topic, key=key, value=value, headers=headers)
+
+
+def _resend(sagas: Sagas, saga_id: uuid.UUID, *, lock: bool) -> tuple[Replay, SagaInstance, Transition]:
+    saga = sagas.lock(saga_id) if lock else sagas.get(saga_id)
+    if saga is None:
+        raise LookupError(f"no saga {saga_id}")
+    if saga.state in (SagaState.COMPLETED, SagaState.COMPENSATED):
+        raise NotReplayable(f"saga {saga_id} is {saga.state.value}: nothing to replay")
+    transition = SAGAS[saga.saga_type].resend(saga, _now())
+    (command,) = transition.commands
+    result = Replay(
+        state=saga.state.value,
+        action=saga.current_action or "",
+        command=command.envelope.type,
+        message_id=command.envelope.message_id,
+        attempt=saga.attempts,
+    )
+    return result, saga, transition
+
+
+def _saga_for(reply: Envelope[Any], sagas: dict[uuid.UUID, SagaInstance]) -> SagaInstance:
+    if reply.saga_id is None:
+        raise Unprocessable(f"{reply.type} carries no saga id")
+    saga = sagas.get(reply.saga_id)
+    if saga is None:
+        raise Unprocessable(f"no saga {reply.saga_id}")
+    return saga
+
+
+def _on_reply(saga: SagaInstance, reply: Envelope[Any]) -> Transition:
+    """The saga's transition for a reply (the saga is updated in memory), with the step's duration measured."""
+    started, action, now = saga.step_started_at, saga.current_action, _now()
+    transition = SAGAS[saga.saga_type].on_reply(saga, reply, now)
+    time_step(saga, action, started, transition, now)
+    return transition
+
+
+def _save(uow: CoordinatorUnitOfWork, saga: SagaInstance, transition: Transition) -> None:
+    """Write the saga if the transition changed it, then record and send the transition."""
+    if _changes_saga(transition):
+        uow.sagas.save(saga)
+    _publish(uow, saga, transition)
+
+
+def _publish(uow: CoordinatorUnitOfWork, saga: SagaInstance, transition: Transition) -> None:
+    """Record a transition's timeline, count lifecycle events and queue its commands in the outbox."""
+    uow.sagas.record(transition.history)
+    _send(uow, saga, transition)
+
+
+def _send(uow: CoordinatorUnitOfWork, saga: SagaInstance, transition: Transition) -> None:
+    count_lifecycle(saga.saga_type, transition)
+    for outgoing in transition.commands:
+        uow.publish(outgoing.topic, outgoing.envelope, key=outgoing.key)
+
+
+def _changes_saga(transition: Transition) -> bool:
+    """Whether the saga row must be written (an ignored reply changes nothing but the timeline)."""
+    return bool(transition.commands) or any(entry.kind != "reply_ignored" for entry in transition.history)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

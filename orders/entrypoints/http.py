@@ -1,0 +1,135 @@
+"""Orders' HTTP API: place an order, read an order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from contracts.base import Line
+from orders import services
+from orders.domain.pricing import UnknownProduct
+from orders.ports import OrdersUnitOfWork
+from orders.services import OrderRecord, PlaceOrderRequest
+from plumbing.http import FieldProblem, decode_strictly, problems
+from plumbing.unit_of_work import UnitsOfWork
+from plumbing.wiring import TransactionsDependency
+
+CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PaymentMethodId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /orders`` body: who orders, what (1 to 50 lines of 1 to 100 each), and how they pay."""
+
+    customer_id: CustomerId
+    items: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=50)]
+    payment_method: PaymentMethodId
+
+
+class OrderAccepted(msgspec.Struct):
+    """The order is stored and its saga will start."""
+
+    order_id: str
+    status: str
+
+
+class OrderLineView(msgspec.Struct):
+    """One line of an order."""
+
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderView(msgspec.Struct):
+    """An order as the API shows it; ``reason`` is set when it was rejected."""
+
+    order_id: str
+    customer_id: str
+    status: str
+    reason: str | None
+    total_cents: int
+    currency: str
+    payment_method: str
+    items: list[OrderLineView]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrdersController(Controller):
+    """``POST /orders`` and ``GET /orders/{order_id}``."""
+
+    path = "/orders"
+
+    @post("/", status_code=202, responses=problems(409, 422))
+    async def create_order(
+        self,
+        data: JSONBody[PlaceOrderBody],
+        request: Request[Any, Any, Any],
+        transactions: TransactionsDependency,
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
+        ] = None,
+    ) -> Response[OrderAccepted]:
+        """Accept an order as PENDING (durably, with its OrderPlaced event) and answer 202.
+
+        Litestar's decoding of ``data`` coerces types ("2" becomes 2), so the raw body is decoded again
+        strictly; ``data`` documents the body in the OpenAPI document.
+        """
+        data = decode_strictly(await request.body(), PlaceOrderBody)
+        return await anyio.to_thread.run_sync(_place, transactions, _request(data, idempotency_key))
+
+    @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
+    def get_order(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> OrderView:
+        """The order with its status, and the reason when it was rejected; 404 when there is none."""
+        try:
+            return _view(services.get_order(transactions, order_id))
+        except services.UnknownOrder as error:
+            raise NotFoundException(str(error)) from error
+
+
+def _request(data: PlaceOrderBody, idempotency_key: str | None) -> PlaceOrderRequest:
+    return PlaceOrderRequest(
+        customer_id=data.customer_id,
+        lines=[(item.sku, item.quantity) for item in data.items],
+        payment_method=data.payment_method,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _place(units: UnitsOfWork[OrdersUnitOfWork], request: PlaceOrderRequest) -> Response[OrderAccepted]:
+    try:
+        order, _created = services.place_order(units, request)
+    except UnknownProduct as error:
+        raise FieldProblem(f"items[{error.index}].sku", str(error)) from error
+    except services.IdempotencyConflict as error:
+        raise FieldProblem(
+            "Idempotency-Key", "was already used with a different request body", status_code=409
+        ) from error
+    return Response(
+        OrderAccepted(order_id=order.order_id, status=order.status.value),
+        status_code=202,
+        headers={"Location": f"/orders/{order.order_id}"},
+    )
+
+
+def _view(record: OrderRecord) -> OrderView:
+    order = record.order
+    return OrderView(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        status=order.status.value,
+        reason=order.reason,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        payment_method=order.payment_method,
+        items=[OrderLineView(x.sku, x.quantity, x.unit_price_cents) for x in order.lines],
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )

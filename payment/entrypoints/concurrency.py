@@ -1,0 +1,110 @@
+"""Applying a batch's messages concurrently, one order per worker thread, for handlers that wait on others.
+
+Stripe calls take tens of milliseconds each: run in turn, a batch of payment commands would take the sum
+of its orders' calls; run side by side, about the slowest order's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any, TypeVar, cast
+
+from opentelemetry.context import Context
+
+from contracts.base import Message
+from contracts.envelope import Envelope, wrap
+from contracts.topics import Topic
+from plumbing.errors import RetryLater
+from plumbing.routing import Batched, Handler, Routes, Scope, single
+from plumbing.tracing import captured, within
+from plumbing.unit_of_work import Messages, reply_id
+
+U = TypeVar("U", bound=Messages)
+
+Send = Callable[[Messages], object]
+"""A recorded ``publish`` or ``reply``, to make on the real unit of work."""
+
+_CONSUMER_THREAD_ONLY = frozenset({"conn", "flush", "discard", "dead_letter", "republish", "written"})
+"""The batch's connection and outbox: used by the consumer's thread only (a connection is not thread-safe)."""
+
+
+def concurrently_by_order(routes: Routes[U], pool: Executor) -> Routes[U]:
+    """``routes`` with each topic's handlers made into one ``Batched`` handler running on ``pool``.
+
+    A batch's messages are grouped by order (``payload.order_id``), one task per order: an order's messages
+    stay in sequence (a charge and its re-send must never run side by side, or both could create an
+    intent) while different orders' overlap. Each handler gets a stand-in for the unit of work: its
+    ``publish`` and ``reply`` are recorded, its other attributes (the ports) are the real ones. Once all
+    are done, the recorded messages are sent on the consumer's thread, in the batch's order, each in the
+    trace context it was sent from. So it suits only units of work whose ports do not use the batch's
+    connection (payment's store commits on its own engine); the connection is out of the stand-in's reach.
+
+    If a handler fails, nothing is sent and the first error that is not ``RetryLater`` is raised (the
+    consumer isolates its message), else the first ``RetryLater`` (the consumer retries the batch).
+    """
+    concurrent: dict[str, dict[str, Handler[U] | Batched[U]]] = {}
+    for topic, handlers in routes.items():
+        batched = _batched({kind: single(handler) for kind, handler in handlers.items()}, pool)
+        concurrent[topic] = dict.fromkeys(handlers, batched)
+    return concurrent
+
+
+def _batched(handlers: Mapping[str, Handler[U]], pool: Executor) -> Batched[U]:
+    def many(uow: U, envelopes: list[Envelope[Any]], scope: Scope) -> None:
+        by_order: dict[str, list[Envelope[Any]]] = {}
+        for envelope in envelopes:
+            by_order.setdefault(envelope.payload.order_id, []).append(envelope)
+
+        def one_order(messages: list[Envelope[Any]]) -> list[list[tuple[Context, Send]]]:
+            recorded = []
+            for message in messages:
+                recording = _Recording(uow)
+                with scope(message):
+                    handlers[message.type](cast(U, recording), message)
+                recorded.append(recording.sent)
+            return recorded
+
+        work = [(messages, pool.submit(one_order, messages)) for messages in by_order.values()]
+        errors = [error for _, future in work if (error := future.exception()) is not None]  # waits for all
+        if errors:
+            # What was done stays done (payment's store commits at once): a retry resumes, calling Stripe no more.
+            raise next((e for e in errors if not isinstance(e, RetryLater)), errors[0])
+        sent = {
+            id(message): recorded
+            for messages, future in work
+            for message, recorded in zip(messages, future.result(), strict=True)
+        }
+        for envelope in envelopes:
+            for context, send in sent[id(envelope)]:
+                with within(context):  # the message joins the trace of the one that caused it
+                    send(uow)
+
+    return Batched(many)
+
+
+class _Recording:
+    """The unit of work as a worker thread sees it: messages recorded, the ports real, the connection out of reach."""
+
+    def __init__(self, uow: Messages) -> None:
+        self._uow = uow
+        self.sent: list[tuple[Context, Send]] = []
+
+    def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
+        self.sent.append((captured(), lambda uow: uow.publish(topic, envelope, key=key)))
+
+    def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
+        self.sent.append((captured(), lambda uow: uow.reply(command, payload)))
+        # The reply as it will be sent (the same ids; its occurred_at is set when it is).
+        return wrap(
+            payload,
+            correlation_id=command.correlation_id,
+            saga_id=command.saga_id,
+            causation_id=command.message_id,
+            message_id=reply_id(command.message_id),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _CONSUMER_THREAD_ONLY:
+            raise AttributeError(f"{name!r} of the batch's unit of work is for the consumer's thread only")
+        return getattr(self._uow, name)

@@ -1,0 +1,48 @@
+"""Payment's message handlers, and the table that routes each message type to one.
+
+They apply one command at a time; bootstrap runs a batch's commands concurrently, one order per worker
+thread, with ``payment.entrypoints.concurrency.concurrently_by_order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from contracts.envelope import Envelope
+from contracts.payment import ChargePayment, RefundPayment
+from contracts.topics import PAYMENT_COMMANDS
+from payment import services
+from payment.domain.gateway import GatewayUnavailable
+from payment.ports import PaymentUnitOfWork
+from plumbing.errors import RetryLater
+from plumbing.routing import Routes
+
+
+def charge_payment(uow: PaymentUnitOfWork, command: Envelope[ChargePayment]) -> None:
+    """Charge once through the gateway; reply PaymentSucceeded or PaymentDeclined."""
+    with _retried_later():
+        uow.reply(command, services.charge_payment(uow, command.payload))
+
+
+def refund_payment(uow: PaymentUnitOfWork, command: Envelope[RefundPayment]) -> None:
+    """Refund the order's charge if there was one; reply PaymentRefunded."""
+    with _retried_later():
+        uow.reply(command, services.refund_payment(uow, command.payload))
+
+
+@contextmanager
+def _retried_later() -> Iterator[None]:
+    """A processor outage retries the batch with backoff (what was done is stored; a retry resumes from it)."""
+    try:
+        yield
+    except GatewayUnavailable as error:
+        raise RetryLater(str(error)) from error
+
+
+ROUTES: Routes[PaymentUnitOfWork] = {
+    PAYMENT_COMMANDS.name: {
+        "ChargePayment": charge_payment,
+        "RefundPayment": refund_payment,
+    },
+}

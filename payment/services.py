@@ -1,0 +1,104 @@
+"""Payment's use cases: charging and refunding, safe to repeat at any point (a redelivery resumes from the
+stored progress), and looking a payment up.
+
+Create the PaymentIntent unconfirmed, store its id, then confirm it: a repeat never creates a second
+charge, even with an emulator that ignores idempotency keys. See shared design notes on Stripe.
+A message use case runs in the consumer's batch transaction; the payment records commit on their own.
+"""
+
+from __future__ import annotations
+
+from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
+from payment.domain.payments import Payment, PaymentStatus
+from payment.ports import PaymentUnitOfWork
+from plumbing.unit_of_work import UnitsOfWork
+
+
+class UnknownPayment(LookupError):
+    """Payment has not seen this order (yet)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no payment for order {order_id!r}")
+
+
+def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSucceeded | PaymentDeclined:
+    """Charge the order once; a repeat answers as the first time did (a refunded charge still succeeded)."""
+    payment = _charge(uow, command)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED):
+        assert payment.intent_id is not None
+        return PaymentSucceeded(
+            order_id=payment.order_id, payment_intent_id=payment.intent_id, amount_cents=payment.amount_cents
+        )
+    reason = payment.decline_reason or f"payment {payment.status.value.lower()}"
+    return PaymentDeclined(
+        order_id=payment.order_id, reason=f"payment declined: {reason}", decline_code=payment.decline_code
+    )
+
+
+def refund_payment(uow: PaymentUnitOfWork, command: RefundPayment) -> PaymentRefunded:
+    """Refund the order's charge if it succeeded; a refund before any charge cancels the order's payment."""
+    payment = _refund(uow, command)
+    return PaymentRefunded(order_id=payment.order_id, refund_id=payment.refund_id)
+
+
+def get_payment(units: UnitsOfWork[PaymentUnitOfWork], order_id: str) -> Payment:
+    """The order's payment; ``UnknownPayment`` if payment has not seen the order."""
+    with units.read() as uow:
+        payment = uow.payments.find(order_id)
+    if payment is None:
+        raise UnknownPayment(order_id)
+    return payment
+
+
+def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
+    """The payment in a final state (SUCCEEDED, DECLINED or CANCELLED), charged at most once."""
+    store, gateway = uow.payments, uow.gateway
+    payment = store.open(
+        Payment(
+            order_id=command.order_id,
+            idempotency_key=command.idempotency_key,
+            amount_cents=command.amount_cents,
+            currency=command.currency,
+            payment_method=command.payment_method,
+        )
+    )
+    if payment.status is not PaymentStatus.PENDING:
+        return payment
+    if payment.intent_id is None:
+        store.update(payment, intent_id=gateway.create_intent(payment))
+    assert payment.intent_id is not None
+    outcome = gateway.confirm(payment.intent_id, payment)
+    if outcome.succeeded:
+        return store.update(payment, status=PaymentStatus.SUCCEEDED)
+    return store.update(
+        payment, status=PaymentStatus.DECLINED, decline_reason=outcome.reason, decline_code=outcome.decline_code
+    )
+
+
+def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
+    """The payment refunded, cancelled, or left as it was when there was no charge to refund."""
+    store, gateway = uow.payments, uow.gateway
+    payment = store.find(command.order_id)
+    if payment is None:
+        return store.open(
+            Payment(
+                order_id=command.order_id,
+                idempotency_key=command.idempotency_key,
+                amount_cents=0,
+                currency="usd",
+                payment_method="",
+                status=PaymentStatus.CANCELLED,
+            )
+        )
+    if payment.status is PaymentStatus.PENDING:
+        # A charge that never finished (the process died mid-way): it may or may not have gone through.
+        charged = payment.intent_id is not None and gateway.cancel_unless_charged(payment.intent_id)
+        if not charged:
+            return store.update(payment, status=PaymentStatus.CANCELLED)
+        store.update(payment, status=PaymentStatus.SUCCEEDED)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING):
+        assert payment.intent_id is not None
+        store.update(payment, status=PaymentStatus.REFUNDING)
+        refund_id = gateway.refund(payment.intent_id, command.idempotency_key)
+        return store.update(payment, status=PaymentStatus.REFUNDED, refund_id=refund_id)
+    return payment

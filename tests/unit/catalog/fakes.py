@@ -1,0 +1,71 @@
+"""Catalog's ports in memory."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable
+
+from catalog.domain.products import Product
+from catalog.domain.reservations import Reservation
+from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
+
+
+class FakeProducts:
+    """``catalog.ports.Products`` in a dict; hands out copies, as a database would."""
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self.rows = {p.sku: copy.copy(p) for p in products}
+        self.locked: list[list[str]] = []
+
+    def all(self) -> list[Product]:
+        return [copy.copy(self.rows[sku]) for sku in sorted(self.rows)]
+
+    def get(self, sku: str) -> Product | None:
+        return copy.copy(self.rows[sku]) if sku in self.rows else None
+
+    def lock(self, skus: Iterable[str]) -> dict[str, Product]:
+        wanted = sorted(set(skus))
+        self.locked.append(wanted)
+        return {sku: copy.copy(self.rows[sku]) for sku in wanted if sku in self.rows}
+
+    def save_stock(self, changed: Iterable[Product]) -> None:
+        for p in changed:
+            self.rows[p.sku] = copy.copy(p)
+
+    def add_missing(self, candidates: Iterable[Product]) -> None:
+        for p in candidates:
+            self.rows.setdefault(p.sku, copy.copy(p))
+
+
+class FakeReservations:
+    """``catalog.ports.Reservations`` in a dict."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Reservation, uuid.UUID | None]] = {}
+
+    def lock(self, order_id: str) -> Reservation | None:
+        row = self.rows.get(order_id)
+        return copy.deepcopy(row[0]) if row else None
+
+    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
+        self.rows[reservation.order_id] = (copy.deepcopy(reservation), saga_id)
+
+
+class FakeCatalogUnitOfWork(FakeMessages):
+    """``catalog.ports.CatalogUnitOfWork`` in memory."""
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        super().__init__()
+        self.products = FakeProducts(products)
+        self.reservations = FakeReservations()
+
+
+def catalog(*products: Product) -> FakeUnitsOfWork[FakeCatalogUnitOfWork]:
+    """Units of work over a catalogue holding ``products``."""
+    return FakeUnitsOfWork(FakeCatalogUnitOfWork(products))
+
+
+def product(sku: str, stock: int, price_cents: int = 4999) -> Product:
+    """A product with a made-up title."""
+    return Product(sku, f"Game {sku}", "SNES", 1994, price_cents, stock)

@@ -1,0 +1,144 @@
+"""The coordinator's ports in memory, and the messages its tests feed it."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts.base import Message, PricedLine
+from contracts.envelope import Envelope, wrap
+from contracts.orders import OrderPlaced
+from coordinator.engine.instance import HistoryEntry, SagaInstance
+from coordinator.ports import ConcurrentUpdate
+from plumbing.unit_of_work import reply_id
+from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
+
+
+class FakeSagas:
+    """``coordinator.ports.Sagas`` in a dict; hands out copies and checks versions, as the database would.
+
+    ``calls`` names every method called, in order (how many statements the real store would run).
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, SagaInstance] = {}
+        self.history: list[HistoryEntry] = []
+        self.calls: list[str] = []
+        self.locked: list[list[uuid.UUID]] = []
+
+    def add(self, saga: SagaInstance) -> bool:
+        self.calls.append("add")
+        taken = {(s.saga_type, s.order_id) for s in self.rows.values()}
+        if saga.saga_id in self.rows or (saga.saga_type, saga.order_id) in taken:
+            return False
+        saga.version = 1
+        self.rows[saga.saga_id] = copy.deepcopy(saga)
+        return True
+
+    def get(self, saga_id: uuid.UUID) -> SagaInstance | None:
+        self.calls.append("get")
+        return copy.deepcopy(self.rows.get(saga_id))
+
+    def lock(self, saga_id: uuid.UUID) -> SagaInstance | None:
+        self.calls.append("lock")
+        self.locked.append([saga_id])
+        return copy.deepcopy(self.rows.get(saga_id))
+
+    def lock_many(self, saga_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, SagaInstance]:
+        self.calls.append("lock_many")
+        wanted = sorted(set(saga_ids))
+        self.locked.append(wanted)
+        return {i: copy.deepcopy(self.rows[i]) for i in wanted if i in self.rows}
+
+    def save(self, saga: SagaInstance) -> None:
+        self.calls.append("save")
+        self._check(saga.saga_id, saga.version)
+        saga.version += 1
+        self.rows[saga.saga_id] = copy.deepcopy(saga)
+
+    def save_many(self, changed: Iterable[tuple[SagaInstance, int]]) -> None:
+        self.calls.append("save_many")
+        writes = list(changed)
+        for saga, read_at in writes:
+            self._check(saga.saga_id, read_at)
+        for saga, _ in writes:
+            self.rows[saga.saga_id] = copy.deepcopy(saga)
+
+    def due(self, now: datetime, limit: int) -> list[SagaInstance]:
+        self.calls.append("due")
+        late = [s for s in self.rows.values() if s.deadline_at is not None and s.deadline_at <= now]
+        return [copy.deepcopy(s) for s in sorted(late, key=lambda s: s.deadline_at or now)[:limit]]
+
+    def record(self, entries: Iterable[HistoryEntry]) -> None:
+        self.calls.append("record")
+        self.history.extend(entries)
+
+    def trace_context(self, saga_id: uuid.UUID) -> str | None:
+        return None
+
+    def _check(self, saga_id: uuid.UUID, version: int) -> None:
+        stored = self.rows.get(saga_id)
+        if stored is None or stored.version != version:
+            raise ConcurrentUpdate(f"saga {saga_id} changed since version {version}")
+
+    def kinds(self, saga_id: uuid.UUID) -> list[str]:
+        """The kinds of the saga's timeline entries, in order."""
+        return [entry.kind for entry in self.history if entry.saga_id == saga_id]
+
+    def overdue(self, saga_id: uuid.UUID) -> None:
+        """Move the saga's deadline into the past."""
+        self.rows[saga_id].deadline_at = datetime.now(UTC) - timedelta(seconds=1)
+
+
+class FakeCoordinatorUnitOfWork(FakeMessages):
+    """``coordinator.ports.CoordinatorUnitOfWork`` in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sagas = FakeSagas()
+        self.republished: list[dict[str, Any]] = []
+
+    def republish(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str]) -> None:
+        self.republished.append({"topic": topic, "key": key, "value": value, "headers": headers})
+
+    def commands(self) -> list[Envelope[Any]]:
+        """Every command sent so far, in order."""
+        return [s.envelope for s in self.sent]
+
+
+def coordinator() -> FakeUnitsOfWork[FakeCoordinatorUnitOfWork]:
+    """Units of work over a coordinator with no sagas yet."""
+    return FakeUnitsOfWork(FakeCoordinatorUnitOfWork())
+
+
+def placed(order_id: str | None = None) -> Envelope[OrderPlaced]:
+    """An OrderPlaced event, as orders publishes it."""
+    order_id = order_id or str(uuid.uuid4())
+    event = OrderPlaced(
+        order_id=order_id,
+        customer_id="c-1",
+        lines=[PricedLine(sku="SNES-SMW", quantity=2, unit_price_cents=4499)],
+        total_cents=8998,
+        currency="usd",
+        payment_method="pm_card_visa",
+    )
+    return wrap(event, correlation_id=order_id)
+
+
+def reply_to(
+    saga: SagaInstance, payload: Message, *, command: uuid.UUID | None = None, message_id: uuid.UUID | None = None
+) -> Envelope[Any]:
+    """A participant's reply to ``command`` (by default, the one the saga awaits), with that command's reply
+    id unless ``message_id`` is given."""
+    command = command or saga.awaiting_message_id
+    assert command is not None
+    return wrap(
+        payload,
+        correlation_id=saga.order_id,
+        saga_id=saga.saga_id,
+        causation_id=command,
+        message_id=message_id or reply_id(command),
+    )

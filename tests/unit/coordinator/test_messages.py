@@ -1,0 +1,85 @@
+"""The coordinator's message handlers, routed as the consumer routes them, against fakes."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import nullcontext
+from typing import Any
+
+from contracts.catalog import ReserveStock, StockReserved
+from contracts.envelope import Envelope
+from contracts.payment import ChargePayment
+from contracts.topics import CATALOG_COMMANDS, ORDER_EVENTS, PAYMENT_COMMANDS, SAGA_REPLIES
+from coordinator.entrypoints.messages import REPLIES, ROUTES
+from coordinator.sagas import saga_id_for
+from plumbing.routing import Batched, single
+from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, placed, reply_to
+
+REPLY_TYPES = {
+    "StockReserved",
+    "StockUnavailable",
+    "StockReleased",
+    "PaymentSucceeded",
+    "PaymentDeclined",
+    "PaymentRefunded",
+    "OrderApproved",
+    "OrderRejected",
+}
+
+
+def start(uow: FakeCoordinatorUnitOfWork, order_id: str) -> uuid.UUID:
+    single(ROUTES[ORDER_EVENTS.name]["OrderPlaced"])(uow, placed(order_id))
+    return saga_id_for("create_order", order_id)
+
+
+def test_a_placed_order_starts_its_saga_once() -> None:
+    uow = FakeCoordinatorUnitOfWork()
+    event = placed("o1")
+    handler = single(ROUTES[ORDER_EVENTS.name]["OrderPlaced"])
+    handler(uow, event)
+    handler(uow, event)
+    assert list(uow.sagas.rows) == [saga_id_for("create_order", "o1")]
+    assert [type(p) for p in uow.payloads(CATALOG_COMMANDS)] == [ReserveStock]
+
+
+def test_every_reply_type_goes_to_the_one_batched_handler() -> None:
+    replies = ROUTES[SAGA_REPLIES.name]
+    assert set(replies) == REPLY_TYPES
+    assert isinstance(REPLIES, Batched)
+    assert all(handler is REPLIES for handler in replies.values())
+
+
+def test_the_batched_handler_applies_a_batch_each_reply_in_its_scope() -> None:
+    uow = FakeCoordinatorUnitOfWork()
+    first, second = start(uow, "o1"), start(uow, "o2")
+    batch = [reply_to(uow.sagas.rows[s], StockReserved(order_id=o)) for s, o in ((first, "o1"), (second, "o2"))]
+    entered: list[uuid.UUID] = []
+
+    def scope(envelope: Envelope[Any]) -> nullcontext[None]:
+        entered.append(envelope.message_id)
+        return nullcontext()
+
+    uow.sagas.calls.clear()
+    REPLIES.many(uow, batch, scope)
+
+    assert entered == [reply.message_id for reply in batch]
+    assert uow.sagas.calls == ["lock_many", "save_many", "record"]
+    assert [p.order_id for p in uow.payloads(PAYMENT_COMMANDS)] == ["o1", "o2"]
+    assert all(isinstance(p, ChargePayment) for p in uow.payloads(PAYMENT_COMMANDS))
+
+
+def test_a_reply_on_its_own_is_applied_alone() -> None:
+    uow = FakeCoordinatorUnitOfWork()
+    saga_id = start(uow, "o1")
+    single(ROUTES[SAGA_REPLIES.name]["StockReserved"])(
+        uow, reply_to(uow.sagas.rows[saga_id], StockReserved(order_id="o1"))
+    )
+    assert uow.sagas.rows[saga_id].current_action == "charge_payment"
+    assert [type(p) for p in uow.payloads(PAYMENT_COMMANDS)] == [ChargePayment]
+
+
+def test_the_coordinator_routes_exactly_placed_orders_and_replies() -> None:
+    assert {topic: set(types) for topic, types in ROUTES.items()} == {
+        ORDER_EVENTS.name: {"OrderPlaced"},
+        SAGA_REPLIES.name: REPLY_TYPES,
+    }

@@ -1,0 +1,102 @@
+"""Orders' ports in memory."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from contracts.catalog import ProductChanged
+from orders.domain.orders import Order, OrderLine
+from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
+
+PLACED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeOrders:
+    """``orders.ports.Orders`` in a dict; hands out copies, as a database would.
+
+    Each order is created at ``PLACED_AT``; each saved status moves its ``updated_at`` one minute on.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Order] = {}
+        self.times: dict[str, tuple[datetime, datetime]] = {}
+        self.locked: list[str] = []
+
+    def add(self, order: Order) -> None:
+        assert order.order_id not in self.rows, "an order is added once"
+        self.rows[order.order_id] = copy.deepcopy(order)
+        self.times[order.order_id] = (PLACED_AT, PLACED_AT)
+
+    def get(self, order_id: str) -> Order | None:
+        return copy.deepcopy(self.rows.get(order_id))
+
+    def lock(self, order_id: str) -> Order | None:
+        self.locked.append(order_id)
+        return self.get(order_id)
+
+    def by_idempotency_key(self, key: str) -> Order | None:
+        found = [o for o in self.rows.values() if o.idempotency_key == key]
+        return copy.deepcopy(found[0]) if found else None
+
+    def save_status(self, order: Order) -> None:
+        stored = self.rows[order.order_id]
+        stored.status, stored.reason = order.status, order.reason
+        created_at, updated_at = self.times[order.order_id]
+        self.times[order.order_id] = (created_at, updated_at + timedelta(minutes=1))
+
+    def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
+        return self.times[order_id]
+
+
+class FakeProductView:
+    """``orders.ports.ProductView`` in a dict of the latest product events, by sku."""
+
+    def __init__(self, products: Iterable[ProductChanged] = ()) -> None:
+        self.rows = {p.sku: p for p in products}
+
+    def prices(self, skus: Iterable[str]) -> dict[str, int]:
+        return {sku: self.rows[sku].price_cents for sku in set(skus) if sku in self.rows}
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def upsert(self, product: ProductChanged) -> None:
+        held = self.rows.get(product.sku)
+        if held is None or held.revision <= product.revision:
+            self.rows[product.sku] = product
+
+
+class FakeOrdersUnitOfWork(FakeMessages):
+    """``orders.ports.OrdersUnitOfWork`` in memory."""
+
+    def __init__(self, products: Iterable[ProductChanged] = ()) -> None:
+        super().__init__()
+        self.orders = FakeOrders()
+        self.product_view = FakeProductView(products)
+
+
+def shop(*products: ProductChanged) -> FakeUnitsOfWork[FakeOrdersUnitOfWork]:
+    """Units of work over an orders service whose product view holds ``products``."""
+    return FakeUnitsOfWork(FakeOrdersUnitOfWork(products))
+
+
+def product(sku: str, price_cents: int = 4999, revision: int = 1, stock: int = 5) -> ProductChanged:
+    """Catalog's event for a product with a made-up title."""
+    return ProductChanged(
+        sku=sku,
+        title=f"Game {sku}",
+        platform="SNES",
+        release_year=1994,
+        price_cents=price_cents,
+        stock=stock,
+        revision=revision,
+    )
+
+
+def pending(uow: FakeOrdersUnitOfWork, order_id: str = "o-1") -> Order:
+    """Store a PENDING order of one NES-SMB3 at 49.99 in ``uow``, as if placed earlier."""
+    order = Order(order_id, "c-1", "pm_card_visa", [OrderLine("NES-SMB3", 1, 4999)])
+    uow.orders.add(order)
+    return order

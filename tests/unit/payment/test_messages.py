@@ -1,0 +1,73 @@
+"""Payment's message handlers, routed as the consumer routes them, against fakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contracts.envelope import Envelope
+from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
+from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
+from payment.domain.gateway import GatewayUnavailable
+from payment.entrypoints.messages import ROUTES
+from plumbing.errors import RetryLater
+from plumbing.routing import single
+from plumbing.unit_of_work import reply_id
+from tests.unit.fakes import command
+from tests.unit.payment.fakes import FakeGateway, FakePaymentUnitOfWork, charge
+
+
+def apply(uow: FakePaymentUnitOfWork, envelope: Envelope[Any]) -> None:
+    single(ROUTES[PAYMENT_COMMANDS.name][envelope.type])(uow, envelope)
+
+
+def test_charge_payment_replies_to_its_command() -> None:
+    uow = FakePaymentUnitOfWork()
+    first, again = command(charge("o-1")), command(charge("o-1"))
+    apply(uow, first)
+    apply(uow, again)
+    succeeded = PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)
+    assert uow.replies == [succeeded, succeeded]
+    assert uow.gateway.charges == ["pi_1"]
+    replies = [s.envelope for s in uow.sent if s.topic == SAGA_REPLIES.name]
+    assert [r.message_id for r in replies] == [reply_id(first.message_id), reply_id(again.message_id)]
+    assert [r.saga_id for r in replies] == [first.saga_id, again.saga_id]
+    assert [r.causation_id for r in replies] == [first.message_id, again.message_id]
+    assert [s.key for s in uow.sent] == [str(first.saga_id), str(again.saga_id)]
+
+
+def test_a_declined_charge_replies_payment_declined() -> None:
+    uow = FakePaymentUnitOfWork(FakeGateway(decline=True))
+    apply(uow, command(charge("o-1")))
+    assert uow.replies == [
+        PaymentDeclined(
+            order_id="o-1", reason="payment declined: Your card was declined.", decline_code="card_declined"
+        )
+    ]
+
+
+def test_refund_payment_replies_payment_refunded() -> None:
+    uow = FakePaymentUnitOfWork()
+    apply(uow, command(charge("o-1")))
+    apply(uow, command(RefundPayment(order_id="o-1", idempotency_key="o-1:refund_payment")))
+    assert uow.replies[1:] == [PaymentRefunded(order_id="o-1", refund_id="re_pi_1")]
+    assert uow.gateway.refunds == ["pi_1"]
+
+
+@pytest.mark.parametrize("call", ["create", "confirm"])
+def test_a_processor_outage_retries_the_batch_later_and_replies_nothing(call: str) -> None:
+    uow = FakePaymentUnitOfWork()
+    uow.gateway.fail_next = call
+    with pytest.raises(RetryLater, match=f"^{call}$") as raised:
+        apply(uow, command(charge("o-1")))
+    assert isinstance(raised.value.__cause__, GatewayUnavailable)
+    assert uow.sent == []
+    apply(uow, command(charge("o-1")))  # the retry resumes where the outage stopped it
+    assert uow.replies == [PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)]
+
+
+def test_payment_routes_exactly_its_two_commands() -> None:
+    assert {topic: set(types) for topic, types in ROUTES.items()} == {
+        PAYMENT_COMMANDS.name: {"ChargePayment", "RefundPayment"}
+    }

@@ -1,0 +1,170 @@
+"""Payment's use cases against fakes: a repeat at any point never charges twice; no PostgreSQL, Kafka or HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
+from payment import services
+from payment.domain.gateway import GatewayUnavailable
+from payment.domain.payments import Payment, PaymentStatus
+from tests.unit.payment.fakes import FakeGateway, FakePaymentUnitOfWork, payments
+
+CHARGE = ChargePayment(
+    order_id="o-1",
+    customer_id="c-1",
+    amount_cents=4499,
+    currency="usd",
+    payment_method="pm_card_visa",
+    idempotency_key="saga:charge_payment",
+)
+REFUND = RefundPayment(order_id="o-1", idempotency_key="saga:refund_payment")
+SUCCEEDED = PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)
+
+
+def charge(uow: FakePaymentUnitOfWork) -> Payment:
+    """Charge ``CHARGE``; the order's payment as stored afterwards."""
+    services.charge_payment(uow, CHARGE)
+    return uow.payments.rows["o-1"]
+
+
+def refund(uow: FakePaymentUnitOfWork) -> Payment:
+    """Refund ``REFUND``; the order's payment as stored afterwards."""
+    services.refund_payment(uow, REFUND)
+    return uow.payments.rows["o-1"]
+
+
+def test_a_charge_succeeds_once_and_a_repeat_does_not_charge_again() -> None:
+    uow = FakePaymentUnitOfWork()
+    gateway = uow.gateway
+    assert charge(uow).status is PaymentStatus.SUCCEEDED
+    assert charge(uow).status is PaymentStatus.SUCCEEDED
+    assert gateway.charges == ["pi_1"] and list(gateway.intents) == ["pi_1"]
+
+
+def test_a_decline_is_recorded_with_its_reason() -> None:
+    uow = FakePaymentUnitOfWork(FakeGateway(decline=True))
+    payment = charge(uow)
+    assert payment.status is PaymentStatus.DECLINED
+    assert payment.decline_code == "card_declined" and payment.decline_reason == "Your card was declined."
+    assert uow.gateway.charges == []
+
+
+def test_an_outage_after_the_intent_was_created_resumes_with_the_same_intent() -> None:
+    uow = FakePaymentUnitOfWork()
+    records, gateway = uow.payments, uow.gateway
+    gateway.fail_next = "confirm"
+    with pytest.raises(GatewayUnavailable):
+        charge(uow)
+    assert records.rows["o-1"].intent_id == "pi_1" and records.rows["o-1"].status is PaymentStatus.PENDING
+    assert charge(uow).status is PaymentStatus.SUCCEEDED
+    assert list(gateway.intents) == ["pi_1"] and gateway.charges == ["pi_1"]
+
+
+def test_a_crash_after_confirm_but_before_recording_is_not_charged_twice() -> None:
+    uow = FakePaymentUnitOfWork()
+    charge(uow)
+    uow.payments.rows["o-1"].status = PaymentStatus.PENDING  # as if the process died before storing the outcome
+    assert charge(uow).status is PaymentStatus.SUCCEEDED
+    assert uow.gateway.charges == ["pi_1"]
+
+
+def test_a_refund_refunds_a_succeeded_charge_once() -> None:
+    uow = FakePaymentUnitOfWork()
+    charge(uow)
+    assert refund(uow).status is PaymentStatus.REFUNDED
+    assert refund(uow).status is PaymentStatus.REFUNDED
+    assert uow.gateway.refunds == ["pi_1"]
+
+
+def test_a_refund_of_a_declined_charge_refunds_nothing() -> None:
+    uow = FakePaymentUnitOfWork(FakeGateway(decline=True))
+    charge(uow)
+    assert refund(uow).status is PaymentStatus.DECLINED
+    assert uow.gateway.refunds == []
+
+
+def test_a_refund_before_any_charge_cancels_and_blocks_a_late_charge() -> None:
+    uow = FakePaymentUnitOfWork()
+    assert refund(uow).status is PaymentStatus.CANCELLED
+    assert charge(uow).status is PaymentStatus.CANCELLED
+    assert uow.gateway.intents == {}
+
+
+def test_a_refund_of_an_unfinished_charge_that_went_through_refunds_it() -> None:
+    uow = FakePaymentUnitOfWork()
+    charge(uow)
+    uow.payments.rows["o-1"].status = PaymentStatus.PENDING  # died between confirm and recording
+    assert refund(uow).status is PaymentStatus.REFUNDED
+    assert uow.gateway.refunds == ["pi_1"]
+
+
+def test_a_refund_of_an_unfinished_unconfirmed_charge_cancels_the_intent() -> None:
+    uow = FakePaymentUnitOfWork()
+    gateway = uow.gateway
+    gateway.fail_next = "confirm"
+    with pytest.raises(GatewayUnavailable):
+        charge(uow)
+    assert refund(uow).status is PaymentStatus.CANCELLED
+    assert gateway.intents["pi_1"] == "canceled" and gateway.refunds == []
+
+
+def test_a_charge_answers_payment_succeeded_with_its_intent_every_time() -> None:
+    uow = FakePaymentUnitOfWork()
+    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert uow.sent == []  # the use case answers; its handler sends
+
+
+def test_a_declined_charge_answers_payment_declined_with_the_processors_reason() -> None:
+    uow = FakePaymentUnitOfWork(FakeGateway(decline=True))
+    assert services.charge_payment(uow, CHARGE) == PaymentDeclined(
+        order_id="o-1", reason="payment declined: Your card was declined.", decline_code="card_declined"
+    )
+
+
+def test_a_charge_blocked_by_an_earlier_refund_answers_payment_declined() -> None:
+    uow = FakePaymentUnitOfWork()
+    services.refund_payment(uow, REFUND)
+    assert services.charge_payment(uow, CHARGE) == PaymentDeclined(
+        order_id="o-1", reason="payment declined: payment cancelled", decline_code=None
+    )
+
+
+def test_a_charge_repeated_after_its_refund_still_answers_payment_succeeded() -> None:
+    uow = FakePaymentUnitOfWork()
+    services.charge_payment(uow, CHARGE)
+    services.refund_payment(uow, REFUND)
+    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert uow.gateway.charges == ["pi_1"]
+
+
+def test_a_refund_answers_payment_refunded_with_the_refund_if_there_was_one() -> None:
+    uow = FakePaymentUnitOfWork()
+    assert services.refund_payment(uow, REFUND) == PaymentRefunded(order_id="o-1", refund_id=None)
+    other = FakePaymentUnitOfWork()
+    services.charge_payment(other, CHARGE)
+    assert services.refund_payment(other, REFUND) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
+    assert services.refund_payment(other, REFUND) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
+    assert (uow.sent, other.sent) == ([], [])
+
+
+def test_a_payment_is_read_without_a_commit() -> None:
+    units = payments()
+    services.charge_payment(units.uow, CHARGE)
+    payment = services.get_payment(units, "o-1")
+    assert (payment.order_id, payment.status, payment.intent_id, payment.amount_cents) == (
+        "o-1",
+        PaymentStatus.SUCCEEDED,
+        "pi_1",
+        4499,
+    )
+    assert (units.committed, units.rolled_back) == (0, 0)
+
+
+def test_an_order_payment_has_not_seen_is_unknown() -> None:
+    units = payments()
+    with pytest.raises(services.UnknownPayment, match=r"^no payment for order 'o-9'$") as raised:
+        services.get_payment(units, "o-9")
+    assert isinstance(raised.value, LookupError)
+    assert units.committed == 0
