@@ -20,9 +20,10 @@ from bench.load import Mix
 from bench.measure import Target
 from infra import kafka, localstripe, postgres, services
 from infra import stack as infra_stack
+from plumbing.services import SERVICES, service
 from plumbing.settings import service_url
 
-SERVICE_DATABASES = ("catalog", "orders", "payment", "coordinator")
+SERVICE_DATABASES = tuple(s.database for s in SERVICES)
 FULL_STOCK = 1_000_000
 SCARCE_STOCK = 5
 PREFERRED_SCARCE_SKU = "SNES-EARTHBOUND"
@@ -45,7 +46,7 @@ def ensure_up() -> bool:
 def broker_for_load() -> None:
     """Run the broker with the JVM's full JIT (C2), restarting it if it runs C1 only (the test default).
 
-    The services reconnect by themselves; this waits until each is healthy again. See infra/kafka.py.
+    The services reconnect by themselves; this waits until each is healthy again. See infra/kafka/jvm.py.
     """
     os.environ["RV_KAFKA_JIT"] = "full"
     if kafka.running_jit() == "full":
@@ -92,19 +93,11 @@ def down() -> None:
     infra_stack.down()
 
 
-def _read_pid(path: Path) -> int | None:
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if Path(f"/proc/{pid}").exists() else None
-
-
 def pids() -> dict[str, int | None]:
     """The pid of each part of the stack (PostgreSQL's is the postmaster: count its whole tree)."""
     found: dict[str, int | None] = {name: services.pid(name) for name in services.SERVICES}
     found["postgres"] = postgres.postmaster_pid()
-    found["kafka"] = _read_pid(services.state_dir() / "run" / "kafka.pid")
+    found["kafka"] = kafka.pid()
     found["localstripe"] = localstripe.pid()
     return found
 
@@ -217,7 +210,7 @@ def target(mix: Mix) -> Target:
     return Target(
         name="retrovault",
         orders_url=service_url("orders"),
-        terminal_dsn=plain_dsn("coordinator"),
+        terminal_dsn=plain_dsn(service("coordinator").database),
         terminal_table="sagas",
         pids=pids,
         prepare=lambda: restock(mix),

@@ -1,4 +1,5 @@
-"""Runs RetroVault's four services as local processes: start, wait until healthy, stop, kill."""
+"""Runs the project's services (named in ``plumbing.services``) as local processes: start, wait until
+healthy, stop, kill."""
 
 from __future__ import annotations
 
@@ -11,26 +12,23 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra import _proc, trace_sink
+from infra import state, trace_sink
+from infra.process import Daemon
+from plumbing.services import SERVICE_NAMES
 from plumbing.settings import service_url
 
-SERVICES = ("catalog", "orders", "payment", "coordinator")
+SERVICES = SERVICE_NAMES
+"""The services' names, in start order."""
 
 
 def state_dir() -> Path:
-    """``$RV_STATE_DIR`` or ``<repo>/.local``."""
-    return _proc.state_dir()
-
-
-def log_path(service: str) -> Path:
-    """Where a service's output goes."""
-    return _proc.log_path(service)
+    """``$RV_STATE_DIR`` or ``<repo>/.local`` (a service's own state is its database)."""
+    return state.state_dir()
 
 
 def pid(service: str) -> int | None:
     """The running service's pid, or None."""
-    value = _proc.read_pid(_proc.pid_path(service))
-    return value if value is not None and _proc.alive(value) else None
+    return Daemon(service).pid()
 
 
 def health(service: str, timeout_s: float = 2.0) -> dict[str, object] | None:
@@ -52,15 +50,8 @@ def start(service: str, extra_env: dict[str, str] | None = None) -> int:
     if running is not None:
         return running
     tracing = trace_sink.exporter_env() if trace_sink.is_running() else {}
-    with _proc.open_log(log_path(service)) as out:
-        child = _proc.spawn(
-            [sys.executable, "-m", service],
-            out,
-            env={**os.environ, **tracing, **(extra_env or {})},
-            cwd=_proc.REPO_ROOT,
-        )
-    _proc.write_pid(_proc.pid_path(service), child)
-    return child
+    env = {**os.environ, **tracing, **(extra_env or {})}
+    return Daemon(service).spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
 
 
 def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
@@ -72,22 +63,14 @@ def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
         if pid(service) is None:
             break
         time.sleep(0.1)
-    raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{_proc.tail(log_path(service), 30)}")
-
-
-def _signal(service: str, sig: signal.Signals, timeout_s: float) -> None:
-    running = pid(service)
-    if running is None:
-        return
-    _proc.terminate(running, sig, timeout_s, what=service)
-    _proc.pid_path(service).unlink(missing_ok=True)
+    raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{state.tail(Daemon(service).log)}")
 
 
 def stop(service: str, timeout_s: float = 30.0) -> None:
     """SIGTERM (graceful: finish the batch, flush the outbox), then SIGKILL after ``timeout_s``."""
-    _signal(service, signal.SIGTERM, timeout_s)
+    Daemon(service).signal(signal.SIGTERM, timeout_s)
 
 
 def kill(service: str) -> None:
     """SIGKILL at once (fault injection)."""
-    _signal(service, signal.SIGKILL, 10.0)
+    Daemon(service).signal(signal.SIGKILL, 10.0)

@@ -1,6 +1,6 @@
-"""The whole local stack: PostgreSQL, Kafka, localstripe, topics and the four services.
+"""The whole local stack: its infrastructure components, the topics and the services.
 
-``python -m infra.stack up|down|status|run``. ``run`` is what ``make run`` does: bring everything up,
+``python -m infra.stack up|down|status|run|demo``. ``run`` is what ``make run`` does: bring everything up,
 place two demo orders, print where they ended, then wait for Ctrl-C and stop everything cleanly.
 """
 
@@ -16,8 +16,14 @@ import urllib.request
 from typing import Any
 
 from infra import kafka, localstripe, postgres, services, trace_sink
+from infra.component import Component, describe
 from infra.topics import ensure_topics
 from plumbing.settings import service_url
+
+NEEDED: tuple[Component, ...] = (postgres, kafka, localstripe)
+"""What the services need, in start order."""
+COMPONENTS: tuple[Component, ...] = (*NEEDED, trace_sink)
+"""Every component, in start order: the optional trace sink last, so the services find it running."""
 
 
 def _step(message: str) -> None:
@@ -27,22 +33,13 @@ def _step(message: str) -> None:
 def up(*, trace_sink_on: bool = False) -> None:
     """Start what is not running yet and wait until every part is healthy.
 
-    ``trace_sink_on`` also starts the local trace sink first, so the services export their spans to it.
+    ``trace_sink_on`` also starts the local trace sink before the services, so they export their spans to it.
     """
-    _step("PostgreSQL")
-    postgres.start()
-    _step("Kafka")
-    kafka.ensure_installed()
-    kafka.start()
-    created = ensure_topics(kafka.bootstrap_servers())
-    if created:
+    for component in COMPONENTS if trace_sink_on else NEEDED:
+        _step(f"{component.name} (state: {component.state_dir() or 'memory only'})")
+        component.start()
+    if created := ensure_topics(kafka.bootstrap_servers()):
         _step(f"created topics: {', '.join(created)}")
-    _step("localstripe (Stripe emulator)")
-    localstripe.ensure_installed()
-    localstripe.start()
-    if trace_sink_on:
-        _step(f"trace sink (OTLP/HTTP) {trace_sink.endpoint()}")
-        trace_sink.start()
     for name in services.SERVICES:
         _step(f"service {name}")
         services.start(name)
@@ -52,14 +49,22 @@ def up(*, trace_sink_on: bool = False) -> None:
 
 
 def down() -> None:
-    """Stop the services (gracefully), then localstripe, Kafka and PostgreSQL."""
+    """Stop the services (gracefully), then every component in reverse start order."""
     for name in reversed(services.SERVICES):
         services.stop(name)
-    localstripe.stop()
-    trace_sink.stop()
-    kafka.stop()
-    postgres.stop()
+    for component in reversed(COMPONENTS):
+        component.stop()
     _step("stack stopped")
+
+
+def status() -> bool:
+    """Print whether each component runs and each service is healthy; True if all needed do."""
+    for component in COMPONENTS:
+        print(describe(component))
+    healthy = {name: services.health(name) is not None for name in services.SERVICES}
+    for name, ok in healthy.items():
+        print(f"{name}: {'healthy' if ok else 'down'} ({service_url(name)})")
+    return all(c.is_running() for c in NEEDED) and all(healthy.values())
 
 
 def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -109,14 +114,16 @@ def run() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point."""
+    """CLI entry point; ``status`` exits 3 unless everything runs."""
     parser = argparse.ArgumentParser(prog="python -m infra.stack")
-    parser.add_argument("command", choices=["up", "down", "run", "demo"])
+    parser.add_argument("command", choices=["up", "down", "status", "run", "demo"])
     parser.add_argument("--trace-sink", action="store_true", help="up: also start the local OTLP trace sink")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             up(trace_sink_on=args.trace_sink)
+        elif args.command == "status":
+            return 0 if status() else 3
         else:
             {"down": down, "run": run, "demo": demo}[args.command]()
     except Exception as error:

@@ -31,7 +31,8 @@ def ensure_topics(bootstrap: str, timeout_s: float = 30.0) -> list[str]:
 
 def main() -> None:
     """``python -m infra.topics``: create the topics on ``$RV_KAFKA_BOOTSTRAP``."""
-    from plumbing.settings import DEFAULT_KAFKA_PORT, env
+    from plumbing.services import DEFAULT_KAFKA_PORT
+    from plumbing.settings import env
 
     bootstrap = env("RV_KAFKA_BOOTSTRAP", f"127.0.0.1:{DEFAULT_KAFKA_PORT}")
     print("created:", ", ".join(ensure_topics(bootstrap)) or "nothing (all topics exist)")

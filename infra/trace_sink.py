@@ -7,8 +7,9 @@ services, that one order gives one trace across all four.
 - ``POST /v1/traces``: an OTLP ``ExportTraceServiceRequest`` (protobuf, optionally gzip).
 - ``GET /traces/{trace_id}``: that trace's spans as JSON (``service``, ``name``, ``kind``, ids, attributes).
 
-While it runs, every service started by ``infra.services`` exports to it.
-CLI: ``python -m infra.trace_sink {start,stop,serve}``; port ``RV_TRACE_SINK_PORT`` (default 14318).
+While it runs, every service started by ``infra.services`` exports to it. It is a
+:class:`infra.component.Component` that keeps nothing on disk. CLI:
+``python -m infra.trace_sink start|stop|kill|status|serve``; port ``RV_TRACE_SINK_PORT`` (default 14318).
 """
 
 from __future__ import annotations
@@ -19,24 +20,26 @@ import os
 import signal
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
-from infra import _proc
+from infra import component, state
+from infra.process import Daemon
 
-NAME = "trace-sink"
+name: Final = "trace-sink"
 DEFAULT_PORT = 14318
 MAX_TRACES = 20_000
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+_DAEMON = Daemon(name)
 
 
 def port() -> int:
     """``RV_TRACE_SINK_PORT`` or 14318."""
-    return _proc.env_port("RV_TRACE_SINK_PORT", DEFAULT_PORT)
+    return state.env_port("RV_TRACE_SINK_PORT", DEFAULT_PORT)
 
 
 def endpoint() -> str:
@@ -156,15 +159,14 @@ def serve() -> None:
 # the process
 
 
-def pid() -> int | None:
-    """The running sink's pid, or None."""
-    value = _proc.read_pid(_proc.pid_path(NAME))
-    return value if value is not None and _proc.alive(value) else None
-
-
 def is_running() -> bool:
     """True while our sink process is alive."""
-    return pid() is not None
+    return _DAEMON.pid() is not None
+
+
+def state_dir() -> Path | None:
+    """None: the spans live in the sink's memory only."""
+    return None
 
 
 def _ready() -> bool:
@@ -179,32 +181,24 @@ def start(timeout_s: float = 20.0) -> None:
     """Start the sink (no-op if it runs) and wait until it answers."""
     if is_running():
         return
-    with _proc.open_log(_proc.log_path(NAME)) as out:
-        child = _proc.spawn(
-            [sys.executable, "-m", "infra.trace_sink", "serve"], out, env=os.environ, cwd=_proc.REPO_ROOT
-        )
-    _proc.write_pid(_proc.pid_path(NAME), child)
-    if not _proc.wait_until(lambda: _ready() or not _proc.alive(child), time.monotonic() + timeout_s) or not _ready():
-        raise RuntimeError(f"trace sink did not start:\n{_proc.tail(_proc.log_path(NAME), 20)}")
+    child = _DAEMON.spawn([sys.executable, "-m", "infra.trace_sink", "serve"], env=os.environ, cwd=state.REPO_ROOT)
+    _DAEMON.await_ready(child, _ready, timeout_s)
 
 
 def stop() -> None:
     """Stop the sink (its spans are gone with it)."""
-    running = pid()
-    if running is not None:
-        _proc.terminate(running, signal.SIGTERM, 10.0, what=NAME)
-    _proc.pid_path(NAME).unlink(missing_ok=True)
+    _DAEMON.signal(signal.SIGTERM, 10.0)
 
 
-def main(argv: list[str]) -> int:
-    """CLI entry point."""
-    commands = {"start": start, "stop": stop, "serve": serve}
-    if len(argv) != 1 or argv[0] not in commands:
-        print("usage: python -m infra.trace_sink {start,stop,serve}", file=sys.stderr)
-        return 2
-    commands[argv[0]]()
-    return 0
+def kill() -> None:
+    """SIGKILL the sink (its spans are gone with it)."""
+    _DAEMON.signal(signal.SIGKILL, 10.0)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    if sys.argv[1:] == ["serve"]:
+        serve()
+    # This module as a Component (run with -m, it is ``__main__``, a copy that mypy cannot see as one).
+    from infra import trace_sink  # noqa: PLW0406
+
+    sys.exit(component.main(trace_sink))

@@ -1,5 +1,5 @@
 -- One database and one role per service; no service may connect to another's database.
--- (The local stack does the same in infra/postgres.py: ensure_databases.)
+-- (The local stack does the same in infra/postgres/roles.py: ensure_databases.)
 CREATE ROLE catalog LOGIN PASSWORD 'catalog';
 CREATE ROLE orders LOGIN PASSWORD 'orders';
 CREATE ROLE payment LOGIN PASSWORD 'payment';

@@ -1,0 +1,7 @@
+"""``python -m infra.localstripe start|stop|kill|status``."""
+
+import sys
+
+from infra import component, localstripe
+
+sys.exit(component.main(localstripe))

@@ -1,0 +1,7 @@
+"""``python -m infra.postgres start|stop|kill|status``."""
+
+import sys
+
+from infra import component, postgres
+
+sys.exit(component.main(postgres))
