@@ -20,10 +20,11 @@ from contracts.catalog import (
 )
 from contracts.envelope import wrap
 from contracts.topics import PRODUCT_EVENTS
+from plumbing.errors import NotFound
 from plumbing.unit_of_work import UnitsOfWork
 
 
-class UnknownSku(LookupError):
+class UnknownSku(NotFound):
     """No product has this sku."""
 
     def __init__(self, sku: str) -> None:

@@ -16,6 +16,7 @@ from contracts import topics
 from contracts.base import Message, Retired, message_type, wire_type
 from contracts.catalog import CatalogCommand, CatalogReply, ProductChanged
 from contracts.envelope import Envelope, M
+from contracts.failures import CommandFailed
 from contracts.orders import OrdersCommand, OrdersEvent, OrdersReply
 from contracts.payment import PaymentCommand, PaymentReply
 from contracts.retired import RETIRED
@@ -157,7 +158,7 @@ def _topic_codec(payloads: Any) -> Codec[Any]:
     return Codec(payloads, retired=[cls for cls in RETIRED if wire_type(cls) in carried])
 
 
-SagaReply = CatalogReply | PaymentReply | OrdersReply
+SagaReply = CatalogReply | PaymentReply | OrdersReply | CommandFailed
 
 CODECS: dict[str, Codec[Any]] = {
     topics.CATALOG_COMMANDS.name: _topic_codec(CatalogCommand),

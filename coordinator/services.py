@@ -21,7 +21,7 @@ from coordinator.metrics import count_lifecycle, time_step
 from coordinator.ports import CoordinatorUnitOfWork, Sagas
 from coordinator.sagas import SAGAS, STARTERS
 from coordinator.tracing import in_saga_trace
-from plumbing.errors import Unprocessable
+from plumbing.errors import NotFound, Unprocessable
 from plumbing.unit_of_work import UnitsOfWork
 
 Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
@@ -95,7 +95,7 @@ def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry
     """Re-send the saga's pending command with its original message id (so it is applied at most once), or
     resume its compensation.
 
-    A dry run computes the same in a read-only unit of work and sends nothing. Raises LookupError for an
+    A dry run computes the same in a read-only unit of work and sends nothing. Raises ``NotFound`` for an
     unknown saga and ``NotReplayable`` for a finished one.
     """
     if dry_run:
@@ -120,7 +120,7 @@ def resubmit(
 def _resend(sagas: Sagas, saga_id: uuid.UUID, *, lock: bool) -> tuple[Replay, SagaInstance, Transition]:
     saga = sagas.lock(saga_id) if lock else sagas.get(saga_id)
     if saga is None:
-        raise LookupError(f"no saga {saga_id}")
+        raise NotFound(f"no saga {saga_id}")
     if saga.state in (SagaState.COMPLETED, SagaState.COMPENSATED):
         raise NotReplayable(f"saga {saga_id} is {saga.state.value}: nothing to replay")
     transition = SAGAS[saga.saga_type].resend(saga, _now())

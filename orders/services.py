@@ -17,7 +17,7 @@ from contracts.topics import ORDER_EVENTS
 from orders.domain.orders import InvalidTransition, Order
 from orders.domain.pricing import price_lines
 from orders.ports import OrdersUnitOfWork
-from plumbing.errors import Unprocessable
+from plumbing.errors import NotFound, Unprocessable
 from plumbing.unit_of_work import UnitsOfWork
 
 
@@ -25,7 +25,7 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request."""
 
 
-class UnknownOrder(LookupError):
+class UnknownOrder(NotFound):
     """No order has this id."""
 
     def __init__(self, order_id: str) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from payment.domain.payments import Payment, PaymentStatus
 from payment.ports import PaymentUnitOfWork
+from plumbing.errors import NotFound
 from plumbing.unit_of_work import UnitsOfWork
 
 
-class UnknownPayment(LookupError):
+class UnknownPayment(NotFound):
     """Payment has not seen this order (yet)."""
 
     def __init__(self, order_id: str) -> None:

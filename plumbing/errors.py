@@ -12,3 +12,7 @@ class Unprocessable(Exception):
 
 class RetryLater(Exception):
     """A dependency outside the database (e.g. Stripe) is unavailable; retry the batch with backoff."""
+
+
+class NotFound(LookupError):
+    """What a use case was asked about does not exist; over HTTP, a 404 problem whose detail is the message."""

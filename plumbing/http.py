@@ -17,6 +17,7 @@ from litestar.openapi.spec import Schema
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from plumbing.db import is_transient
+from plumbing.errors import NotFound
 from plumbing.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,10 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
 
 
+def _on_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    return problem(404, str(exc), str(exc))
+
+
 def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if not is_transient(exc):
         return _on_unexpected(request, exc)
@@ -188,6 +193,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: _on_http_exception,
+    NotFound: _on_not_found,
     sa.exc.DBAPIError: _on_database_down,
     Exception: _on_unexpected,
 }

@@ -39,7 +39,7 @@ class Batched(Generic[U_contra]):
         self.many(uow, [envelope], lambda _envelope: contextlib.nullcontext())
 
 
-Routes: TypeAlias = Mapping[str, Mapping[str, "Handler[U] | Batched[U]"]]
+Routes: TypeAlias = Mapping[str, Mapping[str, Handler[U] | Batched[U]]]
 """topic name -> message type -> handler"""
 
 

@@ -26,6 +26,17 @@ def reply_id(command_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_REPLY_NAMESPACE, str(command_id))
 
 
+def reply_to(command: Envelope[Any], payload: Message) -> Envelope[Any]:
+    """``payload`` in the envelope that answers ``command``: same saga and order, caused by it, its id derived."""
+    return wrap(
+        payload,
+        correlation_id=command.correlation_id,
+        saga_id=command.saga_id,
+        causation_id=command.message_id,
+        message_id=reply_id(command.message_id),
+    )
+
+
 class Messages(Protocol):
     """The port use cases send messages through: queued in the transaction, published after it commits."""
 
@@ -66,13 +77,7 @@ class UnitOfWork:
 
     def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
         """Answer a saga command on the coordinator's reply topic."""
-        envelope = wrap(
-            payload,
-            correlation_id=command.correlation_id,
-            saga_id=command.saga_id,
-            causation_id=command.message_id,
-            message_id=reply_id(command.message_id),
-        )
+        envelope = reply_to(command, payload)
         self.publish(SAGA_REPLIES, envelope, key=str(command.saga_id))
         return envelope
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import anyio
 import msgspec
 from litestar import Controller, Request, get, put
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from catalog import services
@@ -51,10 +50,7 @@ class ProductsController(Controller):
     @get("/{sku:str}", sync_to_thread=True, responses=problems(404))
     def get_product(self, transactions: TransactionsDependency, sku: FromPath[str]) -> ProductView:
         """One product by sku; 404 when there is none."""
-        try:
-            return _view(services.get_product(transactions, sku))
-        except services.UnknownSku as error:
-            raise NotFoundException(str(error)) from error
+        return _view(services.get_product(transactions, sku))
 
     @put("/{sku:str}/stock", responses=problems(404))
     async def set_stock(
@@ -69,8 +65,4 @@ class ProductsController(Controller):
         Decoded again strictly (``"5"`` is not a number); ``data`` documents the body.
         """
         data = decode_strictly(await request.body(), StockLevel)
-        try:
-            product = await anyio.to_thread.run_sync(services.set_stock, transactions, sku, data.stock)
-        except services.UnknownSku as error:
-            raise NotFoundException(str(error)) from error
-        return _view(product)
+        return _view(await anyio.to_thread.run_sync(services.set_stock, transactions, sku, data.stock))

@@ -112,8 +112,6 @@ class SagasController(Controller):
             done = services.replay(transactions, saga_id, dry_run=dry_run)
         except services.NotReplayable as error:
             raise FieldProblem("saga_id", str(error), status_code=409) from error
-        except LookupError as error:
-            raise NotFoundException(str(error)) from error
         return ReplayResult(
             saga_id=saga_id,
             state=done.state,

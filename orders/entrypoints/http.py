@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from contracts.base import Line
@@ -88,10 +87,7 @@ class OrdersController(Controller):
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
     def get_order(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> OrderView:
         """The order with its status, and the reason when it was rejected; 404 when there is none."""
-        try:
-            return _view(services.get_order(transactions, order_id))
-        except services.UnknownOrder as error:
-            raise NotFoundException(str(error)) from error
+        return _view(services.get_order(transactions, order_id))
 
 
 def _request(data: PlaceOrderBody, idempotency_key: str | None) -> PlaceOrderRequest:

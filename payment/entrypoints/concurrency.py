@@ -13,12 +13,12 @@ from typing import Any, TypeVar, cast
 from opentelemetry.context import Context
 
 from contracts.base import Message
-from contracts.envelope import Envelope, wrap
+from contracts.envelope import Envelope
 from contracts.topics import Topic
 from plumbing.errors import RetryLater
 from plumbing.routing import Batched, Handler, Routes, Scope, single
 from plumbing.tracing import captured, within
-from plumbing.unit_of_work import Messages, reply_id
+from plumbing.unit_of_work import Messages, reply_to
 
 U = TypeVar("U", bound=Messages)
 
@@ -96,13 +96,7 @@ class _Recording:
     def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
         self.sent.append((captured(), lambda uow: uow.reply(command, payload)))
         # The reply as it will be sent (the same ids; its occurred_at is set when it is).
-        return wrap(
-            payload,
-            correlation_id=command.correlation_id,
-            saga_id=command.saga_id,
-            causation_id=command.message_id,
-            message_id=reply_id(command.message_id),
-        )
+        return reply_to(command, payload)
 
     def __getattr__(self, name: str) -> Any:
         if name in _CONSUMER_THREAD_ONLY:

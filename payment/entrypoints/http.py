@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, get
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from payment import services
@@ -47,7 +46,4 @@ class PaymentsController(Controller):
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
     def get_payment(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> PaymentView:
         """The payment of one order; 404 when payment has not seen the order (yet)."""
-        try:
-            return _view(services.get_payment(transactions, order_id))
-        except services.UnknownPayment as error:
-            raise NotFoundException(str(error)) from error
+        return _view(services.get_payment(transactions, order_id))

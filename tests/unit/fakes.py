@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from contracts.base import Message
 from contracts.envelope import Envelope, wrap
 from contracts.topics import SAGA_REPLIES, Topic
-from plumbing.unit_of_work import reply_id
+from plumbing.unit_of_work import reply_to
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,7 @@ class FakeMessages:
         self.sent.append(Sent(topic.name, key, envelope))
 
     def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
-        envelope = wrap(
-            payload,
-            correlation_id=command.correlation_id,
-            saga_id=command.saga_id,
-            causation_id=command.message_id,
-            message_id=reply_id(command.message_id),
-        )
+        envelope = reply_to(command, payload)
         self.publish(SAGA_REPLIES, envelope, key=str(command.saga_id))
         return envelope
 

@@ -31,10 +31,12 @@ from tools.contracts.schemas import (
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
-DOCUMENT_VERSION = "1.0.0"
+DOCUMENT_VERSION = "2.0.0"
 """The version of the messaging API as a whole; raise it with each new ``contracts/released/v<N>`` snapshot."""
 
 OPERATORS = "operators"
+SENT_BY_ANY = "contracts.failures"
+"""The module of the replies any participant may send (a command it gave up on)."""
 DEAD_LETTER_MESSAGE = "DeadLetter"
 
 
@@ -96,13 +98,15 @@ def topic_messages(topic: topics.Topic) -> list[type[Message]]:
 
 
 def senders(topic: topics.Topic, service: str) -> list[str]:
-    """The messages ``service`` writes to ``topic``: all of them, or on a shared topic those its module defines."""
+    """The messages ``service`` writes to ``topic``: all of them, or on a shared topic those its module defines
+    and those every participant may send (``contracts/failures.py``)."""
     if topic.name == topics.DEAD_LETTERS.name:
         return [DEAD_LETTER_MESSAGE]
     names = [wire_type(cls) for cls in topic_messages(topic)]
     if len(FLOWS[topic.name].producers) == 1:
         return names
-    return [wire_type(cls) for cls in topic_messages(topic) if cls.__module__ == f"contracts.{service}"]
+    modules = (f"contracts.{service}", SENT_BY_ANY)
+    return [wire_type(cls) for cls in topic_messages(topic) if cls.__module__ in modules]
 
 
 def generate_asyncapi() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from plumbing.routing import Batched, single
 from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, placed, reply_to
 
 REPLY_TYPES = {
+    "CommandFailed",
     "StockReserved",
     "StockUnavailable",
     "StockReleased",
