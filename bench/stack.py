@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,9 +103,10 @@ def pids() -> dict[str, int | None]:
     return found
 
 
-def _http(method: str, url: str, body: Any = None) -> Any:
+def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=30) as response:
         return json.load(response)
@@ -129,8 +131,22 @@ def restock(mix: Mix) -> None:
     """Fill every stocked shelf (so paid orders never run out) and leave the scarce one nearly empty."""
     base = service_url("catalog")
     for sku in mix.stocked_skus:
-        _http("PUT", f"{base}/products/{sku}/stock", {"stock": FULL_STOCK})
-    _http("PUT", f"{base}/products/{mix.scarce_sku}/stock", {"stock": SCARCE_STOCK})
+        _set_available(f"{base}/products/{sku}", FULL_STOCK)
+    _set_available(f"{base}/products/{mix.scarce_sku}", SCARCE_STOCK)
+
+
+def _set_available(product_url: str, units: int, attempts: int = 10) -> None:
+    """Count a product: ``units`` available, sent with the revision it was read at; read again when an order of a
+    previous step changed it in between (412)."""
+    for _ in range(attempts):
+        revision = _http("GET", product_url)["revision"]
+        try:
+            _http("PUT", f"{product_url}/stock", {"stock": units}, {"If-Match": f'"{revision}"'})
+            return
+        except urllib.error.HTTPError as error:
+            if error.code != 412:
+                raise
+    raise RuntimeError(f"{product_url} changed under each of {attempts} counts")
 
 
 def instant_gateway_supported() -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from catalog.adapters.tables import inbox, outbox
 from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
-from catalog.entrypoints.http import ProductsController
+from catalog.entrypoints.http import ProductsController, StockAdjustmentsController
 from catalog.entrypoints.messages import ROUTES
 from catalog.services import seed_catalog
 from plumbing.wiring import ServiceParts, run_service
 
-HTTP_API = [ProductsController]
+HTTP_API = [ProductsController, StockAdjustmentsController]
 
 
 def main() -> None:

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Iterable
 from typing import Protocol
 
+from catalog.domain.adjustments import StockAdjustment
 from catalog.domain.products import Product
 from catalog.domain.reservations import Reservation
 from plumbing.unit_of_work import Messages
 
 
 class Products(Protocol):
-    """The products and their stock."""
+    """The products and their stock figures."""
 
     def all(self) -> list[Product]:
         """Every product, by sku."""
@@ -27,7 +28,7 @@ class Products(Protocol):
         ...
 
     def save_stock(self, changed: Iterable[Product]) -> None:
-        """Write the stock and revision of changed products."""
+        """Write the units on hand, the units reserved and the revision of changed products."""
         ...
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
@@ -47,6 +48,18 @@ class Reservations(Protocol):
         ...
 
 
+class StockAdjustments(Protocol):
+    """The record of operators' changes to units on hand."""
+
+    def add(self, adjustment: StockAdjustment) -> None:
+        """Record an adjustment, stamped with the transaction's time."""
+        ...
+
+    def latest(self, sku: str | None, limit: int) -> list[StockAdjustment]:
+        """The ``limit`` most recent adjustments, newest first: of one product, or of all when ``sku`` is None."""
+        ...
+
+
 class CatalogUnitOfWork(Messages, Protocol):
     """One transaction over catalog's repositories, with the messages it sends."""
 
@@ -55,3 +68,6 @@ class CatalogUnitOfWork(Messages, Protocol):
 
     @property
     def reservations(self) -> Reservations: ...
+
+    @property
+    def adjustments(self) -> StockAdjustments: ...

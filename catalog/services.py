@@ -4,8 +4,9 @@ one called over HTTP opens its own unit of work here."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from catalog.domain.adjustments import StockAdjustment
 from catalog.domain.products import InsufficientStock, Product
 from catalog.domain.reservations import Reservation, ReservationStatus, release, reserve
 from catalog.domain.seed import seed_products
@@ -70,20 +71,45 @@ def release_stock(uow: CatalogUnitOfWork, command: ReleaseStock, saga_id: uuid.U
     return StockReleased(order_id=order_id)
 
 
-def set_stock(units: UnitsOfWork[CatalogUnitOfWork], sku: str, stock: int) -> Product:
-    """Restock (or count) a product: set its stock and announce the change; ``UnknownSku`` if there is none."""
+def adjust_stock(units: UnitsOfWork[CatalogUnitOfWork], sku: str, delta: int, reason: str) -> Product:
+    """Add (or take away) units on hand, record why and announce the change.
+
+    ``StockChangeRefused`` if it would take reserved units; ``UnknownSku`` if there is no such product.
+    """
+    return _change_on_hand(units, sku, lambda product: product.adjust(delta, reason))
+
+
+def set_available(units: UnitsOfWork[CatalogUnitOfWork], sku: str, available: int, revision: int) -> Product:
+    """Count a product: make ``available`` units orderable on top of the reserved ones, record it, announce it.
+
+    ``StaleRevision`` unless the caller read the product at its current ``revision``; ``StockChangeRefused``
+    past the limit of units on hand; ``UnknownSku`` if there is no such product.
+    """
+    return _change_on_hand(units, sku, lambda product: product.set_available(available, revision))
+
+
+def _change_on_hand(
+    units: UnitsOfWork[CatalogUnitOfWork], sku: str, change: Callable[[Product], StockAdjustment]
+) -> Product:
+    """Apply an operator's change to the locked product, record it and announce the new figures."""
     with units.begin() as uow:
         product = uow.products.lock([sku]).get(sku)
         if product is None:
             raise UnknownSku(sku)
-        product.set_stock(stock)
+        uow.adjustments.add(change(product))
         uow.products.save_stock([product])
         _announce(uow, [product])
     return product
 
 
+def stock_adjustments(units: UnitsOfWork[CatalogUnitOfWork], sku: str | None, limit: int) -> list[StockAdjustment]:
+    """The ``limit`` most recent stock adjustments, newest first: of one product, or of all when ``sku`` is None."""
+    with units.read() as uow:
+        return uow.adjustments.latest(sku, limit)
+
+
 def list_products(units: UnitsOfWork[CatalogUnitOfWork]) -> list[Product]:
-    """Every product with its current stock."""
+    """Every product with its stock figures."""
     with units.read() as uow:
         return uow.products.all()
 
@@ -107,7 +133,7 @@ def seed_catalog(uow: CatalogUnitOfWork) -> None:
 
 
 def _announce(uow: CatalogUnitOfWork, changed: Iterable[Product]) -> None:
-    """Publish the new state of each changed product on the compacted product topic."""
+    """Publish the new state of each changed product on the compacted product topic (``stock``: units available)."""
     for p in changed:
         event = ProductChanged(
             sku=p.sku,
@@ -115,7 +141,7 @@ def _announce(uow: CatalogUnitOfWork, changed: Iterable[Product]) -> None:
             platform=p.platform,
             release_year=p.release_year,
             price_cents=p.price_cents,
-            stock=p.stock,
+            stock=p.available,
             revision=p.revision,
         )
         uow.publish(PRODUCT_EVENTS, wrap(event, correlation_id=p.sku), key=p.sku)

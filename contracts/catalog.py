@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import msgspec
-
-from contracts.base import Cents, Line, Message, Reason, Sku
-
-Lines = Annotated[list[Line], msgspec.Meta(min_length=1, max_length=50)]
+from contracts.base import Cents, Lines, Message, OrderId, Platform, Reason, Revision, Sku, Title, Units, Year
 
 
 class ReserveStock(Message, frozen=True, kw_only=True):
     """Reserve every line of an order, or none of them."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
     lines: Lines
 
 
 class ReleaseStock(Message, frozen=True, kw_only=True):
     """Compensation: give back what ``ReserveStock`` took for this order (a no-op if nothing was)."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 class StockReserved(Message, frozen=True, kw_only=True):
     """Every line of the order is reserved."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 class StockUnavailable(Message, frozen=True, kw_only=True):
     """Nothing was reserved: at least one line could not be met."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
     reason: Reason
     sku: Sku
 
@@ -41,19 +39,21 @@ class StockUnavailable(Message, frozen=True, kw_only=True):
 class StockReleased(Message, frozen=True, kw_only=True):
     """The order's reservation (if any) has been given back."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 class ProductChanged(Message, frozen=True, kw_only=True):
     """The current state of one product; ``revision`` grows with every change."""
 
+    schema_version = 2
     sku: Sku
-    title: str
-    platform: str
-    release_year: int
+    title: Title
+    platform: Platform
+    release_year: Year
     price_cents: Cents
-    stock: Annotated[int, msgspec.Meta(ge=0)]
-    revision: Annotated[int, msgspec.Meta(ge=1)]
+    stock: Units
+    revision: Revision
 
 
 CatalogCommand = ReserveStock | ReleaseStock

@@ -1,6 +1,6 @@
 """One codec per topic, built once: JSON envelopes with a tagged union of the topic's payloads.
 
-A codec also reads the retired versions (``contracts/retired.py``) of the types in its union and upgrades them
+A codec also reads the retired versions (``contracts/retired/``) of the types in its union and upgrades them
 to the current version, so handlers only ever see current versions. ``all_message_types()`` lists every message
 type the package defines (this module imports every module that defines one).
 """
@@ -97,11 +97,14 @@ class Codec(Generic[M]):
         if envelope.type != message_type(envelope.payload):
             raise _type_mismatch(envelope)
         current = self.current[name]
-        payload: Message = envelope.payload
-        while isinstance(payload, Retired):
-            previous, payload = payload, payload.upgrade()
-            if payload.schema_version <= previous.schema_version:
-                break  # not a later version: reported below, rather than upgrading for ever
+        try:
+            payload = _upgrade(envelope.payload, current)
+        except msgspec.ValidationError as refused:
+            # msgspec's path is within the payload (`$.order_id`); say where that is in the message
+            where = str(refused).replace(" - at `$", " - at `$.payload", 1)
+            raise msgspec.ValidationError(
+                f"{name} v{version} could not be upgraded to v{current.schema_version}: {where}"
+            ) from refused
         if type(payload) is not current:
             raise msgspec.ValidationError(
                 f"{name} v{version} could not be upgraded: it led to {type(payload).__qualname__} "
@@ -128,6 +131,18 @@ class Codec(Generic[M]):
         else:
             return name, version
         raise TypeError(f"retired {cls.__qualname__}: {problem}")
+
+
+def _upgrade(payload: Message, current: type[Message]) -> Message:
+    """Run the upcasters from ``payload``'s version up; a result of the ``current`` class is validated against it
+    as a decoded message is (a Struct's constructor checks no constraint), so handlers only see valid messages."""
+    while isinstance(payload, Retired):
+        previous, payload = payload, payload.upgrade()
+        if payload.schema_version <= previous.schema_version:
+            break  # not a later version: the caller reports it, rather than upgrading for ever
+    if type(payload) is current:
+        return msgspec.convert(msgspec.to_builtins(payload), current)
+    return payload
 
 
 def _members(payloads: Any) -> tuple[type[Message], ...]:

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from contracts.base import Message, message_type
+from contracts.base import CorrelationId, Message, WireType, message_type
 
 M = TypeVar("M", bound=Message)
 
@@ -17,16 +17,16 @@ class Envelope(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     """Identity and lineage of one message around its payload.
 
     - ``message_id``: unique per logical message; a retry re-sends the same id.
-    - ``correlation_id``: the order the message is about, shared by every message of its flow.
+    - ``correlation_id``: the order the message is about (a product event's: its sku), shared by its whole flow.
     - ``causation_id``: the message that caused this one (a reply's causation is its command).
     - ``saga_id``: the saga the message belongs to, when there is one.
     - ``type`` and ``schema_version``: the payload's wire type and version, readable without decoding it.
     """
 
     message_id: uuid.UUID
-    type: str
+    type: WireType
     schema_version: int
-    correlation_id: str
+    correlation_id: CorrelationId
     causation_id: uuid.UUID | None = None
     saga_id: uuid.UUID | None = None
     occurred_at: datetime

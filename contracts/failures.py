@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import msgspec
-
-from contracts.base import Message, Reason
-
-CommandType = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+from contracts.base import Message, OrderId, Reason, WireType
 
 
 class CommandFailed(Message, frozen=True, kw_only=True):
@@ -17,6 +11,7 @@ class CommandFailed(Message, frozen=True, kw_only=True):
     Sent on the reply topic in the command's saga, so the saga moves on at once instead of timing out.
     """
 
-    order_id: str
-    command: CommandType
+    schema_version = 2
+    order_id: OrderId
+    command: WireType
     reason: Reason

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import msgspec
-
-from contracts.base import Cents, Currency, Message, PricedLine, Reason
-from contracts.payment import PaymentMethod
-
-PricedLines = Annotated[list[PricedLine], msgspec.Meta(min_length=1, max_length=50)]
+from contracts.base import Cents, Currency, CustomerId, Message, OrderId, PaymentMethod, PricedLines, Reason
 
 
 class OrderPlaced(Message, frozen=True, kw_only=True):
     """A customer's order was accepted as PENDING; the coordinator starts its saga."""
 
-    order_id: str
-    customer_id: str
+    schema_version = 2
+    order_id: OrderId
+    customer_id: CustomerId
     lines: PricedLines
     total_cents: Cents
     currency: Currency
@@ -26,26 +20,30 @@ class OrderPlaced(Message, frozen=True, kw_only=True):
 class ApproveOrder(Message, frozen=True, kw_only=True):
     """Every step succeeded: mark the order APPROVED."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 class RejectOrder(Message, frozen=True, kw_only=True):
     """The saga rolled back: mark the order REJECTED with the reason."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
     reason: Reason
 
 
 class OrderApproved(Message, frozen=True, kw_only=True):
     """The order is APPROVED."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 class OrderRejected(Message, frozen=True, kw_only=True):
     """The order is REJECTED."""
 
-    order_id: str
+    schema_version = 2
+    order_id: OrderId
 
 
 OrdersCommand = ApproveOrder | RejectOrder

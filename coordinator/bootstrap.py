@@ -5,6 +5,7 @@ from __future__ import annotations
 from coordinator.adapters.tables import inbox, outbox
 from coordinator.adapters.unit_of_work import SqlCoordinatorUnitOfWork
 from coordinator.entrypoints.dashboard import TEMPLATES, DashboardController
+from coordinator.entrypoints.dashboard_outbox import OutboxDashboardController
 from coordinator.entrypoints.dead_letters import DeadLettersController
 from coordinator.entrypoints.deadlines import DeadlineSweeper
 from coordinator.entrypoints.http import SagasController
@@ -13,7 +14,7 @@ from plumbing.runtime import Worker
 from plumbing.unit_of_work import Transactions
 from plumbing.wiring import ServiceParts, run_service
 
-HTTP_API = [SagasController, DeadLettersController, DashboardController]
+HTTP_API = [SagasController, DeadLettersController, DashboardController, OutboxDashboardController]
 
 
 def _sweeper(transactions: Transactions[SqlCoordinatorUnitOfWork]) -> list[Worker]:

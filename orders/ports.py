@@ -14,8 +14,9 @@ from plumbing.unit_of_work import Messages
 class Orders(Protocol):
     """The orders customers placed, with their lines."""
 
-    def add(self, order: Order) -> None:
-        """Store a new order and its lines."""
+    def add(self, order: Order) -> bool:
+        """Store a new order and its lines; False, storing nothing, if an order committed by another transaction
+        already holds its Idempotency-Key (waiting for one still in flight to end)."""
         ...
 
     def get(self, order_id: str) -> Order | None:

@@ -60,16 +60,14 @@ def place_order(units: UnitsOfWork[OrdersUnitOfWork], request: PlaceOrderRequest
     """Store the order as PENDING with its OrderPlaced event, in one transaction; returns (order, created).
 
     With an Idempotency-Key seen before, returns the earlier order (created=False) if the request is
-    the same and raises ``IdempotencyConflict`` if it is not. Raises ``UnknownProduct`` for a sku the
-    product view does not know.
+    the same and raises ``IdempotencyConflict`` if it is not; so do simultaneous requests with one key: one
+    order is stored and announced, the others get it. Raises ``UnknownProduct`` for a sku the product view
+    does not know.
     """
     with units.begin() as uow:
-        if request.idempotency_key is not None:
-            earlier = uow.orders.by_idempotency_key(request.idempotency_key)
-            if earlier is not None:
-                if earlier.request_fingerprint != request.fingerprint():
-                    raise IdempotencyConflict(request.idempotency_key)
-                return earlier, False
+        earlier = _placed_before(uow, request)
+        if earlier is not None:
+            return earlier, False
         lines = price_lines(request.lines, uow.product_view.prices(sku for sku, _ in request.lines))
         order = Order(
             order_id=str(uuid.uuid4()),
@@ -79,9 +77,25 @@ def place_order(units: UnitsOfWork[OrdersUnitOfWork], request: PlaceOrderRequest
             idempotency_key=request.idempotency_key,
             request_fingerprint=request.fingerprint(),
         )
-        uow.orders.add(order)
+        if not uow.orders.add(order):
+            # A simultaneous request with the same key committed its order since we looked: that one is the order,
+            # announced by its own request (each statement sees what was committed before it, so it is found now).
+            winner = _placed_before(uow, request)
+            assert winner is not None, "an order holding the key was committed"
+            return winner, False
         _announce(uow, order)
     return order, True
+
+
+def _placed_before(uow: OrdersUnitOfWork, request: PlaceOrderRequest) -> Order | None:
+    """The order placed earlier with the request's Idempotency-Key, if any; ``IdempotencyConflict`` if it was
+    placed by a different request."""
+    if request.idempotency_key is None:
+        return None
+    earlier = uow.orders.by_idempotency_key(request.idempotency_key)
+    if earlier is not None and earlier.request_fingerprint != request.fingerprint():
+        raise IdempotencyConflict(request.idempotency_key)
+    return earlier
 
 
 def get_order(units: UnitsOfWork[OrdersUnitOfWork], order_id: str) -> OrderRecord:

@@ -12,15 +12,23 @@ from plumbing.unit_of_work import Messages
 class PaymentGateway(Protocol):
     """What payment needs from a card processor. Every call is safe to repeat.
 
-    A call that cannot reach the processor raises ``payment.domain.gateway.GatewayUnavailable``.
+    A call that cannot reach the processor raises ``payment.domain.gateway.GatewayUnavailable`` (retry later);
+    one the processor refuses for a reason on our side raises ``GatewayRefused`` (no retry helps).
     """
 
     def create_intent(self, payment: Payment) -> str:
-        """Create an unconfirmed PaymentIntent (charges nothing); returns its id."""
+        """Create an unconfirmed PaymentIntent (charges nothing); returns its id.
+
+        Raises ``Declined`` when the processor refuses the payment method (unknown or unusable); then no
+        intent exists.
+        """
         ...
 
     def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
-        """Confirm the intent (charge it); an intent that already succeeded is reported as succeeded."""
+        """Confirm the intent (charge it); an intent that already succeeded is reported as succeeded.
+
+        A declined charge is a Confirmation that did not succeed, and leaves no intent that could still be charged.
+        """
         ...
 
     def cancel_unless_charged(self, intent_id: str) -> bool:

@@ -8,9 +8,11 @@ A message use case runs in the consumer's batch transaction; the payment records
 
 from __future__ import annotations
 
+from contracts.base import Reason, fit
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
+from payment.domain.gateway import Confirmation, Declined
 from payment.domain.payments import Payment, PaymentStatus
-from payment.ports import PaymentUnitOfWork
+from payment.ports import PaymentGateway, PaymentRecords, PaymentUnitOfWork
 from plumbing.errors import NotFound
 from plumbing.unit_of_work import UnitsOfWork
 
@@ -32,7 +34,7 @@ def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSuc
         )
     reason = payment.decline_reason or f"payment {payment.status.value.lower()}"
     return PaymentDeclined(
-        order_id=payment.order_id, reason=f"payment declined: {reason}", decline_code=payment.decline_code
+        order_id=payment.order_id, reason=fit(f"payment declined: {reason}", Reason), decline_code=payment.decline_code
     )
 
 
@@ -65,15 +67,23 @@ def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
     )
     if payment.status is not PaymentStatus.PENDING:
         return payment
-    if payment.intent_id is None:
-        store.update(payment, intent_id=gateway.create_intent(payment))
-    assert payment.intent_id is not None
-    outcome = gateway.confirm(payment.intent_id, payment)
+    outcome = _confirmation(store, gateway, payment)
     if outcome.succeeded:
         return store.update(payment, status=PaymentStatus.SUCCEEDED)
     return store.update(
         payment, status=PaymentStatus.DECLINED, decline_reason=outcome.reason, decline_code=outcome.decline_code
     )
+
+
+def _confirmation(store: PaymentRecords, gateway: PaymentGateway, payment: Payment) -> Confirmation:
+    """Create the intent unless the payment has one, then confirm it; a refused payment method is a decline."""
+    if payment.intent_id is None:
+        try:
+            store.update(payment, intent_id=gateway.create_intent(payment))
+        except Declined as declined:  # Stripe created no intent: nothing exists that could be charged
+            return Confirmation(False, reason=declined.reason, decline_code=declined.code)
+    assert payment.intent_id is not None
+    return gateway.confirm(payment.intent_id, payment)
 
 
 def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:

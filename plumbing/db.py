@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import select
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.engine import Engine
@@ -58,12 +60,68 @@ def messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("message_type", sa.Text, nullable=False),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        # The reply a command was answered with (its outbox row), sent again when the command comes again.
+        sa.Column("reply_topic", sa.Text, nullable=True),
+        sa.Column("reply_key", sa.Text, nullable=True),
+        sa.Column("reply_value", sa.LargeBinary, nullable=True),
+        sa.Column("reply_headers", JSONB, nullable=True),
     )
     return outbox, inbox
 
 
+class Fault(enum.Enum):
+    """What a failed database call says about retrying it."""
+
+    OUTAGE = "outage"
+    """The database cannot work at all right now (unreachable, shutting down, out of resources): wait, without bound."""
+    CONFLICT = "conflict"
+    """The database works, but this attempt collided with another transaction: retry, a bounded number of times."""
+    PERMANENT = "permanent"
+    """The work itself is wrong or impossible (bad data, a constraint, a limit, a bug): retrying cannot help."""
+
+
+_FAULT_BY_SQLSTATE: dict[str, Fault] = {
+    "08": Fault.OUTAGE,  # connection exception
+    # Insufficient resources (disk full, out of memory, too many connections): the server's trouble, not the
+    # message's. Every message would fail alike, so giving up on them would throw away all work until it is fixed.
+    "53": Fault.OUTAGE,
+    "57P01": Fault.OUTAGE,  # admin shutdown
+    "57P02": Fault.OUTAGE,  # crash shutdown
+    "57P03": Fault.OUTAGE,  # cannot connect now (starting up, recovering)
+    "58": Fault.OUTAGE,  # system error: I/O error, undefined file
+    "40003": Fault.OUTAGE,  # statement completion unknown: the connection went during a commit
+    "40001": Fault.CONFLICT,  # serialization failure
+    "40P01": Fault.CONFLICT,  # deadlock detected
+    "55P03": Fault.CONFLICT,  # lock not available (NOWAIT, lock_timeout)
+}
+"""SQLSTATE (class or full code; the longest match wins) -> fault. Every other SQLSTATE is permanent: data
+exceptions 22, integrity 23, syntax and undefined objects 42, program limits 54 (e.g. an index row over the
+btree maximum), query canceled 57014 (a statement timeout that would hit again), internal errors XX."""
+
+
+def fault_of(error: BaseException) -> Fault:
+    """Classify a database error by its SQLSTATE (the one place that does); anything else is permanent.
+
+    An error without SQLSTATE is an outage when it is about the connection (psycopg's connection failures,
+    a closed or invalidated connection, an exhausted pool) and permanent otherwise (e.g. psycopg refusing a
+    NUL in a text parameter).
+    """
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return Fault.OUTAGE
+    sqlstate = getattr(getattr(error, "orig", error), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return _FAULT_BY_SQLSTATE.get(sqlstate) or _FAULT_BY_SQLSTATE.get(sqlstate[:2]) or Fault.PERMANENT
+    connection_trouble = (
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        sa.exc.DisconnectionError,
+        sa.exc.TimeoutError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    )
+    return Fault.OUTAGE if isinstance(error, connection_trouble) else Fault.PERMANENT
+
+
 def is_transient(error: BaseException) -> bool:
     """True for errors that say the database is unreachable or busy, not that the work is wrong."""
-    return isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError) or (
-        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
-    )
+    return fault_of(error) is not Fault.PERMANENT

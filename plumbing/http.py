@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -14,8 +14,10 @@ from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugi
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Schema
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from contracts.base import NUL_FREE
 from plumbing.db import is_transient
 from plumbing.errors import NotFound
 from plumbing.settings import ServiceSettings
@@ -24,6 +26,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+"""Our bodies nest three levels deep; deeper ones are refused before anything recursive walks them."""
+NUL_REFUSED = "must not contain a NUL character (\\u0000)"
+
+Identifier = Annotated[str, Parameter(max_length=64, pattern=NUL_FREE)]
+"""A path or query parameter naming one thing (an order id, a dead letter): at most 64 characters, no NUL."""
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
@@ -71,12 +79,16 @@ class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 _PROBLEMS = {
-    400: "The request is malformed: a parameter or body field is missing, mistyped or out of range (named in "
-    "`errors`).",
+    400: "The request is malformed: a parameter or body field is missing, mistyped, out of range, too long or holds "
+    "a NUL character, or the body is not JSON (named in `errors`).",
     404: "There is no such resource.",
     409: "The resource is in a state that does not allow this.",
+    412: "`If-Match` does not name the resource's current revision: it changed since it was read. Read it again.",
     422: "The request is well-formed but a field's value is not acceptable (named in `errors`).",
-    503: "A dependency (the database) is unavailable; nothing was changed. Retry after `Retry-After` seconds.",
+    428: "`If-Match` is missing: the change must name the revision of the resource it was decided on.",
+    503: "The database did not answer. A read changed nothing; a change may or may not have been made (its "
+    "acknowledgement may be what was lost): retry the same request, with the same `Idempotency-Key` where the "
+    "route takes one, after `Retry-After` seconds.",
 }
 
 
@@ -99,11 +111,46 @@ def decode_strictly(raw: bytes, into: type[T]) -> T:
     Litestar's own body parsing coerces types, so bodies that must be exact are decoded here.
     """
     try:
-        return msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(raw)), type=into, strict=True)
+        return msgspec.convert(_integral_floats_as_ints(decode_json(raw)), type=into, strict=True)
     except msgspec.ValidationError as error:
         raise FieldProblem(_field_of(str(error)), str(error), status_code=400) from error
-    except msgspec.DecodeError as error:
+
+
+def decode_json(raw: bytes) -> Any:
+    """A JSON body as Python values, or a 400 ``FieldProblem`` naming what no handler or column could take.
+
+    Refused: malformed JSON or UTF-8, numbers out of range, nesting deeper than ``MAX_JSON_DEPTH``, and a NUL
+    character in any string or key (named by its path, e.g. ``items[0].sku``).
+    """
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.ValidationError as error:  # a number out of range, at a path msgspec elides ("$[...]")
+        raise FieldProblem("body", str(error).split(" - at ")[0], status_code=400) from error
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise FieldProblem("body", f"malformed JSON: {error}", status_code=400) from error
+    except RecursionError as error:  # msgspec's own limit, far deeper than ours
+        raise FieldProblem("body", f"is nested deeper than {MAX_JSON_DEPTH} levels", status_code=400) from error
+    _refuse_unstorable(value)
+    return value
+
+
+def _refuse_unstorable(value: Any) -> None:
+    """Walk decoded JSON without recursion; raise on nesting deeper than ``MAX_JSON_DEPTH`` or a NUL character."""
+    pending: list[tuple[str, Any, int]] = [("", value, 0)]
+    while pending:
+        path, item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise FieldProblem("body", f"is nested deeper than {MAX_JSON_DEPTH} levels", status_code=400)
+        if isinstance(item, str) and "\x00" in item:
+            raise FieldProblem(path or "body", NUL_REFUSED, status_code=400)
+        if isinstance(item, list):
+            pending.extend((f"{path}[{index}]", element, depth + 1) for index, element in enumerate(item))
+        elif isinstance(item, dict):
+            for key, element in item.items():
+                name = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    raise FieldProblem(name, NUL_REFUSED, status_code=400)
+                pending.append((name, element, depth + 1))
 
 
 def _integral_floats_as_ints(value: Any) -> Any:
@@ -178,10 +225,27 @@ def _on_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[An
     return problem(404, str(exc), str(exc))
 
 
+_IF_UNAVAILABLE = "if_unavailable"
+
+
+def if_unavailable(consequence: str) -> dict[str, str]:
+    """A route's ``opt``: what its 503 says may have happened when the database did not answer (e.g. "the
+    order may have been created; retry with the same Idempotency-Key")."""
+    return {_IF_UNAVAILABLE: consequence}
+
+
 def _on_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """503 for a transient database error. A commit whose acknowledgement was lost may have happened: only a
+    read can say that nothing was changed."""
     if not is_transient(exc):
         return _on_unexpected(request, exc)
-    response = problem(503, "Service unavailable", "the database is unavailable; nothing was written, retry later")
+    route = request.scope.get("route_handler")
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        consequence = "nothing was changed; retry later"
+    else:
+        default = "the change may or may not have been made; retry the same request"
+        consequence = route.opt.get(_IF_UNAVAILABLE, default) if route is not None else default
+    response = problem(503, "Service unavailable", f"the database did not answer: {consequence}")
     response.headers["Retry-After"] = "1"
     return response
 

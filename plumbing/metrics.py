@@ -8,6 +8,8 @@ from litestar.handlers import HTTPRouteHandler
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 
+from plumbing.parked import count_parked
+
 MESSAGES = Counter(
     "rv_messages_total",
     "Messages consumed, by outcome (applied, duplicate, dead_lettered)",
@@ -17,11 +19,12 @@ BATCH_SECONDS = Histogram("rv_consumer_batch_seconds", "Time to apply one consum
 CONSUMER_LAG = Gauge("rv_consumer_lag", "Messages not yet consumed, per partition", ["service", "topic", "partition"])
 PUBLISHED = Counter("rv_outbox_published_total", "Messages the outbox relay published", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge("rv_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PARKED = Gauge("rv_outbox_parked", "Outbox rows Kafka refused for good, parked for an operator", ["service"])
 STRIPE_CALLS = Counter("rv_stripe_calls_total", "Calls to Stripe by operation and outcome", ["operation", "outcome"])
 
 
 def metrics_route(service: str, engine: Engine, outbox: sa.Table) -> HTTPRouteHandler:
-    """``GET /metrics`` in Prometheus' text format (the outbox backlog is counted at scrape time)."""
+    """``GET /metrics`` in Prometheus' text format (the outbox backlog and parked rows are counted at scrape time)."""
 
     @get("/metrics", sync_to_thread=True, include_in_schema=False)
     def metrics() -> Response[bytes]:
@@ -30,8 +33,10 @@ def metrics_route(service: str, engine: Engine, outbox: sa.Table) -> HTTPRouteHa
                 OUTBOX_BACKLOG.labels(service).set(
                     conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
                 )
+                OUTBOX_PARKED.labels(service).set(count_parked(conn))
         except sa.exc.SQLAlchemyError:
             OUTBOX_BACKLOG.labels(service).set(float("nan"))
+            OUTBOX_PARKED.labels(service).set(float("nan"))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

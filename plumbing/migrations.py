@@ -48,3 +48,23 @@ def create_messaging_tables() -> None:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+
+
+RECORDED_REPLY_COLUMNS = ("reply_topic", "reply_key", "reply_value", "reply_headers")
+
+
+def add_recorded_replies() -> None:
+    """Give the inbox the columns that record a command's reply (its outbox row), to answer a re-sent command.
+
+    Nullable: events have no reply, and commands applied before this revision were answered but not recorded.
+    """
+    op.add_column("inbox", sa.Column("reply_topic", sa.Text, nullable=True))
+    op.add_column("inbox", sa.Column("reply_key", sa.Text, nullable=True))
+    op.add_column("inbox", sa.Column("reply_value", sa.LargeBinary, nullable=True))
+    op.add_column("inbox", sa.Column("reply_headers", JSONB, nullable=True))
+
+
+def drop_recorded_replies() -> None:
+    """Undo ``add_recorded_replies``."""
+    for column in RECORDED_REPLY_COLUMNS:
+        op.drop_column("inbox", column)

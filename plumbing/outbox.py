@@ -1,38 +1,29 @@
-"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them."""
+"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them (or parks the ones Kafka refuses)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Producer
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from plumbing.db import is_transient
-from plumbing.metrics import PUBLISHED
+from plumbing.outbox_publisher import Delivery, Publisher
+from plumbing.outbox_rows import OutboxRow
+from plumbing.parked import park
+
+__all__ = ["HandOver", "OutboxRelay", "OutboxRow", "PublishFailed"]
 
 log = logging.getLogger(__name__)
 
 
 class PublishFailed(Exception):
     """Kafka did not acknowledge every message of a relay batch."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One message waiting in the outbox: its row id and what goes to Kafka."""
-
-    id: int
-    topic: str
-    key: str | None
-    value: bytes
-    headers: dict[str, str]
 
 
 HandOver = Callable[[Callable[[], None], list[OutboxRow]], None]
@@ -51,13 +42,15 @@ class OutboxRelay:
       so the rows reach the producer in commit order, and one saga's messages (whose transactions lock the
       saga's row) leave in the order they were decided.
     - **Found by a scan**: rows nobody handed over (written before a crash or a failed publish, by the start-up
-      seeding, or by another process). A scan takes the oldest rows with one ``DELETE … RETURNING`` (locked
-      ``FOR UPDATE``, so an overlapping relay waits), leaving out rows already handed over; the deletion
-      commits only after Kafka acknowledged every message. It runs at start, after a failed publish, and
-      every ``scan_every_s``.
+      seeding, or by another process). A scan walks the outbox oldest first, a batch at a time, each batch
+      locked ``FOR UPDATE`` (an overlapping relay waits) and leaving out rows already handed over; it deletes
+      the acknowledged rows in the batch's transaction. It runs at start, after a failed publish, and every
+      ``scan_every_s``.
 
     Either way a row is deleted only after its message was acknowledged; a crash in between publishes it
-    again, and the consumers' inbox drops the copy.
+    again, and the consumers' inbox drops the copy. A row Kafka refuses for good (see ``plumbing.refusals``:
+    too large, a topic that stays missing, ...) is moved to ``outbox_parked`` in one transaction and the rows
+    behind it go on; a row whose topic is missing waits in the outbox for the next scans until it is parked.
     """
 
     def __init__(
@@ -71,10 +64,9 @@ class OutboxRelay:
         delete_after_s: float = 0.2,
         scan_every_s: float = 1.0,
     ) -> None:
-        self._service = service
         self._engine = engine
-        self._new_producer = new_producer
-        self._producer = new_producer()
+        self._outbox = outbox
+        self._publisher = Publisher(new_producer, service=service)
         self._batch_size = batch_size
         self._delete_after_s = delete_after_s
         self._scan_every_s = scan_every_s
@@ -86,16 +78,21 @@ class OutboxRelay:
         self._acked_since = 0.0
         self._scan_due = True  # rows an earlier process may have left
         self._next_scan = 0.0
-        self.published = 0
         o = outbox
         ids = sa.bindparam("ids", type_=ARRAY(sa.BigInteger))
-        oldest = sa.select(o.c.id).where(o.c.id != sa.all_(ids)).order_by(o.c.id).limit(batch_size).with_for_update()
         self._take_rows = (
-            sa.delete(o)
-            .where(o.c.id.in_(oldest.scalar_subquery()))
-            .returning(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
+            sa.select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
+            .where(o.c.id > sa.bindparam("after"), o.c.id != sa.all_(ids))
+            .order_by(o.c.id)
+            .limit(batch_size)
+            .with_for_update()
         )
         self._delete_ids = sa.delete(o).where(o.c.id == sa.any_(ids))
+
+    @property
+    def published(self) -> int:
+        """How many messages Kafka acknowledged since start."""
+        return self._publisher.published
 
     def hand_over(self, commit: Callable[[], None], rows: list[OutboxRow]) -> None:
         """Commit, then queue the committed ``rows`` for publishing (a ``HandOver``)."""
@@ -158,13 +155,17 @@ class OutboxRelay:
             rows, self._handed = self._handed, []
         if not rows:
             return
-        acked, failures = self._publish(rows)
+        delivery = self._publisher.publish(rows)
         if not self._acked:
             self._acked_since = time.monotonic()
-        self._acked += acked
-        if failures:
+        self._acked += delivery.acked
+        if delivery.parked:
+            with self._engine.begin() as conn:
+                park(conn, self._outbox, delivery.parked)
+        # Held rows (topic still missing) stay in the outbox: the next scan tries them again.
+        if delivery.failures:
             self._scan_due = True  # the unacknowledged rows are still in the outbox: a scan sends them again
-            raise PublishFailed(f"{len(failures)} of {len(rows)} not acknowledged: {failures[:1]}")
+            raise _failed(delivery, len(rows))
 
     def _delete_acked(self) -> None:
         if not self._acked:
@@ -174,70 +175,38 @@ class OutboxRelay:
         self._acked = []
 
     def _scan(self) -> None:
-        """Publish the rows nobody handed over, oldest first, until none is left."""
+        """Publish the rows nobody handed over, oldest first, each at most once per scan."""
         if self._acked:
             return  # acknowledged rows must be gone first, or the scan would send them again
-        while self._scan_batch() == self._batch_size:
-            pass
+        after: int | None = 0
+        while after is not None:
+            after = self._scan_batch(after)
         self._scan_due = False
         self._next_scan = time.monotonic() + self._scan_every_s
 
-    def _scan_batch(self) -> int:
-        with self._handed_lock:
-            handed = [row.id for row in self._handed]
+    def _scan_batch(self, after: int) -> int | None:
+        """Publish one batch of the rows after id ``after``; the id to go on from, or None when done."""
         with self._engine.begin() as conn:
-            found = conn.execute(self._take_rows, {"ids": handed}).all()
-            rows = sorted((OutboxRow(r.id, r.topic, r.key, r.value, r.headers) for r in found), key=lambda r: r.id)
+            # No commit between reading the handed ids and the SELECT, or its rows would be published twice.
+            with self._commit_order, self._handed_lock:
+                handed = [row.id for row in self._handed]
+                found = conn.execute(self._take_rows, {"ids": handed, "after": after}).all()
+            rows = [OutboxRow(r.id, r.topic, r.key, r.value, r.headers) for r in found]
             if not rows:
-                return 0
-            _acked, failures = self._publish(rows)
-            if failures:
-                raise PublishFailed(f"{len(failures)} of {len(rows)} not acknowledged: {failures[:1]}")
-        return len(rows)
+                return None
+            delivery = self._publisher.publish(rows)
+            self._settle(conn, delivery)
+        if delivery.failures:
+            raise _failed(delivery, len(rows))
+        return rows[-1].id if len(rows) == self._batch_size else None
 
-    def _publish(self, rows: list[OutboxRow]) -> tuple[list[int], list[Any]]:
-        """Produce ``rows`` in order and wait for Kafka; returns the acknowledged ids and the failures."""
-        acked: list[int] = []
-        failures: list[Any] = []
+    def _settle(self, conn: Connection, delivery: Delivery) -> None:
+        """In the scan's transaction: delete what Kafka acknowledged and park what it refused for good."""
+        if delivery.acked:
+            conn.execute(self._delete_ids, {"ids": delivery.acked})
+        if delivery.parked:
+            park(conn, self._outbox, delivery.parked)
 
-        def on_delivery(row_id: int) -> Callable[[KafkaError | None, Message], None]:
-            def delivered(error: KafkaError | None, _msg: Message) -> None:
-                if error is None:
-                    acked.append(row_id)
-                else:
-                    failures.append(error)
 
-            return delivered
-
-        try:
-            for row in rows:
-                self._produce(row, on_delivery(row.id))
-        except KafkaException as error:
-            failures.append(error.args[0])
-        remaining = self._producer.flush(20.0)
-        if any(isinstance(error, KafkaError) and error.fatal() for error in failures):
-            # An idempotent producer that lost its sequence (e.g. the broker lost unflushed data in a
-            # crash) is unusable: start a new one; the rows are still in the outbox and will be sent again.
-            log.warning("outbox relay: fatal producer error %s; creating a new producer", failures[0])
-            self._producer = self._new_producer()
-        if remaining:
-            failures.append(f"{remaining} unacknowledged")
-        delivered = set(acked)
-        self._count(row for row in rows if row.id in delivered)
-        return acked, failures
-
-    def _count(self, rows: Iterable[OutboxRow]) -> None:
-        for row in rows:
-            self.published += 1
-            PUBLISHED.labels(self._service, row.topic).inc()
-
-    def _produce(self, row: OutboxRow, on_delivery: Any) -> None:
-        headers: list[tuple[str, str | bytes | None]] = [(name, value.encode()) for name, value in row.headers.items()]
-        while True:
-            try:
-                self._producer.produce(
-                    row.topic, value=row.value, key=row.key, headers=headers, on_delivery=on_delivery
-                )
-                return
-            except BufferError:
-                self._producer.poll(0.05)
+def _failed(delivery: Delivery, batch: int) -> PublishFailed:
+    return PublishFailed(f"{len(delivery.failures)} of {batch} not acknowledged: {delivery.failures[:1]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from confluent_kafka import Message as KafkaMessage
@@ -56,13 +56,10 @@ class Decoded(Generic[U]):
     envelope: Envelope[Any]
     handler: Handler[U] | Batched[U]
 
-
-@dataclass
-class Poison:
-    """A Kafka message that must go to the dead-letter topic, and why."""
-
-    raw: KafkaMessage
-    reason: str
+    @property
+    def topic(self) -> str:
+        """The topic it came from."""
+        return self.raw.topic() or ""
 
 
 def handle(uow: U, item: Decoded[U]) -> None:
@@ -87,7 +84,7 @@ def scope(item: Decoded[Any]) -> Iterator[None]:
     envelope = item.envelope
     attributes = {
         "messaging.message.id": str(envelope.message_id),
-        "messaging.kafka.message.key": (item.raw.key() or b"").decode("utf-8", "replace"),
+        "messaging.kafka.message.key": (item.raw.key() or b"")[:200].decode("utf-8", "replace"),
         "retrovault.message_type": envelope.type,
         "retrovault.order_id": envelope.correlation_id or "",
         "retrovault.saga_id": str(envelope.saga_id or ""),
@@ -100,41 +97,12 @@ def scope(item: Decoded[Any]) -> Iterator[None]:
 
 
 def headers_of(message: KafkaMessage) -> dict[str, str]:
-    """A Kafka message's headers as text (undecodable bytes replaced)."""
-    original = message.headers() or []
+    """A Kafka message's headers as text (undecodable bytes replaced; none if the client cannot read them)."""
+    try:
+        original = message.headers() or []
+    except Exception:  # e.g. a header name that is not UTF-8: the message itself is still dealt with
+        return {}
     pairs = original.items() if isinstance(original, dict) else original
     return {
         name: value if isinstance(value, str) else (value or b"").decode("utf-8", "replace") for name, value in pairs
     }
-
-
-def dead_letter_fields(bad: Poison, service: str) -> dict[str, Any]:
-    """What the outbox needs to send ``bad`` to the dead-letter topic."""
-    raw = bad.raw
-    headers = headers_of(raw)
-    headers.update({"dlq.service": service, "dlq.partition": str(raw.partition()), "dlq.offset": str(raw.offset())})
-    return {
-        "topic": raw.topic() or "",
-        "key": raw.key(),
-        "value": raw.value(),
-        "headers": headers,
-        "reason": bad.reason,
-    }
-
-
-@dataclass
-class Outcomes:
-    """What became of a batch's messages, counted once its transaction has committed."""
-
-    poison: list[Poison]
-    applied: int = 0
-    duplicates: int = 0
-    counted: list[tuple[str | None, str]] = field(default_factory=list)
-
-    def add(self, item: Decoded[Any], outcome: str) -> None:
-        """Count one message as "applied" or "duplicate"."""
-        if outcome == "applied":
-            self.applied += 1
-        else:
-            self.duplicates += 1
-        self.counted.append((item.raw.topic(), outcome))

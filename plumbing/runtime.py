@@ -30,6 +30,8 @@ class Workers:
     def __init__(self, workers: list[Worker]) -> None:
         self._workers = workers
         self._running: list[tuple[Worker, threading.Thread, threading.Event]] = []
+        self.crashed: dict[str, str] = {}
+        """Workers that died, by name, with their error (``/health`` says so until the process is down)."""
 
     def start(self) -> None:
         """Start every worker on a daemon thread."""
@@ -50,12 +52,12 @@ class Workers:
             thread.join(self.join_timeout_s)
         self._running = []
 
-    @staticmethod
-    def _guard(worker: Worker, stop: threading.Event) -> None:
+    def _guard(self, worker: Worker, stop: threading.Event) -> None:
         try:
             worker.run(stop)
-        except Exception:
+        except BaseException as error:
             # A worker that dies leaves the service unable to do its job: take the process down loudly
-            # rather than keep answering health checks.
+            # rather than keep answering health checks (which say so until it is down).
+            self.crashed[worker.name] = repr(error)[:500]
             log.exception("worker %s crashed; stopping the service", worker.name)
             os.kill(os.getpid(), signal.SIGTERM)

@@ -63,6 +63,9 @@ class UnitOfWork:
         self._rows: list[dict[str, Any]] = []
         self.written: list[OutboxRow] = []
         """Rows flushed to the outbox so far (with their ids), in the order they were queued."""
+        self.replies: dict[uuid.UUID, dict[str, Any]] = {}
+        """The outbox row of each reply queued so far, by the id of the command it answers (the consumer
+        records it in the inbox, to answer the command again if it comes again)."""
 
     def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
         """Queue ``envelope`` for ``topic`` in this transaction's outbox."""
@@ -79,18 +82,18 @@ class UnitOfWork:
         """Answer a saga command on the coordinator's reply topic."""
         envelope = reply_to(command, payload)
         self.publish(SAGA_REPLIES, envelope, key=str(command.saga_id))
+        self.replies[command.message_id] = self._rows[-1]
         return envelope
 
-    def dead_letter(
-        self, *, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str], reason: str
-    ) -> None:
-        """Queue the original bytes and headers of an unusable message for the dead-letter topic."""
+    def dead_letter(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str], reason: str) -> None:
+        """Queue an unusable message for the dead-letter topic: its original bytes, its key and headers as
+        storable text (``plumbing.poison.dead_letter_fields`` makes them so) and why it was refused."""
         self._rows.append(
             {
                 "topic": DEAD_LETTERS.name,
-                "key": key.decode("utf-8", "replace") if key is not None else None,
-                "value": value or b"",
-                "headers": {**headers, "dlq.reason": reason[:2000], "dlq.topic": topic},
+                "key": key,
+                "value": value,
+                "headers": {**headers, "dlq.reason": reason, "dlq.topic": topic},
             }
         )
 
@@ -100,7 +103,9 @@ class UnitOfWork:
 
     def discard(self) -> None:
         """Forget the rows queued since the last flush (their handler's savepoint was rolled back)."""
+        forgotten = {id(row) for row in self._rows}
         self._rows = []
+        self.replies = {command: row for command, row in self.replies.items() if id(row) not in forgotten}
 
     def flush(self) -> int:
         """Write the queued rows to the outbox (still inside the transaction); returns how many."""

@@ -18,13 +18,16 @@ from litestar.template import TemplateConfig
 from sqlalchemy.engine import Connection, Engine
 
 from plumbing.consumer import ConsumerLoop
+from plumbing.consumer_state import STARTING
 from plumbing.db import create_db_engine
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, StrictStructSchemaPlugin, serve
+from plumbing.http_input import InputGuard
 from plumbing.kafka import consumer_config, producer_config
 from plumbing.logs import configure_logging
 from plumbing.metrics import metrics_route
 from plumbing.migrations import upgrade_to_head
 from plumbing.outbox import OutboxRelay
+from plumbing.parked_http import ParkedOutboxController
 from plumbing.routing import Routes
 from plumbing.runtime import Worker, Workers
 from plumbing.settings import ServiceSettings
@@ -87,8 +90,11 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
 
 
 def health_route(messaging: Messaging[U], ready: Callable[[U], str | None] | None = None) -> HTTPRouteHandler:
-    """``GET /health``: 200 when the database answers, the consumer has its partitions and the
-    service's own ``ready`` check (if any) passes; else 503 with what is missing."""
+    """``GET /health``: 200 when the database answers, no worker crashed, the consumer holds partitions and
+    applies them (not fenced, restarting, unassigned or crashed) and the service's own ``ready`` check (if
+    any) passes; else 503, ``reason`` saying what is wrong (``status`` "starting" while it only has yet to
+    start, "unavailable" otherwise). ``consumer_state`` has the consumer's state, since when and its partitions.
+    """
 
     @get("/health", sync_to_thread=True, include_in_schema=False)
     def health() -> Any:
@@ -100,24 +106,35 @@ def health_route(messaging: Messaging[U], ready: Callable[[U], str | None] | Non
             database = "ok"
         except sa.exc.SQLAlchemyError as error:
             backlog, database, waiting_for = -1, f"unavailable: {error.__class__.__name__}", None
-        assigned = messaging.consumer.assigned.is_set()
-        ok = database == "ok" and assigned and waiting_for is None
+        consumer = messaging.consumer
+        state = consumer.state.snapshot()
+        crashed = dict(messaging.workers.crashed)
+        consumer_problem = consumer.state.problem()
+        wrong = [f"worker {name} crashed: {error}" for name, error in crashed.items()]
+        wrong += [] if database == "ok" else [f"database {database}"]
+        wrong += [consumer_problem] if consumer_problem and state["state"] != STARTING else []
+        starting = [consumer_problem] if consumer_problem and state["state"] == STARTING else []
+        starting += [f"waiting for {waiting_for}"] if waiting_for else []
         body = {
-            "status": "ok" if ok else "starting",
+            "status": "unavailable" if wrong else "starting" if starting else "ok",
+            "reason": "; ".join(wrong + starting) or None,
             "waiting_for": waiting_for,
             "database": database,
-            "consumer_assigned": assigned,
+            "consumer_assigned": bool(state["partitions"]),
+            "consumer_state": state,
+            "workers_crashed": crashed,
             "outbox_backlog": backlog,
-            "consumer": vars(messaging.consumer.stats),
+            "consumer": {**vars(consumer.stats), "errors": dict(consumer.stats.errors)},
             "published": messaging.relay.published,
         }
-        return Response(body, status_code=200 if ok else 503)
+        return Response(body, status_code=503 if wrong or starting else 200)
 
     return health
 
 
 def build_app(settings: ServiceSettings, parts: ServiceParts[U], messaging: Messaging[U]) -> Litestar:
-    """The service's Litestar app: its routes, health, problem+json errors, workers in its lifespan."""
+    """The service's Litestar app: its routes, the parked outbox rows' routes, health, problem+json errors,
+    workers in its lifespan."""
     engine = messaging.transactions.engine
     provided = dependencies(engine, messaging.transactions)
     return Litestar(
@@ -125,6 +142,7 @@ def build_app(settings: ServiceSettings, parts: ServiceParts[U], messaging: Mess
             *parts.http,
             health_route(messaging, parts.ready),
             metrics_route(settings.service, engine, parts.outbox),
+            ParkedOutboxController,
         ],
         dependencies=provided,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -161,8 +179,9 @@ def dependencies(engine: Engine | None, transactions: Transactions[Any] | None) 
 
 
 def api_plugins() -> list[Any]:
-    """Plugins that shape the API itself (also used to export the committed OpenAPI documents)."""
-    return [StrictStructSchemaPlugin()]
+    """Plugins that shape the API itself (also used to export the committed OpenAPI documents): closed struct
+    schemas, and the input guard (a NUL, an over-long parameter or hostile JSON is a 400 naming the field)."""
+    return [StrictStructSchemaPlugin(), InputGuard()]
 
 
 def openapi_config(service: str) -> OpenAPIConfig:

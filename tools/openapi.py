@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Litestar
 
+from plumbing.parked_http import ParkedOutboxController
 from plumbing.services import SERVICE_NAMES
 from plumbing.wiring import api_plugins, dependencies, openapi_config
 
@@ -22,7 +23,8 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi"
 
 def document(service: str) -> str:
     """The service's OpenAPI document as stable JSON (its HTTP API only; health and metrics are excluded)."""
-    handlers: list[Any] = importlib.import_module(f"{service}.bootstrap").HTTP_API
+    # Every service also serves the parked-outbox routes (added by plumbing.wiring.build_app).
+    handlers: list[Any] = [*importlib.import_module(f"{service}.bootstrap").HTTP_API, ParkedOutboxController]
     app = Litestar(
         route_handlers=handlers,
         dependencies=dependencies(None, None),

@@ -13,6 +13,9 @@ from catalog.adapters.tables import products, reservations
 from catalog.domain.products import Product
 from catalog.domain.reservations import Reservation, ReservationStatus
 
+_FIELDS = ("sku", "title", "platform", "release_year", "price_cents", "on_hand", "reserved", "revision")
+_COLUMNS = [products.c[name] for name in _FIELDS]  # ``stock`` is computed by PostgreSQL from these
+
 
 def _product(row: sa.Row[tuple[object, ...]]) -> Product:
     return Product(**row._mapping)
@@ -20,7 +23,7 @@ def _product(row: sa.Row[tuple[object, ...]]) -> Product:
 
 # Hot statements built once (building one per call cost more CPU than running it).
 _LOCK_PRODUCTS = (
-    sa.select(products)
+    sa.select(*_COLUMNS)
     .where(products.c.sku.in_(sa.bindparam("skus", expanding=True)))
     .order_by(products.c.sku)
     .with_for_update()
@@ -28,7 +31,7 @@ _LOCK_PRODUCTS = (
 _SAVE_STOCK = (
     products.update()
     .where(products.c.sku == sa.bindparam("k"))
-    .values(stock=sa.bindparam("stock"), revision=sa.bindparam("revision"))
+    .values(on_hand=sa.bindparam("on_hand"), reserved=sa.bindparam("reserved"), revision=sa.bindparam("revision"))
 )
 _RESERVATION = sa.select(reservations).where(reservations.c.order_id == sa.bindparam("order_id")).with_for_update()
 _INSERT_RESERVATION = pg_insert(reservations)
@@ -38,18 +41,18 @@ _SAVE_RESERVATION = _INSERT_RESERVATION.on_conflict_do_update(
 
 
 class ProductRepository:
-    """Products and their stock in catalog's database (implements ``catalog.ports.Products``)."""
+    """Products and their stock figures in catalog's database (implements ``catalog.ports.Products``)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def all(self) -> list[Product]:
         """Every product, by sku."""
-        return [_product(r) for r in self._conn.execute(sa.select(products).order_by(products.c.sku))]
+        return [_product(r) for r in self._conn.execute(sa.select(*_COLUMNS).order_by(products.c.sku))]
 
     def get(self, sku: str) -> Product | None:
         """One product, or None."""
-        row = self._conn.execute(sa.select(products).where(products.c.sku == sku)).first()
+        row = self._conn.execute(sa.select(*_COLUMNS).where(products.c.sku == sku)).first()
         return _product(row) if row else None
 
     def lock(self, skus: Iterable[str]) -> dict[str, Product]:
@@ -57,14 +60,14 @@ class ProductRepository:
         return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
-        """Write the stock and revision of changed products."""
-        rows = [{"k": p.sku, "stock": p.stock, "revision": p.revision} for p in changed]
+        """Write the units on hand, the units reserved and the revision of changed products."""
+        rows = [{"k": p.sku, "on_hand": p.on_hand, "reserved": p.reserved, "revision": p.revision} for p in changed]
         if rows:
             self._conn.execute(_SAVE_STOCK, rows)
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
         """Insert products whose sku is not there yet; existing rows are left untouched."""
-        rows = [vars(p) for p in candidates]
+        rows = [{name: getattr(p, name) for name in _FIELDS} for p in candidates]
         if rows:
             self._conn.execute(pg_insert(products).on_conflict_do_nothing(index_elements=["sku"]), rows)
 

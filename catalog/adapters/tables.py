@@ -17,8 +17,12 @@ products = sa.Table(
     sa.Column("platform", sa.Text, nullable=False),
     sa.Column("release_year", sa.Integer, nullable=False),
     sa.Column("price_cents", sa.Integer, nullable=False),
-    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("on_hand", sa.Integer, nullable=False),
+    sa.Column("reserved", sa.Integer, nullable=False),
+    # Units available to order, named as the API and ProductChanged name them; PostgreSQL computes it.
+    sa.Column("stock", sa.Integer, sa.Computed("on_hand - reserved", persisted=True), nullable=False),
     sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("reserved >= 0", name="reserved_never_negative"),
     sa.CheckConstraint("stock >= 0", name="stock_never_negative"),
 )
 
@@ -31,6 +35,18 @@ reservations = sa.Table(
     sa.Column("lines", JSONB, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+stock_adjustments = sa.Table(
+    "stock_adjustments",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("sku", sa.Text, sa.ForeignKey("products.sku"), nullable=False),
+    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("on_hand_after", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("stock_adjustments_by_sku", "sku", "id"),
 )
 
 outbox, inbox = messaging_tables(metadata)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.adapters.adjustments import StockAdjustmentRepository
 from catalog.adapters.repositories import ProductRepository, ReservationRepository
 from plumbing.unit_of_work import UnitOfWork
 
@@ -16,3 +17,4 @@ class SqlCatalogUnitOfWork(UnitOfWork):
         super().__init__(conn, outbox)
         self.products = ProductRepository(conn)
         self.reservations = ReservationRepository(conn)
+        self.adjustments = StockAdjustmentRepository(conn)

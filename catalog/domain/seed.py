@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalog.domain.products import Product
 
-# (sku, title, platform, release year, price in cents, initial stock)
+# (sku, title, platform, release year, price in cents, units on hand at opening)
 _SEED: tuple[tuple[str, str, str, int, int, int], ...] = (
     ("NES-SMB3", "Super Mario Bros. 3", "NES", 1988, 4999, 40),
     ("NES-ZELDA", "The Legend of Zelda", "NES", 1986, 5999, 35),
@@ -45,4 +45,4 @@ _SEED: tuple[tuple[str, str, str, int, int, int], ...] = (
 
 def seed_products() -> list[Product]:
     """A fresh copy of the opening catalogue."""
-    return [Product(sku, title, platform, year, price, stock) for sku, title, platform, year, price, stock in _SEED]
+    return [Product(sku, title, platform, year, price, on_hand) for sku, title, platform, year, price, on_hand in _SEED]

@@ -12,6 +12,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from coordinator.adapters.saga_standing import TERMINAL, Standing, stuck, waiting
 from coordinator.adapters.tables import saga_history, sagas
 
 
@@ -28,7 +29,14 @@ class HistoryView(msgspec.Struct):
 
 
 class SagaView(msgspec.Struct):
-    """A saga as the API shows it."""
+    """A saga as the API shows it.
+
+    ``waiting``: its step was re-sent and has no reply yet; ``waiting_on`` names the participant,
+    ``waiting_since`` when the step's command was first sent, ``resends`` how often it was sent again, and
+    ``gives_up_at`` when the coordinator stops waiting and rolls back (null: it waits until answered).
+    ``stuck``: waiting with no time limit left to end it (a step after the pivot or a compensation, whose
+    participant must come back): someone should look. A saga waiting within its budget is not stuck.
+    """
 
     saga_id: uuid.UUID
     saga_type: str
@@ -46,24 +54,26 @@ class SagaView(msgspec.Struct):
     updated_at: datetime
     finished_at: datetime | None
     data: dict[str, Any]
+    waiting: bool = False
+    waiting_on: str | None = None
+    waiting_since: datetime | None = None
+    resends: int = 0
+    gives_up_at: datetime | None = None
     history: list[HistoryView] = []
 
 
-_TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
-
-
-def _is_stuck(m: Any) -> bool:
-    return m["state"] not in _TERMINAL and m["overdue_since"] is not None
-
-
-def _stuck_reason(m: Any) -> str | None:
-    if not _is_stuck(m):
+def _stuck_reason(m: Any, standing: Standing) -> str | None:
+    if not standing.stuck:
         return None
-    return m["stuck_reason"] or f"no reply to {m['current_action']} yet (attempt {m['attempts']})"
+    return m["stuck_reason"] or (
+        f"no reply to {m['current_action']} yet (attempt {m['attempts']}): "
+        f"re-sent until {standing.participant or 'its participant'} answers"
+    )
 
 
 def _view(row: sa.Row[tuple[object, ...]], history: list[HistoryView]) -> SagaView:
     m = row._mapping
+    standing = Standing.of(m)
     return SagaView(
         saga_id=m["saga_id"],
         saga_type=m["saga_type"],
@@ -73,14 +83,19 @@ def _view(row: sa.Row[tuple[object, ...]], history: list[HistoryView]) -> SagaVi
         attempts=m["attempts"],
         deadline_at=m["deadline_at"],
         failure_reason=m["failure_reason"],
-        stuck=_is_stuck(m),
-        stuck_since=m["overdue_since"] if _is_stuck(m) else None,
-        stuck_reason=_stuck_reason(m),
+        stuck=standing.stuck,
+        stuck_since=m["overdue_since"] if standing.stuck else None,
+        stuck_reason=_stuck_reason(m, standing),
         version=m["version"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         finished_at=m["finished_at"],
         data=m["data"],
+        waiting=standing.waiting,
+        waiting_on=standing.participant,
+        waiting_since=(m["step_started_at"] or m["overdue_since"]) if standing.waiting else None,
+        resends=max(m["attempts"] - 1, 0) if standing.waiting else 0,
+        gives_up_at=standing.gives_up_at,
         history=history,
     )
 
@@ -108,6 +123,7 @@ class SagaFilter:
     state: str | None = None
     step: str | None = None
     stuck: bool | None = None
+    waiting: bool | None = None
     order_id: str | None = None
     created_since: datetime | None = None
     created_until: datetime | None = None
@@ -146,8 +162,9 @@ def find_sagas(conn: Connection, where: SagaFilter, *, limit: int, cursor: str |
     if where.created_until is not None:
         query = query.where(s.created_at < where.created_until)
     if where.stuck is not None:
-        stuck = sa.and_(s.state.not_in(_TERMINAL), s.overdue_since.is_not(None))
-        query = query.where(stuck if where.stuck else sa.not_(stuck))
+        query = query.where(stuck() if where.stuck else sa.not_(stuck()))
+    if where.waiting is not None:
+        query = query.where(waiting() if where.waiting else sa.not_(waiting()))
     if cursor is not None:
         created_at, saga_id = parse_cursor(cursor)
         query = query.where(sa.tuple_(s.created_at, s.saga_id) < sa.tuple_(created_at, saga_id))
@@ -169,25 +186,28 @@ class Durations(msgspec.Struct):
 
 
 class Summary(msgspec.Struct):
-    """The dashboard's headline numbers."""
+    """The dashboard's headline numbers (``waiting`` and ``stuck`` as in ``SagaView``)."""
 
     by_state: dict[str, int]
     by_step: dict[str, int]
     stuck: int
     durations: Durations
+    waiting: int = 0
 
 
 def summary(conn: Connection, *, window_minutes: int) -> Summary:
-    """Counts per state and per current step, how many are stuck, and recent completion times."""
+    """Counts per state and per current step, how many wait and how many are stuck, and recent completion times."""
     s = sagas.c
     by_state: dict[str, int] = dict(conn.execute(sa.select(s.state, sa.func.count()).group_by(s.state)).tuples().all())
-    running = s.state.not_in(_TERMINAL)
+    running = s.state.not_in(TERMINAL)
     by_step: dict[str | None, int] = dict(
         conn.execute(sa.select(s.current_action, sa.func.count()).where(running).group_by(s.current_action))
         .tuples()
         .all()
     )
-    stuck = conn.execute(sa.select(sa.func.count()).where(running, s.overdue_since.is_not(None))).scalar_one()
+    waits, stuck_ = conn.execute(
+        sa.select(sa.func.count().filter(waiting()), sa.func.count().filter(stuck())).where(running)
+    ).one()
     millis = sa.extract("epoch", s.finished_at - s.created_at) * 1000
     since = sa.func.now() - sa.text(f"interval '{int(window_minutes)} minutes'")
     row = conn.execute(
@@ -200,8 +220,9 @@ def summary(conn: Connection, *, window_minutes: int) -> Summary:
     return Summary(
         by_state=by_state,
         by_step={k or "-": v for k, v in by_step.items()},
-        stuck=int(stuck),
+        stuck=int(stuck_),
         durations=Durations(
             window_minutes, int(count), *(round(float(p), 1) if p is not None else None for p in (p50, p95, p99))
         ),
+        waiting=int(waits),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from contracts.base import Message
@@ -59,15 +60,40 @@ class Step(Generic[D]):
 
 
 @dataclass(frozen=True)
+class Patience:
+    """How one action waits for its reply: re-send after ``reply_timeout_s``, doubling up to ``backoff_max_s``,
+    for at most ``budget_s`` from the first send (``None``: keep re-sending until the participant answers)."""
+
+    reply_timeout_s: float = 10.0
+    backoff_max_s: float = 60.0
+    budget_s: float | None = None
+
+    def deadline(self, started: datetime, now: datetime, attempt: int) -> datetime:
+        """When to give up waiting for ``attempt``'s reply: its backoff, but never past the budget."""
+        backoff = min(self.reply_timeout_s * 2 ** min(attempt - 1, 32), self.backoff_max_s)
+        deadline = now + timedelta(seconds=backoff)
+        if self.budget_s is None:
+            return deadline
+        return min(deadline, started + timedelta(seconds=self.budget_s))
+
+    def gives_up_at(self, started: datetime) -> datetime | None:
+        """When the action stops being re-sent (None: never)."""
+        return None if self.budget_s is None else started + timedelta(seconds=self.budget_s)
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
-    """How long to wait for a reply, and how often to re-send the same command before giving up.
+    """Each action's patience, by action name (``default`` for the others).
 
     Configured beside a saga (see ``coordinator.sagas``), not inside its definition.
     """
 
-    reply_timeout_s: float = 10.0
-    max_attempts: int = 5
-    backoff_max_s: float = 30.0
+    default: Patience = Patience()
+    actions: Mapping[str, Patience] = field(default_factory=dict)
+
+    def patience(self, action: str) -> Patience:
+        """How ``action`` waits for its reply."""
+        return self.actions.get(action, self.default)
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,11 @@ class SagaDefinition(Generic[D]):
         """The actions that roll back steps ``[0, undo_from)``, last step first, then ``on_rollback``."""
         plan = [step.undo for step in reversed(self.steps[:undo_from]) if step.undo is not None]
         return plan + ([self.on_rollback] if self.on_rollback is not None else [])
+
+    def actions(self) -> list[Action[D]]:
+        """Every action the saga can send, forward steps first (names are unique: they make command ids)."""
+        forward = [step.send for step in self.steps]
+        return forward + [a for a in self.compensations(len(self.steps)) if a not in forward]
 
     def pivot_index(self) -> int:
         """Index of the pivot step (the last one, when none is marked)."""

@@ -46,11 +46,6 @@ class SagaInstance:
     stuck_reason: str | None = None
     version: int = 0
 
-    @property
-    def stuck(self) -> bool:
-        """Waiting past the deadline of its current step (retrying, or given up until an operator acts)."""
-        return not self.state.terminal and self.overdue_since is not None
-
 
 @dataclass(frozen=True)
 class HistoryEntry:

@@ -52,12 +52,8 @@ def _here(request: HTMXRequest) -> str:
 
 def _known_steps() -> list[str]:
     """Every action a saga can wait on, from the registered definitions."""
-    names: dict[str, None] = {}
-    for registered in SAGAS.values():
-        definition = registered.definition
-        names |= dict.fromkeys(step.send.name for step in definition.steps)
-        names |= dict.fromkeys(action.name for action in definition.compensations(len(definition.steps)))
-    return list(names)
+    names = (action.name for registered in SAGAS.values() for action in registered.definition.actions())
+    return list(dict.fromkeys(names))
 
 
 def _steps(summary: Summary, filters: Filters) -> list[str]:
@@ -75,6 +71,7 @@ def _find(conn: Connection, filters: Filters, cursor: str | None) -> tuple[SagaP
         state=None if error else filters.state,
         step=filters.step,
         stuck=True if filters.stuck else None,
+        waiting=True if filters.waiting else None,
         order_id=filters.order_id,
     )
     try:
@@ -98,11 +95,12 @@ class DashboardController(Controller):
         saga_state: Annotated[str | None, QueryParameter(name="state", max_length=32)] = None,
         step: Annotated[str | None, QueryParameter(max_length=64)] = None,
         stuck: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        waiting: Annotated[str | None, QueryParameter(max_length=8)] = None,
         order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = PAGE_SIZE,
     ) -> Template:
-        """Counts per state and step, stuck count, completion percentiles, then sagas newest first.
+        """Counts per state and step, waiting and stuck counts, completion percentiles, then sagas newest first.
 
         Empty form fields mean "any"; an unknown state or a bad cursor is shown on the page (400). An htmx
         request for the ``summary`` or the ``table`` part gets that part alone.
@@ -111,6 +109,7 @@ class DashboardController(Controller):
             state=saga_state or None,
             step=step or None,
             stuck=(stuck or "").lower() in _YES,
+            waiting=(waiting or "").lower() in _YES,
             order_id=(order_id or "").strip() or None,
             limit=limit,
         )
@@ -130,7 +129,8 @@ class DashboardController(Controller):
 
     @get("/sagas/{saga_id:str}", sync_to_thread=True)
     def saga_page(self, request: HTMXRequest, engine: EngineDependency, saga_id: FromPath[str]) -> Template:
-        """One saga: state, step, stuck status, failure, data, steps and compensations, and its timeline.
+        """One saga: state, step, what it waits on, stuck status, failure, data, steps and compensations, and
+        its timeline.
 
         An htmx request gets the saga's section alone.
         """

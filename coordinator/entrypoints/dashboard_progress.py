@@ -3,7 +3,8 @@
 The timeline (``saga_history``) says which commands were sent, how often, and which replies came back;
 the saga's definition says which steps and compensations there are. Compensation starts at the
 ``state_changed`` entry whose detail begins with ``compensating:``; as in the engine, a step that was
-refused is not undone, while one that got no reply is (it may have happened).
+refused is not undone, while one that got no reply or whose participant gave up on it (``CommandFailed``) is
+(it may have happened).
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contracts.base import wire_type
+from contracts.failures import CommandFailed
 from coordinator.adapters.saga_queries import HistoryView, SagaView
 from coordinator.engine.definition import Action, SagaDefinition
 from coordinator.sagas import SAGAS
 
 _TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
+_GAVE_UP = wire_type(CommandFailed)
 
 
 @dataclass(frozen=True)
 class ActionProgress:
-    """One action's standing: ``done``, ``refused``, ``waiting``, ``no-reply``, ``remaining`` or ``skipped``."""
+    """One action's standing: ``done``, ``refused``, ``failed`` (its participant gave up on it), ``waiting``,
+    ``no-reply``, ``remaining`` or ``skipped``."""
 
     action: str
     status: str
@@ -60,7 +65,8 @@ def _standing(
         reply = replies[-1]
         confirmed = reply.message_type == done if done is not None else reply.detail is None
         said = f"{reply.message_type}" + (f": {reply.detail}" if reply.detail else "")
-        return ActionProgress(name, "done" if confirmed else "refused", attempts, reply.at, said)
+        status = "done" if confirmed else "failed" if reply.message_type == _GAVE_UP else "refused"
+        return ActionProgress(name, status, attempts, reply.at, said)
     if sent:
         timeouts = sum(1 for e in mine if e.kind == "timed_out")
         late = f"timed out {timeouts}x" if timeouts else None
@@ -97,12 +103,7 @@ def progress(view: SagaView) -> Progress:
     definition = registered.definition if registered else None
     forward, backward = _split(view.history)
     running = view.state == "RUNNING"
-    actions: dict[str, Action[Any]] = {}
-    if definition is not None:
-        for step in definition.steps:
-            actions[step.send.name] = step.send
-        for action in definition.compensations(len(definition.steps)):
-            actions[action.name] = action
+    actions: dict[str, Action[Any]] = {a.name: a for a in definition.actions()} if definition else {}
     step_names = [s.send.name for s in definition.steps] if definition else _sent_order(forward)
     steps = [
         _standing(

@@ -31,6 +31,7 @@ class Filters:
     state: str | None = None
     step: str | None = None
     stuck: bool = False
+    waiting: bool = False
     order_id: str | None = None
     limit: int = PAGE_SIZE
 
@@ -40,6 +41,7 @@ class Filters:
             "state": self.state,
             "step": self.step,
             "stuck": "1" if self.stuck else None,
+            "waiting": "1" if self.waiting else None,
             "order_id": self.order_id,
             "limit": str(self.limit) if self.limit != PAGE_SIZE else None,
         }
@@ -71,8 +73,9 @@ def _cards(summary: Summary) -> list[Card]:
     for state in SagaState:
         count = summary.by_state.get(state.value, 0)
         cards.append(Card(state.value.title(), count, link(PATH, {"state": state.value}), state.value))
+    cards.append(Card("Waiting", summary.waiting, link(PATH, {"waiting": "1"}), "WAITING", "re-sent, no reply yet"))
     css = "STUCK alert" if summary.stuck else "STUCK"
-    cards.append(Card("Stuck", summary.stuck, link(PATH, {"stuck": "1"}), css, "past a reply deadline"))
+    cards.append(Card("Stuck", summary.stuck, link(PATH, {"stuck": "1"}), css, "waiting, with no time limit"))
     return cards
 
 

@@ -7,11 +7,11 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from coordinator import services
 from plumbing.dead_letters import DeadLetter, find_dead_letter, read_dead_letters
-from plumbing.http import problems
+from plumbing.http import Identifier, problems
 from plumbing.settings import ServiceSettings
 from plumbing.wiring import TransactionsDependency
 
@@ -39,7 +39,7 @@ class DeadLettersController(Controller):
         return read_dead_letters(_bootstrap(), limit=limit)
 
     @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404))
-    def replay_dead_letter(self, transactions: TransactionsDependency, ident: FromPath[str]) -> Resubmitted:
+    def replay_dead_letter(self, transactions: TransactionsDependency, ident: Identifier) -> Resubmitted:
         """Put a dead letter (by id or original message id) back on its topic, unchanged; 404 if unknown.
 
         It goes through the coordinator's outbox like every message; its consumer applies it at most

@@ -11,6 +11,7 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from contracts.base import NUL_FREE
 from coordinator import services
 from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
@@ -55,7 +56,8 @@ class SagasController(Controller):
 
     @get("/{saga_id:uuid}", sync_to_thread=True, responses=problems(404))
     def get_saga(self, engine: EngineDependency, saga_id: FromPath[uuid.UUID]) -> SagaView:
-        """A saga's state, current step, stuck status and full history; 404 when there is none."""
+        """A saga's state, current step, what it waits on and since when, stuck status and full history; 404 when
+        there is none."""
         with engine.connect() as conn:
             view = saga_queries.saga(conn, saga_id)
         if view is None:
@@ -66,17 +68,19 @@ class SagasController(Controller):
     def list_sagas(
         self,
         engine: EngineDependency,
-        order_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        order_id: Annotated[str | None, QueryParameter(max_length=64, pattern=NUL_FREE)] = None,
         saga_state: Annotated[SagaState | None, QueryParameter(name="state")] = None,
-        step: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        step: Annotated[str | None, QueryParameter(max_length=64, pattern=NUL_FREE)] = None,
         stuck: FromQuery[bool | None] = None,
+        waiting: FromQuery[bool | None] = None,
         created_since: Timestamp = None,
         created_until: Timestamp = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=200, pattern=NUL_FREE)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> SagaPage:
         """Sagas newest first, filtered; with ``order_id`` each comes with its history.
 
+        ``waiting``: the step was re-sent and has no reply yet; ``stuck``: waiting with no budget to end it.
         Follow ``next_cursor`` (as ``cursor``) for the next page.
         """
         since, until = _timestamp("created_since", created_since), _timestamp("created_until", created_until)
@@ -84,6 +88,7 @@ class SagasController(Controller):
             state=saga_state.value if saga_state else None,
             step=step,
             stuck=stuck,
+            waiting=waiting,
             order_id=order_id,
             created_since=since,
             created_until=until,
@@ -98,7 +103,8 @@ class SagasController(Controller):
     def get_summary(
         self, engine: EngineDependency, window_minutes: Annotated[int, QueryParameter(ge=1, le=10080)] = 15
     ) -> Summary:
-        """Counts per state and per step, how many are stuck, and p50/p95/p99 of recent completions."""
+        """Counts per state and per step, how many wait and how many are stuck, and p50/p95/p99 of recent
+        completions."""
         with engine.connect() as conn:
             return saga_queries.summary(conn, window_minutes=window_minutes)
 
@@ -106,8 +112,8 @@ class SagasController(Controller):
     def replay_saga(
         self, transactions: TransactionsDependency, saga_id: FromPath[uuid.UUID], dry_run: FromQuery[bool] = False
     ) -> ReplayResult:
-        """Re-send the saga's pending command (same message id and idempotency key) or resume its
-        compensation; 404 for an unknown saga, 409 for a finished one."""
+        """Re-send the saga's pending command (same message id and idempotency key); a FAILED saga resumes where
+        it failed. 404 for an unknown saga, 409 for a COMPLETED or COMPENSATED one."""
         try:
             done = services.replay(transactions, saga_id, dry_run=dry_run)
         except services.NotReplayable as error:

@@ -1,5 +1,5 @@
-"""The sagas this coordinator runs, by name, each with its retry policy configured beside it, and the events
-that start them."""
+"""The sagas this coordinator runs, by name, each with its retry policy configured beside it (see ``patience``:
+read from the environment when the coordinator starts), and the events that start them."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from operator import attrgetter
 
 from contracts.base import wire_type
 from contracts.orders import OrderPlaced
-from coordinator.engine.definition import RetryPolicy
 from coordinator.sagas.create_order import CREATE_ORDER
+from coordinator.sagas.patience import PatienceSettings, create_order_policy
 from coordinator.sagas.registered import RegisteredSaga
 from coordinator.sagas.starters import Starter, saga_id_for
 
 __all__ = ["SAGAS", "STARTERS", "RegisteredSaga", "Starter", "saga_id_for"]
 
 SAGAS: dict[str, RegisteredSaga] = {
-    CREATE_ORDER.name: RegisteredSaga(
-        CREATE_ORDER, RetryPolicy(reply_timeout_s=10.0, max_attempts=5, backoff_max_s=60.0)
-    ),
+    CREATE_ORDER.name: RegisteredSaga(CREATE_ORDER, create_order_policy(PatienceSettings.from_env())),
 }
 
 STARTERS: dict[str, Starter] = {

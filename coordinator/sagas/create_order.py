@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from contracts.base import Line, PricedLine
+from contracts.base import Line, PricedLine, Reason, fit
 from contracts.catalog import ReleaseStock, ReserveStock, StockReleased, StockReserved, StockUnavailable
 from contracts.orders import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
@@ -60,7 +60,8 @@ def _approve(c: Context) -> ApproveOrder:
 
 
 def _reject(c: Context) -> RejectOrder:
-    return RejectOrder(order_id=c.data.order_id, reason=c.failure_reason or "rolled back")
+    # A failure reason is built from replies and may chain several: cut it to what the contract carries.
+    return RejectOrder(order_id=c.data.order_id, reason=fit(c.failure_reason or "rolled back", Reason))
 
 
 def _remember_payment(data: OrderSagaData, reply: PaymentSucceeded) -> OrderSagaData:

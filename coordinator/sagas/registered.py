@@ -9,7 +9,7 @@ from typing import Any
 
 from contracts.envelope import Envelope
 from coordinator.engine import engine
-from coordinator.engine.definition import RetryPolicy, SagaDefinition
+from coordinator.engine.definition import Patience, RetryPolicy, SagaDefinition
 from coordinator.engine.engine import Transition
 from coordinator.engine.instance import SagaInstance
 
@@ -20,6 +20,19 @@ class RegisteredSaga:
 
     definition: SagaDefinition[Any]
     retry: RetryPolicy
+
+    def patience(self, action: str) -> Patience:
+        """How ``action`` waits for its reply."""
+        return self.retry.patience(action)
+
+    def with_budget(self) -> list[str]:
+        """The actions the coordinator gives up on after their budget (the others wait until answered)."""
+        return [a.name for a in self.definition.actions() if self.retry.patience(a.name).budget_s is not None]
+
+    def participant(self, action: str) -> str | None:
+        """Who answers ``action``: the service whose ``<service>.commands`` topic it goes to."""
+        to = next((a.to.name for a in self.definition.actions() if a.name == action), None)
+        return to.partition(".")[0] if to else None
 
     def start(self, saga_id: uuid.UUID, order_id: str, data: Any, now: datetime) -> tuple[SagaInstance, Transition]:
         """A new saga with its first command."""

@@ -23,7 +23,9 @@ _LINES = (
     .order_by(order_lines.c.line_no)
 )
 _SAVE_STATUS = orders.update().where(orders.c.order_id == sa.bindparam("order_id_")).values(updated_at=sa.func.now())
-_ADD = orders.insert()
+# A concurrent insert of the same Idempotency-Key waits for the first to commit, then inserts nothing (no
+# unique violation): ON CONFLICT on that index only, so any other constraint still fails loudly.
+_ADD = pg_insert(orders).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(orders.c.order_id)
 _ADD_LINES = order_lines.insert()
 _PRICES = sa.select(product_view.c.sku, product_view.c.price_cents).where(
     product_view.c.sku == sa.any_(sa.bindparam("skus", type_=ARRAY(sa.Text)))
@@ -43,9 +45,9 @@ class OrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, order: Order) -> None:
-        """Insert a new order and its lines."""
-        self._conn.execute(
+    def add(self, order: Order) -> bool:
+        """Insert a new order and its lines; False (nothing inserted) if another order holds its Idempotency-Key."""
+        added = self._conn.execute(
             _ADD,
             {
                 "order_id": order.order_id,
@@ -58,11 +60,14 @@ class OrderRepository:
                 "idempotency_key": order.idempotency_key,
                 "request_fingerprint": order.request_fingerprint,
             },
-        )
+        ).first()
+        if added is None:
+            return False
         self._conn.execute(
             _ADD_LINES,
             [{"order_id": order.order_id, "line_no": n, **vars(line)} for n, line in enumerate(order.lines, start=1)],
         )
+        return True
 
     def get(self, order_id: str) -> Order | None:
         """One order with its lines, or None."""

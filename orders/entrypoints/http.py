@@ -8,27 +8,24 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody
 
-from contracts.base import Line
+from contracts.base import CustomerId, Lines, PaymentMethod
 from orders import services
 from orders.domain.pricing import UnknownProduct
 from orders.ports import OrdersUnitOfWork
 from orders.services import OrderRecord, PlaceOrderRequest
-from plumbing.http import FieldProblem, decode_strictly, problems
+from plumbing.http import FieldProblem, Identifier, decode_strictly, if_unavailable, problems
 from plumbing.unit_of_work import UnitsOfWork
 from plumbing.wiring import TransactionsDependency
-
-CustomerId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-PaymentMethodId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
 
 class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /orders`` body: who orders, what (1 to 50 lines of 1 to 100 each), and how they pay."""
 
     customer_id: CustomerId
-    items: Annotated[list[Line], msgspec.Meta(min_length=1, max_length=50)]
-    payment_method: PaymentMethodId
+    items: Lines
+    payment_method: PaymentMethod
 
 
 class OrderAccepted(msgspec.Struct):
@@ -66,7 +63,12 @@ class OrdersController(Controller):
 
     path = "/orders"
 
-    @post("/", status_code=202, responses=problems(409, 422))
+    @post(
+        "/",
+        status_code=202,
+        responses=problems(409, 422),
+        opt=if_unavailable("the order may have been created; retry with the same Idempotency-Key"),
+    )
     async def create_order(
         self,
         data: JSONBody[PlaceOrderBody],
@@ -85,7 +87,7 @@ class OrdersController(Controller):
         return await anyio.to_thread.run_sync(_place, transactions, _request(data, idempotency_key))
 
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
-    def get_order(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> OrderView:
+    def get_order(self, transactions: TransactionsDependency, order_id: Identifier) -> OrderView:
         """The order with its status, and the reason when it was rejected; 404 when there is none."""
         return _view(services.get_order(transactions, order_id))
 

@@ -14,20 +14,18 @@ import requests
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
-from payment.domain.gateway import Confirmation, GatewayUnavailable
+from payment.adapters.stripe_errors import TRANSIENT, classified
+from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
 from payment.domain.payments import Payment
 from plumbing.metrics import STRIPE_CALLS
 from plumbing.tracing import calling
 
 T = TypeVar("T")
 
-# Errors that mean "try again later": network, timeouts, 5xx, 429 (the SDK already retried them).
-_TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
-
 
 def _is_answer(error: BaseException) -> bool:
     """Stripe answered (a decline, a bad request): not a sign that Stripe is failing."""
-    return not isinstance(error, _TRANSIENT)
+    return not isinstance(error, TRANSIENT)
 
 
 def _http_client(api_base: str, timeout_s: float) -> stripe.HTTPClient:
@@ -76,17 +74,9 @@ class StripeGateway:
         except pybreaker.CircuitBreakerError as error:
             outcome = "circuit_open"
             raise GatewayUnavailable(f"stripe circuit open: {error}") from error
-        except stripe.CardError:
-            outcome = "card_declined"
-            raise
-        except stripe.InvalidRequestError:
-            outcome = "invalid_request"
-            raise
-        except _TRANSIENT as error:
-            outcome = "unavailable"
-            raise GatewayUnavailable(
-                f"stripe unavailable: {type(error).__name__}: {error.user_message or error}"
-            ) from error
+        except stripe.StripeError as error:
+            outcome, raised = classified(error)
+            raise raised from error
         finally:
             STRIPE_CALLS.labels(name, outcome).inc()
 
@@ -96,7 +86,10 @@ class StripeGateway:
         return str(self._breaker.current_state)
 
     def create_intent(self, payment: Payment) -> str:
-        """Create an unconfirmed PaymentIntent carrying the order id; nothing is charged yet."""
+        """Create an unconfirmed PaymentIntent carrying the order id; nothing is charged yet.
+
+        ``Declined`` when Stripe refuses the payment method (unknown or unusable): no intent was created.
+        """
         params: PaymentIntentCreateParams = {
             "amount": payment.amount_cents,
             "currency": payment.currency,
@@ -112,7 +105,7 @@ class StripeGateway:
         return intent.id
 
     def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
-        """Confirm (charge) the intent; a card decline is an answer, not an error."""
+        """Confirm (charge) the intent; a decline is an answer, not an error, and leaves nothing chargeable."""
         try:
             intent = self._call(
                 "confirm",
@@ -120,27 +113,29 @@ class StripeGateway:
                     intent_id, options={"idempotency_key": f"{payment.idempotency_key}:confirm"}
                 ),
             )
-        except stripe.CardError as error:
-            # stripe 16's CardError has no decline_code of its own; the error body may carry one.
-            decline_code = getattr(error.error, "decline_code", None) if error.error else None
-            return Confirmation(
-                False, reason=error.user_message or str(error.code), decline_code=decline_code or error.code
-            )
-        except stripe.InvalidRequestError:
-            # Confirming an intent that already succeeded is refused: look at where it stands instead.
-            intent = self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
-            if intent.status != "succeeded":
-                raise
-        if intent.status == "succeeded":
+        except Declined as declined:
+            # A card error leaves the intent requiring a new payment method: nothing can charge it. A refused
+            # request most often means the intent no longer awaits confirmation (it already succeeded:
+            # payment_intent_unexpected_state; localstripe answers a bare 400): look where it stands.
+            if isinstance(declined.__cause__, stripe.InvalidRequestError) and self.cancel_unless_charged(intent_id):
+                return Confirmation(True)
+            return Confirmation(False, reason=declined.reason, decline_code=declined.code)
+        if self._charged_or_cancelled(intent_id, intent.status):
             return Confirmation(True)
         return Confirmation(False, reason=f"payment intent is {intent.status}")
 
     def cancel_unless_charged(self, intent_id: str) -> bool:
         """True if the intent succeeded; otherwise cancel it (so it can never be charged) and return False."""
         intent = self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
-        if intent.status == "succeeded":
+        return self._charged_or_cancelled(intent_id, intent.status)
+
+    def _charged_or_cancelled(self, intent_id: str, status: str) -> bool:
+        """True if the intent in ``status`` succeeded; else it is cancelled (unless it already was) and False."""
+        if status == "succeeded":
             return True
-        if intent.status != "canceled":
+        if status == "processing":  # neither charged nor cancellable yet: ask again later
+            raise GatewayUnavailable(f"payment intent {intent_id} is processing")
+        if status != "canceled":
             self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
         return False
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import FromPath
 
 from payment import services
 from payment.domain.payments import Payment
-from plumbing.http import problems
+from plumbing.http import Identifier, problems
 from plumbing.wiring import TransactionsDependency
 
 
@@ -44,6 +43,6 @@ class PaymentsController(Controller):
     path = "/payments"
 
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
-    def get_payment(self, transactions: TransactionsDependency, order_id: FromPath[str]) -> PaymentView:
+    def get_payment(self, transactions: TransactionsDependency, order_id: Identifier) -> PaymentView:
         """The payment of one order; 404 when payment has not seen the order (yet)."""
         return _view(services.get_payment(transactions, order_id))

@@ -13,31 +13,38 @@ from contracts.envelope import Envelope
 from contracts.payment import ChargePayment, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS
 from payment import services
-from payment.domain.gateway import GatewayUnavailable
+from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.ports import PaymentUnitOfWork
-from plumbing.errors import RetryLater
+from plumbing.errors import RetryLater, Unprocessable
 from plumbing.routing import Routes
 
 
 def charge_payment(uow: PaymentUnitOfWork, command: Envelope[ChargePayment]) -> None:
     """Charge once through the gateway; reply PaymentSucceeded or PaymentDeclined."""
-    with _retried_later():
+    with _gateway_errors():
         uow.reply(command, services.charge_payment(uow, command.payload))
 
 
 def refund_payment(uow: PaymentUnitOfWork, command: Envelope[RefundPayment]) -> None:
     """Refund the order's charge if there was one; reply PaymentRefunded."""
-    with _retried_later():
+    with _gateway_errors():
         uow.reply(command, services.refund_payment(uow, command.payload))
 
 
 @contextmanager
-def _retried_later() -> Iterator[None]:
-    """A processor outage retries the batch with backoff (what was done is stored; a retry resumes from it)."""
+def _gateway_errors() -> Iterator[None]:
+    """A processor outage retries the batch with backoff (what was done is stored; a retry resumes from it).
+
+    A refusal no retry can fix (our API key or account, see ``payment.adapters.stripe_errors``) makes the
+    command unprocessable: the consumer dead-letters it and tells its saga. The payment keeps its stored progress
+    and is never recorded as declined, so an operator's replay after the fix carries on from there.
+    """
     try:
         yield
     except GatewayUnavailable as error:
         raise RetryLater(str(error)) from error
+    except GatewayRefused as error:
+        raise Unprocessable(str(error)) from error
 
 
 ROUTES: Routes[PaymentUnitOfWork] = {

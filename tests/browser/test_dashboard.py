@@ -1,7 +1,8 @@
-"""The saga dashboard as an operator sees it: a completed, a compensated and a stuck saga, in Chromium.
+"""The saga dashboard as an operator sees it: a completed, a compensated and a waiting saga, in Chromium.
 
-The stuck saga waits on ``charge_payment`` while the payment service is stopped; every test but the last
-runs in that state, and the last one brings payment back and watches the saga finish.
+The waiting saga waits on ``charge_payment`` while the payment service is stopped (within the charge's budget,
+so it is waiting, not stuck); every test but the last runs in that state, and the last one brings payment back
+and watches the saga finish.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Sagas:
 
     completed: dict[str, Any]
     compensated: dict[str, Any]
-    stuck: dict[str, Any]
+    waiting: dict[str, Any]
 
 
 def _sku() -> str:
@@ -46,9 +47,9 @@ def _order(payment_method: str) -> str:
     return order_id
 
 
-def _stuck(order_id: str) -> dict[str, Any] | None:
+def _waiting(order_id: str) -> dict[str, Any] | None:
     items: list[dict[str, Any]] = api("coordinator").get("/sagas", params={"order_id": order_id}).json()["items"]
-    return items[0] if items and items[0]["stuck"] else None
+    return items[0] if items and items[0]["waiting"] else None
 
 
 def _restart_payment() -> None:
@@ -58,7 +59,7 @@ def _restart_payment() -> None:
 
 @pytest.fixture(scope="module")
 def sagas(real_stack: None) -> Iterator[Sagas]:
-    """A COMPLETED and a COMPENSATED saga, then one stuck on ``charge_payment`` with payment stopped.
+    """A COMPLETED and a COMPENSATED saga, then one waiting on ``charge_payment`` with payment stopped.
 
     Payment stays down for the module's tests (the last one restarts it); it is started again at the end
     whatever happened.
@@ -69,8 +70,9 @@ def sagas(real_stack: None) -> Iterator[Sagas]:
     services.stop("payment")
     try:
         order_id = _order("pm_card_visa")
-        stuck = wait_for(lambda: _stuck(order_id), timeout_s=60, what=f"saga of order {order_id} to be stuck")
-        yield Sagas(completed, compensated, stuck)
+        waiting = wait_for(lambda: _waiting(order_id), timeout_s=60, what=f"saga of order {order_id} to wait")
+        assert (waiting["stuck"], waiting["waiting_on"]) == (False, "payment")  # within its budget
+        yield Sagas(completed, compensated, waiting)
     finally:
         _restart_payment()
 
@@ -87,11 +89,12 @@ def test_the_summary_counts_what_the_api_counts(page: Page, sagas: Sagas) -> Non
     page.goto("/dashboard")
     expect(page).to_have_title("Sagas · RetroVault")
     summary = api("coordinator").get("/sagas/summary").json()
-    assert summary["stuck"] >= 1 and summary["by_step"].get("charge_payment", 0) >= 1
+    assert summary["waiting"] >= 1 and summary["by_step"].get("charge_payment", 0) >= 1
     for state in ("RUNNING", "COMPENSATING", "COMPLETED", "COMPENSATED", "FAILED"):
         expect(_card(page, state.title())).to_have_text(str(summary["by_state"].get(state, 0)))
     expect(_card(page, "All sagas")).to_have_text(str(sum(summary["by_state"].values())))
     expect(_card(page, "Stuck")).to_have_text(str(summary["stuck"]))
+    expect(_card(page, "Waiting")).to_have_text(str(summary["waiting"]))
     expect(page.locator('[data-step="charge_payment"] b')).to_have_text(str(summary["by_step"]["charge_payment"]))
     durations = page.locator('[data-card="Completion time"]')
     expect(durations).to_contain_text("p50")
@@ -99,30 +102,42 @@ def test_the_summary_counts_what_the_api_counts(page: Page, sagas: Sagas) -> Non
     expect(durations).to_contain_text(f"{summary['durations']['completed']} completed in the last 15 min")
 
 
-def test_the_table_shows_each_saga_with_its_state_and_the_stuck_marker(page: Page, sagas: Sagas) -> None:
+def test_the_table_shows_each_saga_with_its_state_and_what_it_waits_on(page: Page, sagas: Sagas) -> None:
     page.goto("/dashboard")
     for saga, state in ((sagas.completed, "COMPLETED"), (sagas.compensated, "COMPENSATED")):
         expect(_row(page, saga).locator("[data-state]")).to_have_text(state)
         expect(_row(page, saga).locator("[data-stuck]")).to_have_count(0)
-    stuck = _row(page, sagas.stuck)
-    expect(stuck.locator("[data-state]")).to_have_text("RUNNING")
-    expect(stuck).to_have_class("stuck")
-    expect(stuck.locator("[data-stuck]")).to_contain_text("stuck")
-    expect(stuck).to_contain_text("charge_payment")
+        expect(_row(page, saga).locator("[data-waiting]")).to_have_count(0)
+    waiting = _row(page, sagas.waiting)
+    expect(waiting.locator("[data-state]")).to_have_text("RUNNING")
+    expect(waiting).to_have_class("waiting")
+    expect(waiting.locator('[data-waiting="payment"]')).to_contain_text(
+        re.compile(r"^waiting on payment since .*, \d+ re-sends?$")
+    )
+    expect(waiting.locator("[data-stuck]")).to_have_count(0)
+    expect(waiting).to_contain_text("charge_payment")
     page.screenshot(path=str(SCREENSHOTS[0]), full_page=True)
     SCREENSHOTS[1].parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SCREENSHOTS[0], SCREENSHOTS[1])
-    stuck.get_by_role("link", name=sagas.stuck["saga_id"][:8]).click()
-    expect(page).to_have_url(re.compile(f"/dashboard/sagas/{sagas.stuck['saga_id']}$"))
+    waiting.get_by_role("link", name=sagas.waiting["saga_id"][:8]).click()
+    expect(page).to_have_url(re.compile(f"/dashboard/sagas/{sagas.waiting['saga_id']}$"))
 
 
 def test_the_filters_narrow_the_table(page: Page, sagas: Sagas) -> None:
     page.goto("/dashboard")
+    page.get_by_label("Waiting only").check()
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"/dashboard\?.*waiting=1"))
+    expect(_row(page, sagas.waiting)).to_be_visible()
+    rows = page.locator("#sagas tbody tr")
+    expect(rows.locator("[data-waiting]")).to_have_count(rows.count())
+
+    page.goto("/dashboard")
     page.get_by_label("Stuck only").check()
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"/dashboard\?.*stuck=1"))
-    expect(_row(page, sagas.stuck)).to_be_visible()
-    rows = page.locator("#sagas tbody tr")
+    expect(_row(page, sagas.waiting)).to_have_count(0)  # waiting within its budget is not stuck
+    rows = page.locator("#sagas tbody tr[data-saga-id]")
     expect(rows.locator("[data-stuck]")).to_have_count(rows.count())
 
     page.goto("/dashboard")
@@ -136,7 +151,7 @@ def test_the_filters_narrow_the_table(page: Page, sagas: Sagas) -> None:
     page.get_by_label("State").select_option("")
     page.get_by_label("Current step").select_option("charge_payment")
     page.get_by_role("button", name="Apply").click()
-    expect(_row(page, sagas.stuck)).to_be_visible()
+    expect(_row(page, sagas.waiting)).to_be_visible()
     expect(_row(page, sagas.compensated)).to_have_count(0)
 
     page.goto("/dashboard")
@@ -149,14 +164,14 @@ def test_the_filters_narrow_the_table(page: Page, sagas: Sagas) -> None:
 def test_next_page_links_walk_the_sagas_newest_first(page: Page, sagas: Sagas) -> None:
     page.goto("/dashboard?limit=1")
     expect(page.locator("#sagas tbody tr")).to_have_count(1)
-    expect(_row(page, sagas.stuck)).to_be_visible()
+    expect(_row(page, sagas.waiting)).to_be_visible()
     expect(page.locator('[data-page="first"]')).to_have_count(0)
     page.locator('[data-page="next"]').click()
     expect(_row(page, sagas.compensated)).to_be_visible()
     page.locator('[data-page="next"]').click()
     expect(_row(page, sagas.completed)).to_be_visible()
     page.locator('[data-page="first"]').click()
-    expect(_row(page, sagas.stuck)).to_be_visible()
+    expect(_row(page, sagas.waiting)).to_be_visible()
 
 
 def _timeline(page: Page) -> list[tuple[str, str, str]]:
@@ -216,12 +231,13 @@ def test_a_compensated_saga_shows_its_compensations_confirmed(page: Page, sagas:
     page.screenshot(path=str(SCREENSHOTS[0].with_name("saga-compensated.png")), full_page=True)
 
 
-def test_a_stuck_saga_shows_why_and_its_retries(page: Page, sagas: Sagas) -> None:
-    page.goto(f"/dashboard/sagas/{sagas.stuck['saga_id']}")
+def test_a_waiting_saga_shows_on_whom_since_when_and_its_retries(page: Page, sagas: Sagas) -> None:
+    page.goto(f"/dashboard/sagas/{sagas.waiting['saga_id']}")
     expect(page.locator("#saga h2 [data-state]")).to_have_text("RUNNING")
-    stuck = page.locator('[data-field="stuck"]')
-    expect(stuck.locator("[data-stuck]")).to_be_visible()
-    expect(stuck).to_contain_text("no reply to charge_payment yet")
+    waiting = page.locator('[data-field="waiting"]')
+    expect(waiting).to_contain_text(re.compile(r"^waiting on payment since .*, \d+ re-sends?"))
+    expect(waiting).to_contain_text("rolls back at")
+    expect(page.locator('[data-field="stuck"]')).to_have_text("no")
     expect(_status(page, "steps", "reserve_stock")).to_have_attribute("data-status", "done")
     expect(_status(page, "steps", "charge_payment")).to_have_attribute("data-status", "waiting")
     expect(_status(page, "steps", "approve_order")).to_have_attribute("data-status", "remaining")
@@ -230,7 +246,7 @@ def test_a_stuck_saga_shows_why_and_its_retries(page: Page, sagas: Sagas) -> Non
     assert ("timed_out", "charge_payment", "—") in timeline, timeline
     retries = page.locator('#timeline tr[data-kind="command_sent"][data-action="charge_payment"]')
     expect(retries.nth(1).locator("td").nth(5)).to_have_text("2")
-    page.screenshot(path=str(SCREENSHOTS[0].with_name("saga-stuck.png")), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS[0].with_name("saga-waiting.png")), full_page=True)
 
 
 def test_an_unknown_saga_is_a_404_page(page: Page, sagas: Sagas) -> None:
@@ -242,12 +258,13 @@ def test_an_unknown_saga_is_a_404_page(page: Page, sagas: Sagas) -> None:
         expect(page.locator("main")).to_contain_text(saga_id)
 
 
-def test_the_stuck_saga_page_updates_itself_when_payment_is_back(page: Page, sagas: Sagas) -> None:
-    page.goto(f"/dashboard/sagas/{sagas.stuck['saga_id']}")
+def test_the_waiting_saga_page_updates_itself_when_payment_is_back(page: Page, sagas: Sagas) -> None:
+    page.goto(f"/dashboard/sagas/{sagas.waiting['saga_id']}")
     expect(page.locator("#saga h2 [data-state]")).to_have_text("RUNNING")
     _restart_payment()
-    assert settled_saga(sagas.stuck["order_id"], timeout_s=60)["state"] == "COMPLETED"
+    assert settled_saga(sagas.waiting["order_id"], timeout_s=60)["state"] == "COMPLETED"
     expect(page.locator("#saga h2 [data-state]")).to_have_text("COMPLETED", timeout=20_000)  # no reload
     expect(page.locator('[data-field="stuck"]')).to_have_text("no")
+    expect(page.locator('[data-field="waiting"]')).to_have_text("no")
     expect(_status(page, "steps", "charge_payment")).to_have_attribute("data-status", "done")
     expect(_status(page, "steps", "approve_order")).to_have_attribute("data-status", "done")

@@ -16,4 +16,4 @@ def check_with(*changed: type[Message], drop: tuple[str, ...] = ()) -> CompatRep
         del current[name]
     for cls in changed:
         current[schema_file_name(wire_type(cls), cls.schema_version)] = message_schema(cls)
-    return check_compat(current, load_schema_dir(BASELINE), baseline="released/v1")
+    return check_compat(current, load_schema_dir(BASELINE), baseline=f"released/{BASELINE.name}")

@@ -44,6 +44,9 @@ def _body(**changes: Any) -> dict[str, Any]:
         (_body(customer_id=""), 400, "customer_id"),
         ({"items": GOOD["items"], "payment_method": "pm_card_visa"}, 400, "customer_id"),
         (_body(extra="x"), 400, "extra"),
+        (_body(customer_id="c\x001"), 400, "customer_id"),
+        (_body(payment_method="pm_card_visa\x00"), 400, "payment_method"),
+        (_body(customer_id="c" * 65), 400, "customer_id"),
     ],
 )
 def test_invalid_order_bodies_are_refused_naming_the_field(body: dict[str, Any], status: int, field: str) -> None:
@@ -99,3 +102,13 @@ def test_the_same_idempotency_key_with_another_body_is_a_409() -> None:
     assert response.status_code == 409
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
     assert _orders() == before
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "field"),
+    [("orders", "/orders/%00", "order_id"), ("coordinator", "/sagas?order_id=%00", "order_id")],
+)
+def test_a_nul_in_a_path_or_query_is_a_400_naming_the_parameter(service: str, path: str, field: str) -> None:
+    response = api(service).get(path)
+    assert (response.status_code, response.headers["content-type"]) == (400, "application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == [field]

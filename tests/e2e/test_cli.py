@@ -46,6 +46,9 @@ def test_every_command_has_help() -> None:
         ["dlq", "replay"],
         ["orders", "place"],
         ["orders", "show"],
+        ["outbox", "parked"],
+        ["outbox", "retry"],
+        ["outbox", "discard"],
     ):
         result = retrovault(*command, "--help")
         assert result.returncode == 0 and "usage: retrovault" in result.stdout
@@ -81,25 +84,31 @@ def test_replay_refuses_a_finished_saga() -> None:
     _one_line_error(retrovault("sagas", "replay", saga["saga_id"]), "409", "COMPLETED", "nothing to replay")
 
 
-def test_a_stuck_saga_is_shown_and_replay_finishes_it_with_one_charge() -> None:
+def test_a_waiting_saga_is_shown_and_replay_finishes_it_with_one_charge() -> None:
     services.stop("payment")
     try:
         order_id = place_order([("PS1-FF7", 1)]).json()["order_id"]
         saga = wait_for(
-            lambda: next(iter(api("coordinator").get("/sagas", params={"order_id": order_id, "stuck": "true"})
+            lambda: next(iter(api("coordinator").get("/sagas", params={"order_id": order_id, "waiting": "true"})
                               .json()["items"]), None),
             timeout_s=60,
-            what="the saga to be stuck at charge_payment",
+            what="the saga to wait on payment at charge_payment",
         )  # fmt: skip
-        assert saga["current_step"] == "charge_payment" and saga["stuck_since"] and saga["stuck_reason"]
+        assert saga["current_step"] == "charge_payment" and saga["waiting_since"] and saga["waiting_on"] == "payment"
+        assert saga["resends"] >= 1 and saga["gives_up_at"]
+        assert (saga["stuck"], saga["stuck_since"], saga["stuck_reason"]) == (False, None, None)  # within its budget
+        waiting = json.loads(retrovault("sagas", "list", "--waiting", "--json").stdout)
+        assert saga["saga_id"] in [s["saga_id"] for s in waiting]
         stuck = json.loads(retrovault("sagas", "list", "--stuck", "--json").stdout)
-        assert saga["saga_id"] in [s["saga_id"] for s in stuck]
-        dry = retrovault("sagas", "replay", "--stuck", "--dry-run")
+        assert saga["saga_id"] not in [s["saga_id"] for s in stuck]
+        shown = retrovault("sagas", "show", saga["saga_id"])
+        assert shown.returncode == 0 and "waiting on payment since" in shown.stdout
+        dry = retrovault("sagas", "replay", "--waiting", "--dry-run")
         assert dry.returncode == 0 and f"{saga['saga_id']}: would send ChargePayment" in dry.stdout
     finally:
         services.start("payment")
         services.wait_healthy("payment")
-    replayed = retrovault("sagas", "replay", "--stuck", "--older-than", "1s", "--json")
+    replayed = retrovault("sagas", "replay", "--waiting", "--older-than", "1s", "--json")
     assert replayed.returncode == 0, replayed.stderr
     assert settled_order(order_id, timeout_s=60)["status"] == "APPROVED"
     assert settled_saga(order_id)["state"] == "COMPLETED"
@@ -144,3 +153,13 @@ def test_dead_letters_are_listed_and_can_be_resubmitted() -> None:
         what="orders to see the re-submitted message",
     )
     _one_line_error(retrovault("dlq", "replay", "no-such-letter"), "404")
+
+
+def test_replay_failed_and_its_errors() -> None:
+    dry = retrovault("sagas", "replay", "--failed", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert all(r["dry_run"] and r["state"] in ("RUNNING", "COMPENSATING") for r in json.loads(dry.stdout))  # resumed
+    _one_line_error(retrovault("sagas", "replay", "--stuck", "--failed"), "SAGA_ID or --stuck", "one of them")
+    _one_line_error(retrovault("sagas", "replay", "--older-than", "5m"), "SAGA_ID or --stuck")
+    summary = json.loads(retrovault("sagas", "summary", "--json").stdout)
+    assert summary["waiting"] >= summary["stuck"] >= 0

@@ -7,6 +7,7 @@ builder, its ``done`` reply and its ``failed`` replies).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog import services as catalog_services
+from catalog.adapters.tables import inbox as catalog_inbox
 from catalog.adapters.tables import outbox as catalog_outbox
 from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
 from catalog.entrypoints.messages import ROUTES as CATALOG_ROUTES
@@ -42,9 +44,12 @@ from payment.adapters.payment_store import PaymentStore
 from payment.adapters.tables import outbox as payment_outbox
 from payment.adapters.unit_of_work import unit_factory
 from payment.entrypoints.messages import ROUTES as PAYMENT_ROUTES
+from plumbing.batches import BatchApplier, ConsumerStats, Limits
+from plumbing.inbox import Inbox
 from plumbing.routing import Routes, single
 from plumbing.unit_of_work import UnitOfWork
 from tests.support import Joined, database, rolled_back
+from tests.unit.plumbing.fakes import kafka_message
 
 
 def _data(sku: str = "NES-SMB3", quantity: int = 1, method: str = "pm_card_visa") -> OrderSagaData:
@@ -95,8 +100,8 @@ def test_every_action_of_the_saga_is_covered_here() -> None:
 @pytest.mark.parametrize(("quantity", "outcome"), [(1, "done"), (100, "failed")])
 def test_catalog_answers_reserve_stock(quantity: int, outcome: str) -> None:
     with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as uow:
-        # Known stock for this case only (rolled back with the rest): 50 units, so 100 is always too many.
-        uow.conn.execute(sa.text("UPDATE products SET stock = 50 WHERE sku = 'NES-SMB3'"))
+        # Known stock for this case only (rolled back with the rest): 50 units available, so 100 is always too many.
+        uow.conn.execute(sa.text("UPDATE products SET on_hand = reserved + 50 WHERE sku = 'NES-SMB3'"))
         _expect(reserve_stock, CATALOG_ROUTES, uow, _command(reserve_stock, _data(quantity=quantity)), outcome)
 
 
@@ -136,9 +141,7 @@ def test_orders_answers_its_commands(action: Action[OrderSagaData], reason: str 
 
 def test_orders_understands_catalogs_product_events() -> None:
     with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as catalog_uow:
-        product = catalog_uow.products.get("SNES-CHRONO")
-        assert product is not None
-        catalog_services.set_stock(Joined(catalog_uow), "SNES-CHRONO", product.stock + 7)
+        catalog_services.adjust_stock(Joined(catalog_uow), "SNES-CHRONO", 7, "contract test")
         product = catalog_uow.products.get("SNES-CHRONO")
         assert product is not None
         catalog_uow.flush()
@@ -151,4 +154,31 @@ def test_orders_understands_catalogs_product_events() -> None:
         handle(uow, event)
         assert uow.product_view.prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
         (stock,) = uow.conn.execute(sa.text("SELECT stock FROM product_view WHERE sku = 'SNES-CHRONO'")).one()
-        assert stock == product.stock
+        assert stock == product.available
+
+
+def test_a_participant_answers_a_command_that_comes_again_with_the_reply_it_recorded() -> None:
+    """Through the consumer's applier and the real inbox: the second copy of a command (a redelivery, or an
+    operator's replay with the same message id) is not applied again, and its recorded reply is sent again."""
+    command = _command(release_stock, _data())
+    value = codec_for(release_stock.to.name).encode(command)
+    with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as uow:
+        apply = BatchApplier(
+            service="catalog",
+            units=Joined(uow),
+            inbox=Inbox(catalog_inbox),
+            routes=CATALOG_ROUTES,
+            limits=Limits(),
+            stats=ConsumerStats(),
+        )
+        for _copy in range(2):
+            apply.apply([kafka_message(release_stock.to.name, value)], threading.Event())
+        uow.flush()
+        query = sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id")
+        sent = uow.conn.execute(query, {"t": SAGA_REPLIES.name}).scalars().all()
+        recorded = uow.conn.execute(
+            sa.text("SELECT reply_value FROM inbox WHERE message_id = :id"), {"id": command.message_id}
+        ).scalar_one()
+    assert len(sent) == 2 and sent[0] == sent[1] == recorded
+    assert codec_for(SAGA_REPLIES.name).decode(sent[0]).causation_id == command.message_id
+    assert (apply.stats.applied, apply.stats.duplicates, apply.stats.replies_resent) == (1, 1, 1)

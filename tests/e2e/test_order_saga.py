@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.restocking import set_available
 from tests.support import (
     api,
     payment_intents,
@@ -66,7 +67,7 @@ def test_a_declined_card_rejects_the_order_and_gives_the_stock_back() -> None:
 
 def _scarce(sku: str, units: int) -> int:
     """Put few units on the shelf (an earlier run, e.g. the benchmark, may have restocked it a lot)."""
-    api("catalog").put(f"/products/{sku}/stock", json={"stock": units}).raise_for_status()
+    set_available(sku, units)
     return units
 
 

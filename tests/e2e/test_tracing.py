@@ -6,7 +6,8 @@ import secrets
 from typing import Any
 
 from infra import trace_sink
-from tests.support import api, place_order, settled_saga, trace_spans, wait_for
+from tests.restocking import set_available
+from tests.support import place_order, settled_saga, trace_spans, wait_for
 
 SERVICES = {"orders", "coordinator", "catalog", "payment"}
 
@@ -15,7 +16,7 @@ def test_one_order_gives_one_trace_across_all_four_services() -> None:
     assert trace_sink.is_running(), (
         "the stack must be started with the trace sink (python -m infra.stack up --trace-sink)"
     )
-    api("catalog").put("/products/SNES-ALTTP/stock", json={"stock": 40}).raise_for_status()
+    set_available("SNES-ALTTP", 40)
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     response = place_order([("SNES-ALTTP", 1)], headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
     assert response.status_code == 202

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tests.restocking import set_available
 from tests.support import api, payment_intents_by_order, query, refunds, wait_for
 
 STREAM_SKUS = ("NES-SMB3", "SNES-SMW", "N64-MK64", "GB-TETRIS", "PS1-CRASH", "GEN-SONIC2")
@@ -60,8 +61,8 @@ def restock(stock: int = 2000) -> None:
     """Give the stream's products plenty of stock, so the mix stays mostly successes run after run."""
     quiesce()
     for sku in STREAM_SKUS:
-        api("catalog").put(f"/products/{sku}/stock", json={"stock": stock}).raise_for_status()
-    api("catalog").put(f"/products/{SHORT_SKU}/stock", json={"stock": 5}).raise_for_status()
+        set_available(sku, stock)
+    set_available(SHORT_SKU, 5)
     wait_for(lambda: _view_has(STREAM_SKUS, stock), timeout_s=30, what="orders' product view to see the new stock")
 
 

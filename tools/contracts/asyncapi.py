@@ -31,7 +31,7 @@ from tools.contracts.schemas import (
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
-DOCUMENT_VERSION = "2.0.0"
+DOCUMENT_VERSION = "3.0.0"
 """The version of the messaging API as a whole; raise it with each new ``contracts/released/v<N>`` snapshot."""
 
 OPERATORS = "operators"

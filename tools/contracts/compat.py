@@ -6,8 +6,9 @@ constraint narrowed (a lower maximum, a higher minimum, a new or changed pattern
 values, unknown fields newly forbidden). Adding an optional field (one with a default), widening a
 constraint and adding a message type are compatible. A breaking change needs a new ``schema_version``
 (a new ``<Type>.v<N+1>.json``) while the previous version's schema stays in ``contracts/released/``, and the
-previous version must stay decodable: a retired class in ``contracts/retired.py`` generates its
-``<Type>.v<N>.json`` again, which must be unchanged from the released one.
+previous version must stay decodable: a retired class in ``contracts/retired/`` generates its
+``<Type>.v<N>.json`` again, which must be unchanged from the released one. The envelope is the exception: its
+version is not on the wire, so there is no retired envelope, and its bump is a note (it needs a migration plan).
 
 The schema-against-schema comparison is in ``schema_diff.py`` (and the per-keyword checks in ``keywords.py``);
 this module applies it release by release: which versions must still match, which were bumped, which are new.
@@ -72,7 +73,7 @@ def not_decodable(name: str, version: int, current: int) -> str:
     """The message for a released version that was bumped away without a retired class to read it."""
     return (
         f"{name} v{version}: no longer decodable: bumped to v{current} without a retired {name} v{version} "
-        "(add one with upgrade() to contracts/retired.py)"
+        "(add one with upgrade() to contracts/retired/)"
     )
 
 
@@ -97,7 +98,7 @@ def check_compat(
                 report.errors.append(f"{subject}: schema_version went back to v{latest} (it is in {baseline})")
             elif version < max(versions):  # already retired in the baseline: ending its retention is a choice
                 report.notes.append(f"{subject}: retired version dropped (it is no longer decoded)")
-            else:
+            elif name != ENVELOPE_NAME:  # the envelope's version is not on the wire: there is no retired envelope
                 report.errors.append(not_decodable(name, version, latest))
     for name, versions in now.items():
         for version, new in versions.items():
@@ -107,7 +108,7 @@ def check_compat(
             if not earlier:
                 if version == 1:
                     report.notes.append(f"{name} v1: new message type")
-                else:
+                elif name in before or 1 not in versions:  # else: a new type, bumped since (its v1 is still read)
                     report.errors.append(
                         f"{name} v{version}: no earlier version of {name} is in {baseline}; a bumped message keeps "
                         "its previous schema in contracts/released/ (a new message type starts at v1)"
@@ -116,6 +117,8 @@ def check_compat(
             previous = max(earlier)
             changes = schema_changes(before[name][previous], new)
             summary = "; ".join(changes) if changes else "none (the bump was not needed)"
+            if name == ENVELOPE_NAME:
+                summary += f" (not on the wire: every envelope is now read as v{version}; needs a migration plan)"
             report.notes.append(f"{name} v{previous} -> v{version}: version bumped; breaking changes: {summary}")
     return report
 

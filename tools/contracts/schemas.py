@@ -1,7 +1,7 @@
 """JSON Schemas generated from the message Structs: one document per message type and version, plus the envelope.
 
 Every version a service reads is there: the current class of each type, and each retired version registered in
-``contracts/retired.py``.
+``contracts/retired/``.
 
 The Structs are the source of truth; these documents are derived from them with ``msgspec.json.schema`` and
 written to ``contracts/generated/schemas/`` by ``python -m tools.contracts generate``. Output is deterministic:
@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 import contracts
-from contracts.base import Message, wire_type
+from contracts.base import Message, Retired, wire_type
 from contracts.codecs import all_message_types
 from contracts.envelope import Envelope
 from contracts.retired import RETIRED
@@ -26,8 +26,10 @@ from contracts.retired import RETIRED
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 ENVELOPE_NAME = "Envelope"
-ENVELOPE_SCHEMA_VERSION = 1
-"""The envelope's version. It is not on the wire: a breaking envelope change needs a migration plan (see docs)."""
+ENVELOPE_SCHEMA_VERSION = 2
+"""The envelope's version. It is not on the wire: a breaking envelope change needs a migration plan (see docs).
+
+v2 (contracts v3) bounds ``type`` and ``correlation_id``; no envelope any producer wrote exceeds them."""
 
 CONTRACTS_DIR = Path(contracts.__file__).resolve().parent
 """The ``contracts`` package: the generated and released artefacts live beside the messages they describe."""
@@ -103,10 +105,16 @@ def _document(
 def message_schema(cls: type[Message]) -> JsonSchema:
     """The JSON Schema document of one message type's payload (what travels in the envelope's ``payload``).
 
-    A retired version's definition is named after its wire type, not its class, like the current version's.
+    A retired version's definition is named after its wire type, not its class, like the current version's, and so
+    are the Structs it nests, named ``<Name>V<N>`` in the code (``LineV1`` is ``Line``), as they were released.
     """
     name = wire_type(cls)
     generated = rename_definition(msgspec.json.schema(cls), cls.__name__, name)
+    if issubclass(cls, Retired):
+        for nested in sorted(generated["$defs"]):
+            released = nested.removesuffix(f"V{cls.schema_version}")
+            if released != nested and released not in generated["$defs"]:
+                generated = rename_definition(generated, nested, released)
     return _document(name, cls.schema_version, f"{cls.__module__}.{cls.__qualname__}", generated)
 
 

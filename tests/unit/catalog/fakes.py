@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
+from catalog.domain.adjustments import StockAdjustment
 from catalog.domain.products import Product
 from catalog.domain.reservations import Reservation
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
@@ -52,6 +55,19 @@ class FakeReservations:
         self.rows[reservation.order_id] = (copy.deepcopy(reservation), saga_id)
 
 
+class FakeStockAdjustments:
+    """``catalog.ports.StockAdjustments`` in a list, oldest first."""
+
+    def __init__(self) -> None:
+        self.rows: list[StockAdjustment] = []
+
+    def add(self, adjustment: StockAdjustment) -> None:
+        self.rows.append(dataclasses.replace(adjustment, at=datetime.now(UTC)))
+
+    def latest(self, sku: str | None, limit: int) -> list[StockAdjustment]:
+        return [a for a in reversed(self.rows) if sku in (None, a.sku)][:limit]
+
+
 class FakeCatalogUnitOfWork(FakeMessages):
     """``catalog.ports.CatalogUnitOfWork`` in memory."""
 
@@ -59,6 +75,7 @@ class FakeCatalogUnitOfWork(FakeMessages):
         super().__init__()
         self.products = FakeProducts(products)
         self.reservations = FakeReservations()
+        self.adjustments = FakeStockAdjustments()
 
 
 def catalog(*products: Product) -> FakeUnitsOfWork[FakeCatalogUnitOfWork]:
@@ -66,6 +83,6 @@ def catalog(*products: Product) -> FakeUnitsOfWork[FakeCatalogUnitOfWork]:
     return FakeUnitsOfWork(FakeCatalogUnitOfWork(products))
 
 
-def product(sku: str, stock: int, price_cents: int = 4999) -> Product:
-    """A product with a made-up title."""
-    return Product(sku, f"Game {sku}", "SNES", 1994, price_cents, stock)
+def product(sku: str, stock: int, price_cents: int = 4999, *, reserved: int = 0) -> Product:
+    """A product with a made-up title, ``stock`` units available and ``reserved`` more held on the shelf."""
+    return Product(sku, f"Game {sku}", "SNES", 1994, price_cents, on_hand=stock + reserved, reserved=reserved)

@@ -92,6 +92,12 @@ class FakeSagas:
         """Move the saga's deadline into the past."""
         self.rows[saga_id].deadline_at = datetime.now(UTC) - timedelta(seconds=1)
 
+    def waited(self, saga_id: uuid.UUID, seconds: float) -> None:
+        """Pretend the saga's current step was first sent ``seconds`` ago, and its deadline has passed."""
+        row = self.rows[saga_id]
+        row.step_started_at = datetime.now(UTC) - timedelta(seconds=seconds)
+        self.overdue(saga_id)
+
 
 class FakeCoordinatorUnitOfWork(FakeMessages):
     """``coordinator.ports.CoordinatorUnitOfWork`` in memory."""

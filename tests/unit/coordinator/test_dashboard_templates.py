@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from litestar import Litestar
@@ -16,6 +17,7 @@ from litestar.testing import TestClient
 from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import Durations, HistoryView, SagaPage, SagaView, Summary
 from coordinator.entrypoints.dashboard import TEMPLATES, DashboardController
+from coordinator.entrypoints.dashboard_format import waiting
 from coordinator.entrypoints.dashboard_templates import HTMX_JS
 
 HOSTILE = '<script>alert("x")</script>'
@@ -63,18 +65,28 @@ COMPLETED = saga(
 )
 STUCK = saga("RUNNING", stuck=True, history=[entry(0, "command_sent", "charge_payment", "ChargePayment")])
 FAILED = saga("FAILED", order_id=HOSTILE)
+WAITING = msgspec.structs.replace(
+    saga("RUNNING", history=[entry(0, "command_sent", "charge_payment", "ChargePayment")]),
+    attempts=15,
+    waiting=True,
+    waiting_on="payment",
+    waiting_since=T0,
+    resends=14,
+    gives_up_at=T0 + timedelta(minutes=30),
+)
 SUMMARY = Summary(
     by_state={"RUNNING": 1, "COMPLETED": 1, "FAILED": 1},
     by_step={"charge_payment": 1},
     stuck=1,
     durations=Durations(window_minutes=15, completed=1, p50_ms=640.0, p95_ms=1250.0, p99_ms=None),
+    waiting=2,
 )
 
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Litestar]]:
     """The dashboard alone, with the coordinator's template config and the read queries stubbed."""
-    sagas = {s.saga_id: s for s in (COMPLETED, STUCK, FAILED)}
+    sagas = {s.saga_id: s for s in (COMPLETED, STUCK, FAILED, WAITING)}
 
     def find_sagas(conn: object, where: saga_queries.SagaFilter, *, limit: int, cursor: str | None = None) -> SagaPage:
         if cursor == "bogus":
@@ -184,3 +196,25 @@ def test_the_dashboard_serves_htmx_itself(client: TestClient[Litestar]) -> None:
     response = client.get(f"/dashboard/static/{HTMX_JS.name}")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/javascript")
     assert response.content == HTMX_JS.read_bytes() and b"htmx" in response.content
+
+
+def test_a_waiting_saga_says_on_whom_since_when_and_how_often_it_was_re_sent(client: TestClient[Litestar]) -> None:
+    line = "waiting on payment since 2026-05-01 12:00:00, 14 re-sends"
+    overview = client.get("/dashboard").text
+    assert '<a class="card WAITING" href="/dashboard?waiting=1" data-card="Waiting">' in overview
+    assert '<label class="check"><input type="checkbox" name="waiting" value="1">Waiting only</label>' in overview
+    assert f'<tr class="waiting" data-saga-id="{WAITING.saga_id}"' in overview
+    assert f'<span class="small" data-waiting="payment">{line}</span>' in overview
+    page = client.get(f"/dashboard/sagas/{WAITING.saga_id}").text
+    assert f'<div data-field="waiting">{line}<div class="small muted">rolls back at 2026-05-01 12:30:00' in page
+    assert '<div data-field="stuck">no</div>' in page  # waiting within its budget is not stuck
+    assert '<div data-field="waiting">no</div>' in client.get(f"/dashboard/sagas/{COMPLETED.saga_id}").text
+    checked = client.get("/dashboard", params={"waiting": "1"}).text
+    assert 'name="waiting" value="1" checked>Waiting only' in checked
+
+
+def test_the_waiting_line_shows_the_time_alone_for_today() -> None:
+    today = datetime.now(UTC).replace(hour=12, minute=1, second=7, microsecond=0)
+    one = msgspec.structs.replace(WAITING, waiting_since=today, resends=1)
+    assert waiting(one) == "waiting on payment since 12:01:07, 1 re-send"
+    assert waiting(COMPLETED) is None

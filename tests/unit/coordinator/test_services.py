@@ -13,13 +13,14 @@ import pytest
 from contracts.base import Line, PricedLine
 from contracts.catalog import ReleaseStock, ReserveStock, StockReleased, StockReserved
 from contracts.envelope import Envelope
+from contracts.failures import CommandFailed
 from contracts.orders import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from contracts.topics import CATALOG_COMMANDS
 from coordinator import services
 from coordinator.engine.engine import command_id
 from coordinator.engine.instance import SagaInstance, SagaState
-from coordinator.sagas import saga_id_for
+from coordinator.sagas import SAGAS, saga_id_for
 from coordinator.sagas.create_order import OrderSagaData
 from plumbing.errors import Unprocessable
 from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator, placed, reply_to
@@ -184,22 +185,49 @@ def test_an_overdue_step_is_sent_again_with_the_same_message_id() -> None:
     assert units.committed == 2
 
 
-def test_a_step_given_up_after_the_last_attempt_rolls_back_in_reverse_order() -> None:
+def test_a_step_given_up_after_its_budget_rolls_back_in_reverse_order() -> None:
     units = coordinator()
     uow = units.uow
     saga_id = started(uow)
     answer(uow, saga_id, StockReserved(order_id="o1"))
-    for _ in range(5):  # attempts 2 to 5, then giving up
+    for _ in range(4):  # attempts 2 to 5, within the budget
         uow.sagas.overdue(saga_id)
         services.act_on_deadlines(units)
+    budget = SAGAS["create_order"].patience("charge_payment").budget_s
+    assert budget is not None
+    uow.sagas.waited(saga_id, budget)
+    services.act_on_deadlines(units)
     charges = [envelope.message_id for envelope in uow.commands() if isinstance(envelope.payload, ChargePayment)]
     assert charges == [command_id(saga_id, "charge_payment")] * 5
     assert uow.commands()[-1].payload == RefundPayment(order_id="o1", idempotency_key=f"{saga_id}:refund_payment")
-    assert saga(uow, saga_id).failure_reason == "charge_payment got no reply after 5 attempts"
+    assert saga(uow, saga_id).failure_reason == f"charge_payment got no reply in {budget:g} s (5 attempts)"
     answer(uow, saga_id, PaymentRefunded(order_id="o1"), StockReleased(order_id="o1"))
     answer(uow, saga_id, OrderRejected(order_id="o1"))
     assert sent_types(uow)[-3:] == [RefundPayment, ReleaseStock, RejectOrder]
     assert saga(uow, saga_id).state is SagaState.COMPENSATED
+
+
+def test_a_command_failed_reply_in_a_compensation_fails_the_saga_and_a_replay_resumes_it() -> None:
+    units = coordinator()
+    uow = units.uow
+    saga_id = started(uow)
+    answer(uow, saga_id, StockReserved(order_id="o1"))
+    answer(uow, saga_id, CommandFailed(order_id="o1", command="ChargePayment", reason="poison"))
+    assert sent_types(uow)[-1] is RefundPayment
+    answer(uow, saga_id, CommandFailed(order_id="o1", command="RefundPayment", reason="still poison"))
+    failed = saga(uow, saga_id)
+    assert (failed.state, failed.current_action) == (SagaState.FAILED, "refund_payment")
+    assert failed.failure_reason == "charge_payment failed: poison; then refund_payment failed: still poison"
+    assert uow.sagas.kinds(saga_id)[-2:] == ["reply_received", "state_changed"]
+
+    done = services.replay(units, saga_id, dry_run=False)
+
+    refund = command_id(saga_id, "refund_payment")
+    assert done == services.Replay("COMPENSATING", "refund_payment", "RefundPayment", refund, 2)
+    assert uow.commands()[-1].message_id == refund
+    answer(uow, saga_id, PaymentRefunded(order_id="o1"), StockReleased(order_id="o1"), OrderRejected(order_id="o1"))
+    assert saga(uow, saga_id).state is SagaState.COMPENSATED
+    assert sent_types(uow)[-3:] == [RefundPayment, ReleaseStock, RejectOrder]
 
 
 def test_replay_sends_the_pending_command_again_with_its_message_id() -> None:

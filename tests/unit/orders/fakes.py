@@ -17,14 +17,25 @@ class FakeOrders:
     """``orders.ports.Orders`` in a dict; hands out copies, as a database would.
 
     Each order is created at ``PLACED_AT``; each saved status moves its ``updated_at`` one minute on.
+    ``concurrent`` holds orders other transactions commit just before the next ``add`` (a race lost on the key).
     """
 
     def __init__(self) -> None:
         self.rows: dict[str, Order] = {}
         self.times: dict[str, tuple[datetime, datetime]] = {}
         self.locked: list[str] = []
+        self.concurrent: list[Order] = []
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order) -> bool:
+        for other in self.concurrent:
+            self._insert(other)
+        self.concurrent = []
+        if order.idempotency_key is not None and self.by_idempotency_key(order.idempotency_key) is not None:
+            return False
+        self._insert(order)
+        return True
+
+    def _insert(self, order: Order) -> None:
         assert order.order_id not in self.rows, "an order is added once"
         self.rows[order.order_id] = copy.deepcopy(order)
         self.times[order.order_id] = (PLACED_AT, PLACED_AT)

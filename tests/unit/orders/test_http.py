@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
+import sqlalchemy as sa
 
 from orders.bootstrap import HTTP_API
 from tests.unit.fakes import FakeUnitsOfWork
@@ -13,9 +16,39 @@ from tests.unit.http import Client, client_for
 from tests.unit.orders.fakes import FakeOrdersUnitOfWork, pending, product, shop
 
 
+class Unanswered(FakeUnitsOfWork[FakeOrdersUnitOfWork]):
+    """The next ``lost`` transactions commit, then the connection drops before the commit is acknowledged;
+    ``down`` makes reads fail the same way."""
+
+    def __init__(self, uow: FakeOrdersUnitOfWork) -> None:
+        super().__init__(uow)
+        self.lost = 0
+        self.down = False
+
+    @contextmanager
+    def begin(self) -> Iterator[FakeOrdersUnitOfWork]:
+        with super().begin() as uow:
+            yield uow
+        if self.lost:
+            self.lost -= 1
+            raise connection_lost()
+
+    @contextmanager
+    def read(self) -> Iterator[FakeOrdersUnitOfWork]:
+        if self.down:
+            raise connection_lost()
+        with super().read() as uow:
+            yield uow
+
+
+def connection_lost() -> sa.exc.OperationalError:
+    error = psycopg.OperationalError("server closed the connection unexpectedly")
+    return sa.exc.OperationalError("COMMIT", None, error, connection_invalidated=True)
+
+
 @pytest.fixture
-def units() -> FakeUnitsOfWork[FakeOrdersUnitOfWork]:
-    return shop(product("NES-SMB3", price_cents=4999))
+def units() -> Unanswered:
+    return Unanswered(shop(product("NES-SMB3", price_cents=4999)).uow)
 
 
 @pytest.fixture
@@ -112,3 +145,35 @@ def test_an_unknown_order_is_404(client: Client) -> None:
         "status": 404,
         "detail": "no order 'nope'",
     }
+
+
+def test_a_lost_commit_acknowledgement_says_the_order_may_exist_and_a_retry_finds_it(
+    client: Client, units: Unanswered
+) -> None:
+    units.lost = 1
+    headers = {"Idempotency-Key": "k-lost"}
+    unanswered = client.post("/orders", json=body(("NES-SMB3", 2)), headers=headers)
+    assert (unanswered.status_code, unanswered.headers["retry-after"]) == (503, "1")
+    assert unanswered.json() == {
+        "type": "about:blank",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "the database did not answer: the order may have been created; retry with the same Idempotency-Key",
+    }
+    (created,) = units.uow.orders.rows
+    retried = client.post("/orders", json=body(("NES-SMB3", 2)), headers=headers)
+    assert (retried.status_code, retried.json()) == (202, {"order_id": created, "status": "PENDING"})
+    assert list(units.uow.orders.rows) == [created]
+
+
+def test_a_read_the_database_did_not_answer_says_nothing_was_changed(client: Client, units: Unanswered) -> None:
+    units.down = True
+    response = client.get("/orders/o-1")
+    assert (response.status_code, response.headers["retry-after"]) == (503, "1")
+    assert response.json()["detail"] == "the database did not answer: nothing was changed; retry later"
+
+
+def test_an_order_id_longer_than_any_order_has_is_400(client: Client) -> None:
+    response = client.get("/orders/" + "7" * 65)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "order_id", "message": "Expected `str` of length <= 64"}]

@@ -10,7 +10,7 @@ from contracts.base import PricedLine
 from contracts.orders import ApproveOrder, OrderApproved, OrderPlaced, OrderRejected, RejectOrder
 from contracts.topics import ORDER_EVENTS
 from orders import services
-from orders.domain.orders import OrderLine, OrderStatus
+from orders.domain.orders import Order, OrderLine, OrderStatus
 from orders.domain.pricing import UnknownProduct
 from orders.services import OrderRecord, PlaceOrderRequest
 from plumbing.errors import Unprocessable
@@ -74,6 +74,30 @@ def test_a_used_idempotency_key_with_another_body_is_a_conflict() -> None:
     assert list(units.uow.orders.rows) == [first.order_id]
     assert len(units.uow.payloads(ORDER_EVENTS)) == 1
     assert (units.committed, units.rolled_back) == (1, 1)
+
+
+def test_a_simultaneous_request_with_the_same_key_gets_the_order_that_won_and_announces_nothing() -> None:
+    units = shop(product("NES-SMB3"))
+    same = request(("NES-SMB3", 2), key="k-1")
+    winner = Order("o-won", "c-1", "pm_card_visa", [OrderLine("NES-SMB3", 2, 4999)], idempotency_key="k-1")
+    winner.request_fingerprint = same.fingerprint()
+    units.uow.orders.concurrent.append(winner)  # committed after our look-up, before our insert
+    assert services.place_order(units, same) == (winner, False)
+    assert list(units.uow.orders.rows) == ["o-won"]
+    assert units.uow.sent == []  # the winner's request announced it
+    assert (units.committed, units.rolled_back) == (1, 0)
+
+
+def test_a_simultaneous_request_with_the_same_key_and_another_body_is_a_conflict() -> None:
+    units = shop(product("NES-SMB3"))
+    winner = Order("o-won", "c-1", "pm_card_visa", [OrderLine("NES-SMB3", 1, 4999)], idempotency_key="k-1")
+    winner.request_fingerprint = request(("NES-SMB3", 1)).fingerprint()
+    units.uow.orders.concurrent.append(winner)
+    with pytest.raises(services.IdempotencyConflict, match="k-1"):
+        services.place_order(units, request(("NES-SMB3", 2), key="k-1"))
+    assert list(units.uow.orders.rows) == ["o-won"]
+    assert units.uow.sent == []
+    assert (units.committed, units.rolled_back) == (0, 1)
 
 
 def test_without_an_idempotency_key_each_request_is_a_new_order() -> None:

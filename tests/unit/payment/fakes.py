@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from contracts.payment import ChargePayment
-from payment.domain.gateway import Confirmation, GatewayUnavailable
+from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
 from payment.domain.payments import Payment
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
 
@@ -36,10 +37,14 @@ class FakeRecords:
 DECLINING_CARD = "pm_card_chargeCustomerFail"
 """Stripe's test card whose charges are declined."""
 
+UNKNOWN_METHOD = "pm_no_such_method"
+"""A payment method Stripe does not know: it refuses to create an intent for it."""
+
 
 class FakeGateway:
-    """``payment.ports.PaymentGateway``: charges every card but ``DECLINING_CARD`` unless told to decline all;
-    ``fail_next`` makes one call (``"create"`` or ``"confirm"``) raise ``GatewayUnavailable``."""
+    """``payment.ports.PaymentGateway``: charges every card but ``DECLINING_CARD`` unless told to decline all, and
+    refuses ``UNKNOWN_METHOD``; ``fail_next`` makes one call (``"create"``, ``"confirm"`` or ``"cancel"``) raise
+    ``failure`` (``GatewayUnavailable`` unless told otherwise)."""
 
     def __init__(self, *, decline: bool = False) -> None:
         self.decline = decline
@@ -47,15 +52,18 @@ class FakeGateway:
         self.charges: list[str] = []
         self.refunds: list[str] = []
         self.fail_next: str | None = None
+        self.failure: Callable[[str], Exception] = GatewayUnavailable
         self._ids = itertools.count(1)  # next() is atomic: orders may be charged from several threads
 
     def _maybe_fail(self, call: str) -> None:
         if self.fail_next == call:
             self.fail_next = None
-            raise GatewayUnavailable(call)
+            raise self.failure(call)
 
     def create_intent(self, payment: Payment) -> str:
         self._maybe_fail("create")
+        if payment.payment_method == UNKNOWN_METHOD:
+            raise Declined(f"No such PaymentMethod: '{UNKNOWN_METHOD}' (resource_missing)", "resource_missing")
         intent = f"pi_{next(self._ids)}"
         self.intents[intent] = "requires_confirmation"
         return intent
@@ -71,6 +79,7 @@ class FakeGateway:
         return Confirmation(True)
 
     def cancel_unless_charged(self, intent_id: str) -> bool:
+        self._maybe_fail("cancel")
         if self.intents[intent_id] == "succeeded":
             return True
         self.intents[intent_id] = "canceled"

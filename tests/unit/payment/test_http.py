@@ -57,3 +57,9 @@ def test_an_order_payment_has_not_seen_is_404(client: Client) -> None:
         "status": 404,
         "detail": "no payment for order 'o-9'",
     }
+
+
+def test_an_order_id_longer_than_any_order_has_is_400(client: Client) -> None:
+    response = client.get("/payments/" + "7" * 65)
+    assert (response.status_code, response.headers["content-type"]) == (400, "application/problem+json")
+    assert response.json()["errors"] == [{"field": "order_id", "message": "Expected `str` of length <= 64"}]

@@ -9,13 +9,14 @@ import pytest
 from contracts.envelope import Envelope
 from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
-from payment.domain.gateway import GatewayUnavailable
+from payment.domain.gateway import GatewayRefused, GatewayUnavailable
+from payment.domain.payments import PaymentStatus
 from payment.entrypoints.messages import ROUTES
-from plumbing.errors import RetryLater
+from plumbing.errors import RetryLater, Unprocessable
 from plumbing.routing import single
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import command
-from tests.unit.payment.fakes import FakeGateway, FakePaymentUnitOfWork, charge
+from tests.unit.payment.fakes import UNKNOWN_METHOD, FakeGateway, FakePaymentUnitOfWork, charge
 
 
 def apply(uow: FakePaymentUnitOfWork, envelope: Envelope[Any]) -> None:
@@ -65,6 +66,29 @@ def test_a_processor_outage_retries_the_batch_later_and_replies_nothing(call: st
     assert uow.sent == []
     apply(uow, command(charge("o-1")))  # the retry resumes where the outage stopped it
     assert uow.replies == [PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)]
+
+
+def test_an_unknown_payment_method_replies_payment_declined_naming_stripes_code() -> None:
+    uow = FakePaymentUnitOfWork()
+    apply(uow, command(charge("o-1", method=UNKNOWN_METHOD)))
+    assert uow.replies == [
+        PaymentDeclined(
+            order_id="o-1",
+            reason=f"payment declined: No such PaymentMethod: '{UNKNOWN_METHOD}' (resource_missing)",
+            decline_code="resource_missing",
+        )
+    ]
+
+
+def test_a_refusal_on_our_side_makes_the_command_unprocessable_and_replies_nothing() -> None:
+    uow = FakePaymentUnitOfWork()
+    apply(uow, command(charge("o-1")))
+    uow.gateway.fail_next, uow.gateway.failure = "cancel", GatewayRefused
+    uow.payments.rows["o-1"].status = PaymentStatus.PENDING  # as if the charge's outcome was never stored
+    with pytest.raises(Unprocessable, match=r"^cancel$") as raised:
+        apply(uow, command(RefundPayment(order_id="o-1", idempotency_key="o-1:refund_payment")))
+    assert isinstance(raised.value.__cause__, GatewayRefused)
+    assert len(uow.replies) == 1  # the charge's reply only: the consumer dead-letters the refund and tells its saga
 
 
 def test_payment_routes_exactly_its_two_commands() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from payment import services
-from payment.domain.gateway import GatewayUnavailable
+from payment.domain.gateway import Declined, GatewayRefused, GatewayUnavailable
 from payment.domain.payments import Payment, PaymentStatus
-from tests.unit.payment.fakes import FakeGateway, FakePaymentUnitOfWork, payments
+from tests.unit.payment.fakes import UNKNOWN_METHOD, FakeGateway, FakePaymentUnitOfWork, payments
 
 CHARGE = ChargePayment(
     order_id="o-1",
@@ -48,6 +49,47 @@ def test_a_decline_is_recorded_with_its_reason() -> None:
     assert payment.status is PaymentStatus.DECLINED
     assert payment.decline_code == "card_declined" and payment.decline_reason == "Your card was declined."
     assert uow.gateway.charges == []
+
+
+def test_an_unknown_payment_method_is_declined_with_the_processors_code_and_no_intent() -> None:
+    uow = FakePaymentUnitOfWork()
+    unknown = msgspec.structs.replace(CHARGE, payment_method=UNKNOWN_METHOD)
+    declined = PaymentDeclined(
+        order_id="o-1",
+        reason=f"payment declined: No such PaymentMethod: '{UNKNOWN_METHOD}' (resource_missing)",
+        decline_code="resource_missing",
+    )
+    assert services.charge_payment(uow, unknown) == declined
+    assert services.charge_payment(uow, unknown) == declined  # a repeat answers the same, asking Stripe nothing
+    payment = uow.payments.rows["o-1"]
+    assert (payment.status, payment.intent_id, payment.decline_code) == (
+        PaymentStatus.DECLINED,
+        None,
+        "resource_missing",
+    )
+    assert uow.gateway.intents == {} and uow.gateway.charges == []
+    assert services.refund_payment(uow, REFUND) == PaymentRefunded(order_id="o-1", refund_id=None)
+    assert uow.gateway.refunds == []
+
+
+def test_a_declines_reason_is_bounded_to_fit_the_reply() -> None:
+    uow = FakePaymentUnitOfWork()
+    uow.gateway.fail_next, uow.gateway.failure = "create", lambda _call: Declined("x" * 600, "resource_missing")
+    reply = services.charge_payment(uow, CHARGE)
+    assert isinstance(reply, PaymentDeclined)
+    assert reply.reason == "payment declined: " + "x" * (500 - len("payment declined: ") - 1) + "…"
+
+
+@pytest.mark.parametrize("call", ["create", "confirm"])
+def test_a_refusal_on_our_side_is_not_a_decline_and_a_retry_after_the_fix_charges_once(call: str) -> None:
+    uow = FakePaymentUnitOfWork()
+    gateway = uow.gateway
+    gateway.fail_next, gateway.failure = call, GatewayRefused
+    with pytest.raises(GatewayRefused, match=f"^{call}$"):
+        services.charge_payment(uow, CHARGE)
+    assert uow.payments.rows["o-1"].status is PaymentStatus.PENDING  # never recorded as declined
+    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert gateway.charges == ["pi_1"] and list(gateway.intents) == ["pi_1"]
 
 
 def test_an_outage_after_the_intent_was_created_resumes_with_the_same_intent() -> None:
