@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# Instances of every service `make run` starts (`make run INSTANCES=2`).
+INSTANCES ?= 1
 
 .PHONY: run test lint unit e2e up down demo lock clean chromium bench
 
@@ -18,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	RV_KAFKA_JIT=full $(PY) -m infra.stack run
+	RV_KAFKA_JIT=full $(PY) -m infra.stack run --instances $(INSTANCES)
 
 test: lint unit e2e
 

@@ -74,6 +74,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=report.RESULTS_DIR, help="where latest.json/.png/.md go")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite the results block of docs/performance.md")
     p.add_argument("--keep-stack", action="store_true", help="leave a stack this run started running")
+    p.add_argument("--instances", type=int, default=1, help="instances of every service to run and measure (default 1)")
     args = p.parse_args(argv)
     defaults = QUICK if args.quick else FULL
     args.rates = _floats(args.rates or str(defaults["rates"]))
@@ -89,6 +90,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = args.parts - set(PARTS)
     if unknown:
         p.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    if args.instances < 1:
+        p.error("--instances must be at least 1")
     return args
 
 
@@ -254,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its results."""
     args = parse(argv)
     run = Run(args)
+    stack.use_instances(args.instances)
     os.environ["RV_KAFKA_JIT"] = "full"
     started_stack = stack.ensure_up()
     stack.broker_for_load()

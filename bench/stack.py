@@ -29,18 +29,39 @@ FULL_STOCK = 1_000_000
 SCARCE_STOCK = 5
 PREFERRED_SCARCE_SKU = "SNES-EARTHBOUND"
 _PAYMENT_BOOTSTRAP = Path(__file__).resolve().parent.parent / "payment" / "bootstrap.py"
+_INSTANCES = [1]
+"""How many instances of every service the benchmark runs (``--instances``)."""
+
+
+def use_instances(count: int) -> None:
+    """Run (and watch) ``count`` instances of every service from now on."""
+    if count < 1:
+        raise ValueError(f"--instances must be at least 1, not {count}")
+    _INSTANCES[0] = count
+
+
+def copies(names: tuple[str, ...] = services.SERVICES) -> list[tuple[str, int]]:
+    """Every (service, instance) the benchmark runs, services in start order."""
+    return [(name, k) for name in names for k in range(1, _INSTANCES[0] + 1)]
+
+
+def _start_and_wait(names: tuple[str, ...] = services.SERVICES, extra_env: dict[str, str] | None = None) -> None:
+    for name, k in copies(names):
+        services.start(name, extra_env, instance=k)
+    for name, k in copies(names):
+        services.wait_healthy(name, instance=k)
 
 
 def is_up() -> bool:
-    """True when every service answers its health check."""
-    return all(services.health(name) is not None for name in services.SERVICES)
+    """True when every instance of every service answers its health check."""
+    return all(services.health(name, instance=k) is not None for name, k in copies())
 
 
 def ensure_up() -> bool:
-    """Start the stack unless it already runs; True if this call started it."""
+    """Start the stack unless it already runs (starting any missing instance); True if this call started it."""
     if is_up():
         return False
-    infra_stack.up()
+    infra_stack.up(instances=_INSTANCES[0])
     return True
 
 
@@ -55,24 +76,21 @@ def broker_for_load() -> None:
     print("==> restarting Kafka with the full JIT (it ran C1 only)", flush=True)
     kafka.stop()
     kafka.start()
-    for name in services.SERVICES:
-        services.wait_healthy(name)
+    for name, k in copies():
+        services.wait_healthy(name, instance=k)
 
 
 @contextmanager
 def services_stopped() -> Iterator[None]:
     """Our four services stopped for the duration (so the DBOS peer does not share the box with them)."""
     print("==> stopping RetroVault's services while the peer runs", flush=True)
-    for name in services.SERVICES:
-        services.stop(name)
+    for name, k in copies():
+        services.stop(name, instance=k)
     try:
         yield
     finally:
         print("==> starting RetroVault's services again", flush=True)
-        for name in services.SERVICES:
-            services.start(name)
-        for name in services.SERVICES:
-            services.wait_healthy(name)
+        _start_and_wait()
 
 
 def emulator(*, persistent: bool) -> None:
@@ -96,7 +114,7 @@ def down() -> None:
 
 def pids() -> dict[str, int | None]:
     """The pid of each part of the stack (PostgreSQL's is the postmaster: count its whole tree)."""
-    found: dict[str, int | None] = {name: services.pid(name) for name in services.SERVICES}
+    found: dict[str, int | None] = {services.daemon_name(n, k): services.pid(n, instance=k) for n, k in copies()}
     found["postgres"] = postgres.postmaster_pid()
     found["kafka"] = kafka.pid()
     found["localstripe"] = localstripe.pid()
@@ -158,10 +176,10 @@ def instant_gateway_supported() -> bool:
 
 
 def restart_payment(gateway: str) -> None:
-    """Restart the payment service with ``RV_PAYMENT_GATEWAY=<gateway>`` (``instant`` or ``stripe``)."""
-    services.stop("payment")
-    services.start("payment", extra_env={"RV_PAYMENT_GATEWAY": gateway})
-    services.wait_healthy("payment")
+    """Restart every payment instance with ``RV_PAYMENT_GATEWAY=<gateway>`` (``instant`` or ``stripe``)."""
+    for name, k in copies(("payment",)):
+        services.stop(name, instance=k)
+    _start_and_wait(("payment",), {"RV_PAYMENT_GATEWAY": gateway})
 
 
 def plain_dsn(database: str) -> str:

@@ -39,8 +39,9 @@ class Products(Protocol):
 class Reservations(Protocol):
     """What each order took from stock."""
 
-    def lock(self, order_id: str) -> Reservation | None:
-        """The order's reservation, locked for update, or None."""
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Reservation]:
+        """The orders' reservations that exist, locked for update in order id order (the same order for every
+        writer, and always before any product: so no two writers can deadlock)."""
         ...
 
     def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.domain.adjustments import StockAdjustment
 from catalog.domain.products import InsufficientStock, Product
@@ -19,7 +22,7 @@ from contracts.catalog import (
     StockReserved,
     StockUnavailable,
 )
-from contracts.envelope import wrap
+from contracts.envelope import Envelope, wrap
 from contracts.topics import PRODUCT_EVENTS
 from plumbing.errors import NotFound
 from plumbing.unit_of_work import UnitsOfWork
@@ -32,43 +35,108 @@ class UnknownSku(NotFound):
         super().__init__(f"no product with sku {sku!r}")
 
 
+StockCommand = ReserveStock | ReleaseStock
+StockReply = StockReserved | StockUnavailable | StockReleased
+Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
+"""Enters one command's span and log context (``plumbing.routing.Scope``)."""
+
+
+@dataclass
+class _Held:
+    """What a batch of stock commands works on: every reservation and product they touch, locked up front."""
+
+    reservations: dict[str, Reservation]
+    products: dict[str, Product]
+    changed: dict[str, Product] = field(default_factory=dict)
+
+
+def apply_stock_commands(uow: CatalogUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
+    """Apply a batch's ``ReserveStock`` and ``ReleaseStock`` commands in order and reply to each, in its scope.
+
+    Every row the batch needs is locked before any command is applied, in one order all writers share:
+    the reservations by order id, then the products by sku (one ``SELECT ... FOR UPDATE ORDER BY sku``).
+    Locking message after message instead would let two instances deadlock (one holds X and waits for Y,
+    the other the reverse). Commands see the effect of the ones before them; the changed products are
+    written once, at the end. A single command is a batch of one.
+    """
+    held = _lock(uow, [command.payload for command in commands])
+    for command in commands:
+        with scope(command):
+            uow.reply(command, _apply(uow, held, command.payload, command.saga_id))
+    uow.products.save_stock(held.changed.values())
+
+
 def reserve_stock(
     uow: CatalogUnitOfWork, command: ReserveStock, saga_id: uuid.UUID | None
 ) -> StockReserved | StockUnavailable:
     """Reserve all lines of the order or none; a repeat answers as the first time did."""
+    held = _lock(uow, [command])
+    reply = _reserve(uow, held, command, saga_id)
+    uow.products.save_stock(held.changed.values())
+    return reply
+
+
+def release_stock(uow: CatalogUnitOfWork, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
+    """Give the order's reservation back (once); a release without a reservation blocks a late one."""
+    held = _lock(uow, [command])
+    reply = _release(uow, held, command, saga_id)
+    uow.products.save_stock(held.changed.values())
+    return reply
+
+
+def _lock(uow: CatalogUnitOfWork, commands: list[StockCommand]) -> _Held:
+    """Lock the commands' reservations (by order id), then every product they may change (by sku)."""
+    reservations = uow.reservations.lock_many(command.order_id for command in commands)
+    skus = {line.sku for command in commands if isinstance(command, ReserveStock) for line in command.lines}
+    skus.update(sku for reservation in reservations.values() for sku, _ in reservation.lines)
+    return _Held(reservations, uow.products.lock(skus))
+
+
+def _apply(uow: CatalogUnitOfWork, held: _Held, command: StockCommand, saga_id: uuid.UUID | None) -> StockReply:
+    if isinstance(command, ReserveStock):
+        return _reserve(uow, held, command, saga_id)
+    return _release(uow, held, command, saga_id)
+
+
+def _reserve(
+    uow: CatalogUnitOfWork, held: _Held, command: ReserveStock, saga_id: uuid.UUID | None
+) -> StockReserved | StockUnavailable:
     order_id = command.order_id
-    existing = uow.reservations.lock(order_id)
+    existing = held.reservations.get(order_id)
     if existing is not None:  # already decided (or released by a compensation that overtook us)
         if existing.status is ReservationStatus.RESERVED:
             return StockReserved(order_id=order_id)
         sku = existing.lines[0][0] if existing.lines else command.lines[0].sku
         return StockUnavailable(order_id=order_id, sku=sku, reason="order was cancelled")
-    lines = [(line.sku, line.quantity) for line in command.lines]
-    products = uow.products.lock(sku for sku, _ in lines)
     try:
-        reservation = reserve(order_id, lines, products)
+        reservation = reserve(order_id, [(line.sku, line.quantity) for line in command.lines], held.products)
     except InsufficientStock as shortage:
         return StockUnavailable(order_id=order_id, sku=shortage.sku, reason=str(shortage))
-    changed = [products[sku] for sku, _ in reservation.lines]
-    uow.products.save_stock(changed)
-    uow.reservations.save(reservation, saga_id)
-    _announce(uow, changed)
+    _changed(uow, held, [held.products[sku] for sku, _ in reservation.lines])
+    _keep(uow, held, reservation, saga_id)
     return StockReserved(order_id=order_id)
 
 
-def release_stock(uow: CatalogUnitOfWork, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
-    """Give the order's reservation back (once); a release without a reservation blocks a late one."""
-    order_id = command.order_id
-    reservation = uow.reservations.lock(order_id)
+def _release(uow: CatalogUnitOfWork, held: _Held, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
+    reservation = held.reservations.get(command.order_id)
     if reservation is None:
-        reservation = Reservation(order_id, [], ReservationStatus.RELEASED)
+        reservation = Reservation(command.order_id, [], ReservationStatus.RELEASED)
     else:
-        products = uow.products.lock(sku for sku, _ in reservation.lines)
-        changed = release(reservation, products)
-        uow.products.save_stock(changed)
-        _announce(uow, changed)
+        _changed(uow, held, release(reservation, held.products))
+    _keep(uow, held, reservation, saga_id)
+    return StockReleased(order_id=command.order_id)
+
+
+def _changed(uow: CatalogUnitOfWork, held: _Held, products: list[Product]) -> None:
+    """Remember products to write at the end of the batch, and announce their new figures now."""
+    held.changed.update((product.sku, product) for product in products)
+    _announce(uow, products)
+
+
+def _keep(uow: CatalogUnitOfWork, held: _Held, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
+    """Save a reservation; later commands of the batch see it."""
+    held.reservations[reservation.order_id] = reservation
     uow.reservations.save(reservation, saga_id)
-    return StockReleased(order_id=order_id)
 
 
 def adjust_stock(units: UnitsOfWork[CatalogUnitOfWork], sku: str, delta: int, reason: str) -> Product:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+KEYED_PARTITIONS = 12
+"""Default partition count of the keyed command, reply and event topics: room for 12 consumers per group."""
 
 
 @dataclass(frozen=True)
@@ -15,11 +20,13 @@ class Topic:
     purpose: str = ""
 
 
-CATALOG_COMMANDS = Topic("catalog.commands", 4, purpose="ReserveStock, ReleaseStock; key: saga id")
-PAYMENT_COMMANDS = Topic("payment.commands", 4, purpose="ChargePayment, RefundPayment; key: saga id")
-ORDERS_COMMANDS = Topic("orders.commands", 4, purpose="ApproveOrder, RejectOrder; key: saga id")
-SAGA_REPLIES = Topic("coordinator.replies", 4, purpose="every participant's reply; key: saga id")
-ORDER_EVENTS = Topic("orders.events", 4, purpose="OrderPlaced; key: order id")
+CATALOG_COMMANDS = Topic("catalog.commands", KEYED_PARTITIONS, purpose="ReserveStock, ReleaseStock; key: saga id")
+PAYMENT_COMMANDS = Topic("payment.commands", KEYED_PARTITIONS, purpose="ChargePayment, RefundPayment; key: saga id")
+ORDERS_COMMANDS = Topic("orders.commands", KEYED_PARTITIONS, purpose="ApproveOrder, RejectOrder; key: saga id")
+SAGA_REPLIES = Topic("coordinator.replies", KEYED_PARTITIONS, purpose="every participant's reply; key: saga id")
+ORDER_EVENTS = Topic("orders.events", KEYED_PARTITIONS, purpose="OrderPlaced; key: order id")
+# One partition: one orders instance keeps the shared product view; raising it is safe (the view's upsert keeps
+# the highest revision, so no sku goes back even when its key moves to another partition).
 PRODUCT_EVENTS = Topic("catalog.products", 1, compacted=True, purpose="ProductChanged; key: sku")
 DEAD_LETTERS = Topic("deadletter", 1, purpose="messages no consumer could apply, with the reason")
 
@@ -32,3 +39,23 @@ ALL_TOPICS: tuple[Topic, ...] = (
     PRODUCT_EVENTS,
     DEAD_LETTERS,
 )
+
+
+def configured_partitions(topic: Topic, environ: Mapping[str, str] = os.environ) -> int:
+    """The partition count wanted for ``topic``: ``RV_TOPIC_PARTITIONS_<NAME>`` (name upper-cased, dots as
+    underscores), else ``RV_TOPIC_PARTITIONS`` for the keyed topics at the default, else its own count."""
+    own = environ.get("RV_TOPIC_PARTITIONS_" + topic.name.upper().replace(".", "_"))
+    if own is not None:
+        return int(own)
+    shared = environ.get("RV_TOPIC_PARTITIONS")
+    if shared is not None and topic.partitions == KEYED_PARTITIONS:
+        return int(shared)
+    return topic.partitions
+
+
+def by_name(name: str) -> Topic:
+    """The topic called ``name``; ``KeyError`` for any other."""
+    for topic in ALL_TOPICS:
+        if topic.name == name:
+            return topic
+    raise KeyError(name)

@@ -82,7 +82,12 @@ def apply_replies(uow: CoordinatorUnitOfWork, replies: list[Envelope[Any]], scop
 
 
 def act_on_deadlines(units: UnitsOfWork[CoordinatorUnitOfWork], *, limit: int = 200) -> int:
-    """In one transaction, re-send or give up on up to ``limit`` sagas whose reply is overdue; returns how many."""
+    """In one transaction, re-send or give up on up to ``limit`` sagas whose reply is overdue; returns how many.
+
+    Safe with several coordinators on one database: each sweep takes only sagas no other transaction holds
+    (``Sagas.due``), so one deadline sends its command once. Every write is still a compare-and-set on the
+    saga's version, as a reply's is.
+    """
     with units.begin() as uow:
         due = uow.sagas.due(_now(), limit)
         for saga in due:
@@ -96,7 +101,9 @@ def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry
     resume its compensation.
 
     A dry run computes the same in a read-only unit of work and sends nothing. Raises ``NotFound`` for an
-    unknown saga and ``NotReplayable`` for a finished one.
+    unknown saga and ``NotReplayable`` for a finished one. The saga is locked with a plain ``FOR UPDATE``:
+    an operator's replay waits for a reply batch or a sweep holding the saga (it must not be skipped), then
+    decides on the saga as they left it.
     """
     if dry_run:
         with units.read() as uow:

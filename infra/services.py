@@ -1,5 +1,12 @@
 """Runs the project's services (named in ``plumbing.services``) as local processes: start, wait until
-healthy, stop, kill."""
+healthy, stop, kill; any number of instances of each.
+
+Instance ``k`` (1, 2, ...) of a service listens on the service's port plus ``PORT_STRIDE * (k - 1)`` (the
+service's port is ``RV_<SERVICE>_PORT`` or its default in ``plumbing.services``) and is told who it is by
+``RV_INSTANCE_ID=<k>`` and its port by ``RV_<SERVICE>_PORT``. Instance 1 keeps the service's own pid and log
+file names (``<state>/run/<service>.pid``, ``<state>/log/<service>.log``); instance ``k > 1`` uses
+``<service>-<k>``.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +22,12 @@ from pathlib import Path
 from infra import state, trace_sink
 from infra.process import Daemon
 from plumbing.services import SERVICE_NAMES
-from plumbing.settings import service_url
+from plumbing.services import service as service_of
 
 SERVICES = SERVICE_NAMES
 """The services' names, in start order."""
+PORT_STRIDE = 100
+"""Instance ``k`` listens on the service's port + ``PORT_STRIDE * (k - 1)``."""
 
 
 def state_dir() -> Path:
@@ -26,51 +35,98 @@ def state_dir() -> Path:
     return state.state_dir()
 
 
-def pid(service: str) -> int | None:
-    """The running service's pid, or None."""
-    return Daemon(service).pid()
+def daemon_name(service: str, instance: int = 1) -> str:
+    """The name of an instance's pid and log files: ``<service>`` for instance 1, else ``<service>-<k>``."""
+    if instance < 1:
+        raise ValueError(f"instance numbers start at 1, not {instance}")
+    return service if instance == 1 else f"{service}-{instance}"
 
 
-def health(service: str, timeout_s: float = 2.0) -> dict[str, object] | None:
-    """The service's ``/health`` body if it says ok, else None."""
+def _daemon(service: str, instance: int) -> Daemon:
+    return Daemon(daemon_name(service, instance))
+
+
+def port(service: str, instance: int = 1) -> int:
+    """The HTTP port of ``instance`` of ``service``."""
+    base = state.env_port(f"RV_{service.upper()}_PORT", service_of(service).port)
+    return base + PORT_STRIDE * (instance - 1)
+
+
+def url(service: str, instance: int = 1) -> str:
+    """Base URL of an instance's HTTP API."""
+    return f"http://127.0.0.1:{port(service, instance)}"
+
+
+def instances(service: str) -> list[int]:
+    """The instances of ``service`` that have a pid file (running or not), in order."""
+    found = {1} if state.pid_path(service).exists() else set()
+    for path in state.run_dir().glob(f"{service}-*.pid"):
+        suffix = path.stem.removeprefix(f"{service}-")
+        if suffix.isascii() and suffix.isdigit() and int(suffix) > 1:
+            found.add(int(suffix))
+    return sorted(found)
+
+
+def pid(service: str, *, instance: int = 1) -> int | None:
+    """The running instance's pid, or None."""
+    return _daemon(service, instance).pid()
+
+
+def health_body(service: str, timeout_s: float = 2.0, *, instance: int = 1) -> tuple[int, dict[str, object]] | None:
+    """The instance's ``/health`` status and body (200 or 503 alike), or None when it does not answer."""
     try:
-        with urllib.request.urlopen(f"{service_url(service)}/health", timeout=timeout_s) as response:
-            body: dict[str, object] = json.load(response)
-            return body if response.status == 200 else None
+        with urllib.request.urlopen(f"{url(service, instance)}/health", timeout=timeout_s) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.load(error)
+        except ValueError:
+            return None
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
 
-def start(service: str, extra_env: dict[str, str] | None = None) -> int:
-    """Start a service in the background (no-op if it runs); returns its pid.
+def health(service: str, timeout_s: float = 2.0, *, instance: int = 1) -> dict[str, object] | None:
+    """The instance's ``/health`` body if it says ok, else None."""
+    answer = health_body(service, timeout_s, instance=instance)
+    return answer[1] if answer is not None and answer[0] == 200 else None
 
-    While the trace sink runs, the service exports its spans to it.
+
+def start(service: str, extra_env: dict[str, str] | None = None, *, instance: int = 1) -> int:
+    """Start an instance of a service in the background (no-op if it runs); returns its pid.
+
+    It gets ``RV_INSTANCE_ID`` and its port (``RV_<SERVICE>_PORT``); ``extra_env`` comes last. While the trace
+    sink runs, the instance exports its spans to it.
     """
-    running = pid(service)
+    daemon = _daemon(service, instance)
+    running = daemon.pid()
     if running is not None:
         return running
     tracing = trace_sink.exporter_env() if trace_sink.is_running() else {}
-    env = {**os.environ, **tracing, **(extra_env or {})}
-    return Daemon(service).spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
+    own = {"RV_INSTANCE_ID": str(instance), f"RV_{service.upper()}_PORT": str(port(service, instance))}
+    env = {**os.environ, **tracing, **own, **(extra_env or {})}
+    return daemon.spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
 
 
-def wait_healthy(service: str, timeout_s: float = 90.0) -> None:
+def wait_healthy(service: str, timeout_s: float = 90.0, *, instance: int = 1) -> None:
     """Poll ``/health`` until it answers ok; raise with the log's tail if it does not in time."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if health(service) is not None:
+        if health(service, instance=instance) is not None:
             return
-        if pid(service) is None:
+        if pid(service, instance=instance) is None:
             break
         time.sleep(0.1)
-    raise RuntimeError(f"{service} did not become healthy in {timeout_s:.0f}s:\n{state.tail(Daemon(service).log)}")
+    name = daemon_name(service, instance)
+    log = _daemon(service, instance).log
+    raise RuntimeError(f"{name} did not become healthy in {timeout_s:.0f}s:\n{state.tail(log)}")
 
 
-def stop(service: str, timeout_s: float = 30.0) -> None:
+def stop(service: str, timeout_s: float = 30.0, *, instance: int = 1) -> None:
     """SIGTERM (graceful: finish the batch, flush the outbox), then SIGKILL after ``timeout_s``."""
-    Daemon(service).signal(signal.SIGTERM, timeout_s)
+    _daemon(service, instance).signal(signal.SIGTERM, timeout_s)
 
 
-def kill(service: str) -> None:
+def kill(service: str, *, instance: int = 1) -> None:
     """SIGKILL at once (fault injection)."""
-    Daemon(service).signal(signal.SIGKILL, 10.0)
+    _daemon(service, instance).signal(signal.SIGKILL, 10.0)

@@ -2,6 +2,8 @@
 
 ``python -m infra.stack up|down|status|run|demo``. ``run`` is what ``make run`` does: bring everything up,
 place two demo orders, print where they ended, then wait for Ctrl-C and stop everything cleanly.
+``--instances N`` (up, run) starts N instances of every service (ports: see ``infra.services``); ``down``
+stops every instance it finds.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from infra import kafka, localstripe, postgres, services, trace_sink
 from infra.component import Component, describe
-from infra.topics import ensure_topics
+from infra.topics import ensure_topics, raise_partitions
 from plumbing.settings import service_url
 
 NEEDED: tuple[Component, ...] = (postgres, kafka, localstripe)
@@ -30,28 +32,36 @@ def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def up(*, trace_sink_on: bool = False) -> None:
+def up(*, trace_sink_on: bool = False, instances: int = 1) -> None:
     """Start what is not running yet and wait until every part is healthy.
 
-    ``trace_sink_on`` also starts the local trace sink before the services, so they export their spans to it.
+    ``trace_sink_on`` also starts the local trace sink before the services, so they export their spans to it;
+    ``instances`` instances of every service are started.
     """
+    if instances < 1:
+        raise ValueError(f"--instances must be at least 1, not {instances}")
     for component in COMPONENTS if trace_sink_on else NEEDED:
         _step(f"{component.name} (state: {component.state_dir() or 'memory only'})")
         component.start()
     if created := ensure_topics(kafka.bootstrap_servers()):
         _step(f"created topics: {', '.join(created)}")
-    for name in services.SERVICES:
-        _step(f"service {name}")
-        services.start(name)
-    for name in services.SERVICES:
-        services.wait_healthy(name)
-    _step("all services healthy: " + ", ".join(f"{n} {service_url(n)}" for n in services.SERVICES))
+    # Our own stack follows the configured counts before any service starts (keys move to other partitions).
+    if raised := raise_partitions(kafka.bootstrap_servers()):
+        _step("raised partitions: " + ", ".join(f"{name} {now} -> {wanted}" for name, (now, wanted) in raised.items()))
+    copies = [(name, k) for name in services.SERVICES for k in range(1, instances + 1)]
+    for name, k in copies:
+        _step(f"service {services.daemon_name(name, k)}")
+        services.start(name, instance=k)
+    for name, k in copies:
+        services.wait_healthy(name, instance=k)
+    _step("all services healthy: " + ", ".join(f"{services.daemon_name(n, k)} {services.url(n, k)}" for n, k in copies))
 
 
 def down() -> None:
-    """Stop the services (gracefully), then every component in reverse start order."""
+    """Stop every instance of the services (gracefully), then every component in reverse start order."""
     for name in reversed(services.SERVICES):
-        services.stop(name)
+        for k in reversed(services.instances(name)):
+            services.stop(name, instance=k)
     for component in reversed(COMPONENTS):
         component.stop()
     _step("stack stopped")
@@ -61,9 +71,10 @@ def status() -> bool:
     """Print whether each component runs and each service is healthy; True if all needed do."""
     for component in COMPONENTS:
         print(describe(component))
-    healthy = {name: services.health(name) is not None for name in services.SERVICES}
-    for name, ok in healthy.items():
-        print(f"{name}: {'healthy' if ok else 'down'} ({service_url(name)})")
+    copies = [(name, k) for name in services.SERVICES for k in sorted({1, *services.instances(name)})]
+    healthy = {(name, k): services.health(name, instance=k) is not None for name, k in copies}
+    for (name, k), ok in healthy.items():
+        print(f"{services.daemon_name(name, k)}: {'healthy' if ok else 'down'} ({services.url(name, k)})")
     return all(c.is_running() for c in NEEDED) and all(healthy.values())
 
 
@@ -97,12 +108,12 @@ def demo() -> None:
         print(f"demo order with {label}: {order['order_id']} -> {order['status']}{reason}; saga {saga_state}")
 
 
-def run() -> None:
-    """Up, demo, then wait for Ctrl-C (or SIGTERM) and stop everything."""
+def run(instances: int = 1) -> None:
+    """Up (``instances`` of every service), demo, then wait for Ctrl-C (or SIGTERM) and stop everything."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        up()
+        up(instances=instances)
         demo()
         print("RetroVault is running. Orders API:", service_url("orders"), "- press Ctrl-C to stop.", flush=True)
         while not stop.wait(1.0):
@@ -118,14 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.stack")
     parser.add_argument("command", choices=["up", "down", "status", "run", "demo"])
     parser.add_argument("--trace-sink", action="store_true", help="up: also start the local OTLP trace sink")
+    parser.add_argument("--instances", type=int, default=1, help="up, run: instances of every service (default 1)")
     args = parser.parse_args(argv)
+    if args.instances < 1:
+        parser.error("--instances must be at least 1")
     try:
         if args.command == "up":
-            up(trace_sink_on=args.trace_sink)
+            up(trace_sink_on=args.trace_sink, instances=args.instances)
         elif args.command == "status":
             return 0 if status() else 3
+        elif args.command == "run":
+            run(args.instances)
         else:
-            {"down": down, "run": run, "demo": demo}[args.command]()
+            {"down": down, "demo": demo}[args.command]()
     except Exception as error:
         print(f"stack: error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ from confluent_kafka import Message as KafkaMessage
 from plumbing.batches import BatchApplier, ConsumerStats, Limits, worth_waiting
 from plumbing.consumer_state import CRASHED, ConsumerState
 from plumbing.inbox import Inbox
-from plumbing.metrics import BATCH_SECONDS, CONSUMER_LAG
+from plumbing.metrics import ASSIGNED_PARTITIONS, BATCH_SECONDS, CONSUMER_LAG
 from plumbing.routing import Routes
 from plumbing.unit_of_work import Transactions, U
 
@@ -32,9 +32,12 @@ class ConsumerLoop(Generic[U]):
     Per batch: decode every message strictly (undecodable ones are dead-lettered), claim the message
     ids in the inbox (a redelivered command is answered with its recorded reply), run the handlers, write the
     outbox and commit, all in one transaction, handing the outbox rows to the relay as it commits; then store
-    the offsets. A message that fails is isolated and dead-lettered (see ``plumbing.batches``). A database or
-    Stripe outage retries the whole batch with backoff until it succeeds or the service stops. ``state``
-    tells ``/health`` what the loop is doing.
+    the offsets. Rebalance callbacks run inside ``poll``/``consume``, so between batches: a revoke commits the
+    stored offsets of the partitions taken away (only a committed batch's offsets are ever stored) and drops
+    the messages of those partitions fetched with the batch; a lost assignment commits nothing (another
+    member may already own those partitions). A message that fails is isolated and dead-lettered (see
+    ``plumbing.batches``). A database or Stripe outage retries the whole batch with backoff until it succeeds
+    or the service stops. ``state`` tells ``/health`` what the loop is doing.
     """
 
     def __init__(
@@ -48,15 +51,24 @@ class ConsumerLoop(Generic[U]):
         batch_size: int = 500,
         poll_timeout_s: float = 0.05,
         limits: Limits | None = None,
+        instance: str = "",
+        rebalance_grace_s: float = 0.0,
+        check_topics: Callable[[], dict[str, tuple[int, int]]] | None = None,
     ) -> None:
         self._service = service
+        self.instance = instance
+        self._check_topics = check_topics
+        self.topics: dict[str, str] = {}
+        """Consumed topics with fewer partitions than configured (checked at start-up), for ``/health``."""
+        self._stored: dict[tuple[str, int], int] = {}
+        self._gone: set[tuple[str, int]] = set()
         self._new_consumer = new_consumer
         self._consumer = new_consumer()
         self._topics = list(routes)
         self._batch_size = batch_size
         self._poll_timeout_s = poll_timeout_s
         self.stats = ConsumerStats()
-        self.state = ConsumerState()
+        self.state = ConsumerState(rebalance_grace_s)
         self._applier = BatchApplier(
             service=service,
             units=transactions,
@@ -71,6 +83,7 @@ class ConsumerLoop(Generic[U]):
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
         try:
+            self._report_topics()
             self._subscribe()
             while not stop.is_set():
                 batch = [m for m in self._next_batch() if self._usable(m)]
@@ -98,12 +111,60 @@ class ConsumerLoop(Generic[U]):
 
     def _subscribe(self) -> None:
         self._fatal = None
+        self._stored.clear()
         self._consumer.subscribe(
-            self._topics,
-            on_assign=lambda _c, partitions: self.state.assigned(partitions),
-            on_revoke=lambda _c, partitions: self.state.revoked(partitions),
-            on_lost=lambda _c, partitions: self.state.revoked(partitions),
+            self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+
+    def _report_topics(self) -> None:
+        """Warn about consumed topics with fewer partitions than configured (fewer useful instances, no failure)."""
+        if self._check_topics is None:
+            return
+        try:
+            short = self._check_topics()
+        except KafkaException as error:
+            log.warning("%s: could not check the topics' partitions: %s", self._service, error)
+            return
+        self.topics = {
+            name: f"{now} partitions, configured {wanted} (python -m infra.topics raise)" if now else "missing"
+            for name, (now, wanted) in short.items()
+            if name in self._topics
+        }
+        for name, problem in self.topics.items():
+            log.warning("%s: topic %s: %s", self._service, name, problem)
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.state.assigned(partitions)
+        self._count_partitions()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Commit what was stored for the revoked partitions now, so their next owner starts right after the
+        last committed batch; their messages fetched with the batch being read are dropped."""
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        offsets = [TopicPartition(t, p, self._stored[t, p]) for t, p in keys if (t, p) in self._stored]
+        if offsets:
+            try:
+                consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as error:  # their next owner gets those messages again; the inbox drops them
+                log.warning("%s: committing the revoked partitions' offsets failed: %s", self._service, error)
+        self._forget(keys)
+        self.state.revoked(partitions)
+        self._count_partitions()
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """The assignment was lost (e.g. the session timed out): another member may own the partitions already,
+        so nothing is committed; their messages come again to their owner, whose inbox drops those applied."""
+        self._forget([(tp.topic, tp.partition) for tp in partitions])
+        self.state.revoked(partitions, why="lost")
+        self._count_partitions()
+
+    def _forget(self, keys: list[tuple[str, int]]) -> None:
+        for key in keys:
+            self._stored.pop(key, None)
+        self._gone.update(keys)
+
+    def _count_partitions(self) -> None:
+        ASSIGNED_PARTITIONS.labels(self._service, self.instance).set(len(self.state.partitions))
 
     def _replace_consumer(self, why: str) -> None:
         """A fatal consumer error (e.g. fenced after a broker restart) leaves the client unusable: start anew.
@@ -116,6 +177,7 @@ class ConsumerLoop(Generic[U]):
             self._consumer.close()
         self._consumer = self._new_consumer()
         self.state.restarting(f"replacing the Kafka consumer after: {why}")
+        self._count_partitions()
         self._subscribe()
 
     def _next_batch(self) -> list[KafkaMessage]:
@@ -124,15 +186,27 @@ class ConsumerLoop(Generic[U]):
         ``consume(n, timeout)`` alone would wait the whole timeout whenever fewer than n messages are
         there, adding that wait to every hop of every saga.
         """
+        self._gone.clear()
         try:
             first = self._consumer.poll(self._poll_timeout_s)
             if first is None:
                 return []
-            return [first, *self._consumer.consume(self._batch_size - 1, 0)]
+            batch = [first, *self._consumer.consume(self._batch_size - 1, 0)]
+            return self._held(batch) if self._gone else batch
         except KafkaException as error:  # the client raises only when it is unusable
             self._fatal = str(error)
             self.state.fenced(self._fatal)
             return []
+
+    def _held(self, batch: list[KafkaMessage]) -> list[KafkaMessage]:
+        """The batch without the messages of partitions revoked or lost while it was fetched (and not assigned
+        again since): their new owner reads them from the last committed offset."""
+        held = self.state.partitions
+        return [
+            m
+            for m in batch
+            if m.error() is not None or (key := (m.topic() or "", m.partition() or 0)) not in self._gone or key in held
+        ]
 
     def _retrying(self, stop: threading.Event) -> tenacity.Retrying:
         return tenacity.Retrying(
@@ -177,6 +251,7 @@ class ConsumerLoop(Generic[U]):
             last[key] = max(last.get(key, -1), message.offset() or 0)
         try:
             self._consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+            self._stored.update({key: offset + 1 for key, offset in last.items()})
         except KafkaException as error:
             # E.g. the partition was revoked meanwhile: its messages come again and the inbox drops them.
             log.warning("%s: could not store offsets (%s)", self._service, error)
@@ -184,6 +259,7 @@ class ConsumerLoop(Generic[U]):
     def _close(self) -> None:
         if self.state.state != CRASHED:
             self.state.stopped()
+        self._count_partitions()
         try:
             self._consumer.commit(asynchronous=False)
         except Exception as error:  # nothing stored since the last auto-commit is a normal outcome

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from plumbing.tracing import current_ids
+from plumbing.tracing import current_ids, instance_id
 
 _order_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("order_id", default=None)
 _saga_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("saga_id", default=None)
@@ -29,11 +29,12 @@ def about(*, order_id: str | None, saga_id: object | None) -> Iterator[None]:
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object."""
+    """Formats a record as one JSON object, naming the service and its instance (default: :func:`instance_id`)."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, instance: str | None = None) -> None:
         super().__init__()
         self._service = service
+        self._instance = instance or instance_id()
 
     def format(self, record: logging.LogRecord) -> str:
         """The record, its context and any exception, as JSON."""
@@ -41,6 +42,7 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "service": self._service,
+            "instance": self._instance,
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -56,12 +58,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str) -> None:
-    """JSON lines on stderr (``RV_LOG_FORMAT=text`` for plain lines), level from ``RV_LOG_LEVEL``."""
+def configure_logging(service: str, instance: str | None = None) -> None:
+    """JSON lines on stderr (``RV_LOG_FORMAT=text`` for plain lines, the service shown as ``<service>#<instance>``),
+    level from ``RV_LOG_LEVEL``; ``instance`` defaults to :func:`plumbing.tracing.instance_id`."""
     handler = logging.StreamHandler()
+    instance = instance or instance_id()
     if os.environ.get("RV_LOG_FORMAT", "json") == "json":
-        handler.setFormatter(JsonFormatter(service))
+        handler.setFormatter(JsonFormatter(service, instance))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {service}#{instance} %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=os.environ.get("RV_LOG_LEVEL", "INFO"), handlers=[handler], force=True)
     logging.getLogger("stripe").setLevel(logging.WARNING)  # one INFO line per HTTP call otherwise

@@ -17,6 +17,9 @@ MESSAGES = Counter(
 )
 BATCH_SECONDS = Histogram("rv_consumer_batch_seconds", "Time to apply one consumed batch", ["service"])
 CONSUMER_LAG = Gauge("rv_consumer_lag", "Messages not yet consumed, per partition", ["service", "topic", "partition"])
+ASSIGNED_PARTITIONS = Gauge(
+    "rv_consumer_assigned_partitions", "Partitions the instance's consumer holds", ["service", "instance"]
+)
 PUBLISHED = Counter("rv_outbox_published_total", "Messages the outbox relay published", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge("rv_outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_PARKED = Gauge("rv_outbox_parked", "Outbox rows Kafka refused for good, parked for an operator", ["service"])

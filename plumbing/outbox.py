@@ -43,9 +43,13 @@ class OutboxRelay:
       saga's row) leave in the order they were decided.
     - **Found by a scan**: rows nobody handed over (written before a crash or a failed publish, by the start-up
       seeding, or by another process). A scan walks the outbox oldest first, a batch at a time, each batch
-      locked ``FOR UPDATE`` (an overlapping relay waits) and leaving out rows already handed over; it deletes
-      the acknowledged rows in the batch's transaction. It runs at start, after a failed publish, and every
-      ``scan_every_s``.
+      locked ``FOR UPDATE SKIP LOCKED`` and leaving out rows already handed over; it deletes the acknowledged
+      rows in the batch's transaction. Several instances of a service share one outbox: a relay skips the rows
+      another relay's scan holds, so no row is published by two scans at once (once deleted, it is gone for
+      both), and the relays split a backlog between them instead of waiting for each other. The price: two
+      scans may send rows of one key out of id order across their batches (only with a backlog larger than a
+      batch); consumers already tolerate that, as they tolerate copies. It runs at start, after a failed
+      publish, and every ``scan_every_s``.
 
     Either way a row is deleted only after its message was acknowledged; a crash in between publishes it
     again, and the consumers' inbox drops the copy. A row Kafka refuses for good (see ``plumbing.refusals``:
@@ -85,7 +89,7 @@ class OutboxRelay:
             .where(o.c.id > sa.bindparam("after"), o.c.id != sa.all_(ids))
             .order_by(o.c.id)
             .limit(batch_size)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
         )
         self._delete_ids = sa.delete(o).where(o.c.id == sa.any_(ids))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind
@@ -27,9 +27,23 @@ TRACEPARENT = "traceparent"
 _TRACER_NAME = "retrovault"
 
 
-def configure_tracing(service: str) -> TracerProvider:
-    """Install the process's tracer provider; export over OTLP/HTTP only when an endpoint is configured."""
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service, "service.namespace": "retrovault"}))
+def instance_id() -> str:
+    """Which instance of its service this process is: ``$RV_INSTANCE_ID``, "1" when unset."""
+    return os.environ.get("RV_INSTANCE_ID") or "1"
+
+
+def configure_tracing(service: str, instance: str | None = None) -> TracerProvider:
+    """Install the process's tracer provider; export over OTLP/HTTP only when an endpoint is configured.
+
+    Its resource names the service and the instance (``service.instance.id``: ``instance``, else
+    :func:`instance_id`).
+    """
+    attributes = {
+        SERVICE_NAME: service,
+        "service.namespace": "retrovault",
+        SERVICE_INSTANCE_ID: instance or instance_id(),
+    }
+    provider = TracerProvider(resource=Resource.create(attributes))
     if exporting():
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

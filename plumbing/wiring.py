@@ -22,7 +22,7 @@ from plumbing.consumer_state import STARTING
 from plumbing.db import create_db_engine
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, StrictStructSchemaPlugin, serve
 from plumbing.http_input import InputGuard
-from plumbing.kafka import consumer_config, producer_config
+from plumbing.kafka import consumer_config, producer_config, topic_shortfalls
 from plumbing.logs import configure_logging
 from plumbing.metrics import metrics_route
 from plumbing.migrations import upgrade_to_head
@@ -71,7 +71,7 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
     relay = OutboxRelay(
         engine,
         parts.outbox,
-        lambda: Producer(producer_config(settings.kafka_bootstrap, settings.service)),
+        lambda: Producer(producer_config(settings.kafka_bootstrap, f"{settings.service}-{settings.instance_id}")),
         service=settings.service,
     )
     transactions = Transactions(engine, parts.outbox, parts.unit, relay.hand_over)
@@ -79,10 +79,17 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
         service=settings.service,
         transactions=transactions,
         inbox=parts.inbox,
-        new_consumer=lambda: Consumer(consumer_config(settings.kafka_bootstrap, settings.service)),
+        new_consumer=lambda: Consumer(
+            consumer_config(
+                settings.kafka_bootstrap, settings.service, settings.instance_id, static=settings.static_instance
+            )
+        ),
         routes=parts.routes,
         batch_size=settings.batch_size,
         poll_timeout_s=settings.poll_timeout_s,
+        instance=settings.instance_id,
+        rebalance_grace_s=settings.rebalance_grace_s,
+        check_topics=lambda: topic_shortfalls(settings.kafka_bootstrap, list(parts.routes)),
     )
     extra = parts.workers(transactions) if parts.workers else []
     workers = Workers([Worker("consumer", consumer.run), *extra, Worker("outbox-relay", relay.run)])
@@ -91,9 +98,12 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
 
 def health_route(messaging: Messaging[U], ready: Callable[[U], str | None] | None = None) -> HTTPRouteHandler:
     """``GET /health``: 200 when the database answers, no worker crashed, the consumer holds partitions and
-    applies them (not fenced, restarting, unassigned or crashed) and the service's own ``ready`` check (if
-    any) passes; else 503, ``reason`` saying what is wrong (``status`` "starting" while it only has yet to
-    start, "unavailable" otherwise). ``consumer_state`` has the consumer's state, since when and its partitions.
+    applies them (not fenced, restarting or crashed, nor unassigned for longer than a rebalance; ``standby``, an
+    instance the group gave no partition because there are more instances than partitions, is healthy) and the
+    service's own ``ready`` check (if any) passes; else 503, ``reason`` saying what is wrong (``status``
+    "starting" while it only has yet to start, "unavailable" otherwise). ``consumer_state`` has the consumer's
+    state, since when, its partitions and since when it holds none; ``topics`` the consumed topics with fewer
+    partitions than configured (a warning, not a failure).
     """
 
     @get("/health", sync_to_thread=True, include_in_schema=False)
@@ -122,6 +132,8 @@ def health_route(messaging: Messaging[U], ready: Callable[[U], str | None] | Non
             "database": database,
             "consumer_assigned": bool(state["partitions"]),
             "consumer_state": state,
+            "instance": getattr(consumer, "instance", None),
+            "topics": getattr(consumer, "topics", {}),
             "workers_crashed": crashed,
             "outbox_backlog": backlog,
             "consumer": {**vars(consumer.stats), "errors": dict(consumer.stats.errors)},
@@ -199,8 +211,8 @@ def _constant(value: Any) -> Any:
 def run_service(parts: ServiceParts[U]) -> None:
     """Migrate, wire and serve one service until it is told to stop."""
     settings = ServiceSettings.from_env(parts.name)
-    configure_logging(parts.name)
-    configure_tracing(parts.name)
+    configure_logging(parts.name, settings.instance_id)
+    configure_tracing(parts.name, settings.instance_id)
     upgrade_to_head(parts.name, settings.database_url)
     engine = create_db_engine(settings.database_url)
     if parts.on_start is not None:

@@ -176,3 +176,14 @@ def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
         return sagas[0] if sagas and sagas[0]["state"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
 
     return wait_for(finished, timeout_s=timeout_s, what=f"saga of order {order_id} to finish")
+
+
+def no_saga_in_flight() -> bool:
+    """True when no saga is running or compensating: nothing will write on its own (deadline re-sends)."""
+    by_state = api("coordinator").get("/sagas/summary").json()["by_state"]
+    return not by_state.get("RUNNING") and not by_state.get("COMPENSATING")
+
+
+def wait_until_quiet(timeout_s: float = 60.0) -> None:
+    """Let the sagas that earlier tests left in flight finish, for a test that counts what the services write."""
+    wait_for(no_saga_in_flight, timeout_s=timeout_s, what="no saga in flight")

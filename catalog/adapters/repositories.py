@@ -33,7 +33,12 @@ _SAVE_STOCK = (
     .where(products.c.sku == sa.bindparam("k"))
     .values(on_hand=sa.bindparam("on_hand"), reserved=sa.bindparam("reserved"), revision=sa.bindparam("revision"))
 )
-_RESERVATION = sa.select(reservations).where(reservations.c.order_id == sa.bindparam("order_id")).with_for_update()
+_LOCK_RESERVATIONS = (
+    sa.select(reservations)
+    .where(reservations.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
+    .order_by(reservations.c.order_id)
+    .with_for_update()
+)
 _INSERT_RESERVATION = pg_insert(reservations)
 _SAVE_RESERVATION = _INSERT_RESERVATION.on_conflict_do_update(
     index_elements=["order_id"], set_={"status": _INSERT_RESERVATION.excluded.status, "updated_at": sa.func.now()}
@@ -56,7 +61,8 @@ class ProductRepository:
         return _product(row) if row else None
 
     def lock(self, skus: Iterable[str]) -> dict[str, Product]:
-        """Load and row-lock products, in sku order so concurrent reservations cannot deadlock."""
+        """Load and row-lock products in one statement, in sku order, so concurrent writers cannot deadlock
+        (a batch of stock commands locks all its products in this one call)."""
         return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
@@ -78,12 +84,15 @@ class ReservationRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def lock(self, order_id: str) -> Reservation | None:
-        """The order's reservation, locked for update, or None."""
-        row = self._conn.execute(_RESERVATION, {"order_id": order_id}).first()
-        if row is None:
-            return None
-        return Reservation(row.order_id, [(sku, qty) for sku, qty in row.lines], ReservationStatus(row.status))
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Reservation]:
+        """The orders' reservations that exist, row-locked in order id order."""
+        rows = self._conn.execute(_LOCK_RESERVATIONS, {"order_ids": sorted(set(order_ids))})
+        return {
+            row.order_id: Reservation(
+                row.order_id, [(sku, qty) for sku, qty in row.lines], ReservationStatus(row.status)
+            )
+            for row in rows
+        }
 
     def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
         """Insert or update a reservation."""

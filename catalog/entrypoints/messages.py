@@ -1,28 +1,27 @@
-"""Catalog's message handlers, and the table that routes each message type to one."""
+"""Catalog's message handler, and the table that routes each message type to it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from catalog import services
 from catalog.ports import CatalogUnitOfWork
-from contracts.catalog import ReleaseStock, ReserveStock
 from contracts.envelope import Envelope
 from contracts.topics import CATALOG_COMMANDS
-from plumbing.routing import Routes
+from plumbing.routing import Batched, Routes, Scope
 
 
-def reserve_stock(uow: CatalogUnitOfWork, command: Envelope[ReserveStock]) -> None:
-    """Reserve the order's lines; reply StockReserved or StockUnavailable."""
-    uow.reply(command, services.reserve_stock(uow, command.payload, command.saga_id))
+def apply_stock_commands(uow: CatalogUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
+    """Reserve or release stock for a batch's commands, their products locked together; reply to each
+    (StockReserved or StockUnavailable, StockReleased)."""
+    services.apply_stock_commands(uow, commands, scope)
 
 
-def release_stock(uow: CatalogUnitOfWork, command: Envelope[ReleaseStock]) -> None:
-    """Give the order's reservation back; reply StockReleased."""
-    uow.reply(command, services.release_stock(uow, command.payload, command.saga_id))
-
+STOCK_COMMANDS: Batched[CatalogUnitOfWork] = Batched(many=apply_stock_commands)
 
 ROUTES: Routes[CatalogUnitOfWork] = {
     CATALOG_COMMANDS.name: {
-        "ReserveStock": reserve_stock,
-        "ReleaseStock": release_stock,
+        "ReserveStock": STOCK_COMMANDS,
+        "ReleaseStock": STOCK_COMMANDS,
     },
 }

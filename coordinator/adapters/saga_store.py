@@ -163,7 +163,15 @@ class SagaStore:
         return self._conn.execute(_TRACE_CONTEXT, {"saga_id": saga_id}).scalar_one_or_none()
 
     def due(self, now: datetime, limit: int) -> list[SagaInstance]:
-        """Sagas whose awaited reply is past its deadline, locked; ones locked elsewhere are skipped."""
+        """Up to ``limit`` sagas whose awaited reply is past its deadline, oldest deadline first, row-locked;
+        ones locked elsewhere are skipped (``FOR UPDATE SKIP LOCKED``).
+
+        This is how several coordinators share one database's deadlines without acting twice on one: a saga
+        another sweep holds is skipped, not waited for, and one a reply batch holds is left to that batch (it
+        is due again at the next sweep if still overdue). A saga another sweep re-sent and committed since
+        this statement's snapshot is not taken either: PostgreSQL checks the row's newest version against the
+        ``WHERE`` again once it is locked, and its deadline has moved on.
+        """
         query = (
             sa.select(sagas)
             .where(sagas.c.deadline_at <= now)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from contracts.base import Message, wire_type
 from tools.contracts.compat import CompatReport, check_compat, latest_release
-from tools.contracts.schemas import generate_schemas, load_schema_dir, message_schema, schema_file_name
+from tools.contracts.schemas import (
+    ENVELOPE_NAME,
+    ENVELOPE_SCHEMA_VERSION,
+    generate_schemas,
+    load_schema_dir,
+    message_schema,
+    schema_file_name,
+)
 
 BASELINE = latest_release()
+ENVELOPE_FILE = schema_file_name(ENVELOPE_NAME, ENVELOPE_SCHEMA_VERSION)
+"""The envelope's schema file name in a schema directory."""
 
 
 def check_with(*changed: type[Message], drop: tuple[str, ...] = ()) -> CompatReport:

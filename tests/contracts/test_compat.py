@@ -15,11 +15,10 @@ import pytest
 
 from contracts.base import Line, Lines, Message, OrderId, Retired, Sku
 from contracts.retired.payment import PaymentSucceededV1
-from tests.contracts.support import BASELINE, check_with
+from tests.contracts.support import BASELINE, ENVELOPE_FILE, check_with
 from tools.contracts.__main__ import main
 from tools.contracts.compat import check_compat, latest_release, schema_changes
 from tools.contracts.schemas import (
-    ENVELOPE_NAME,
     ENVELOPE_SCHEMA_VERSION,
     RELEASED_DIR,
     generate_schemas,
@@ -28,7 +27,6 @@ from tools.contracts.schemas import (
     schema_file_name,
 )
 
-ENVELOPE_FILE = schema_file_name(ENVELOPE_NAME, ENVELOPE_SCHEMA_VERSION)
 RELEASES = sorted((p for p in RELEASED_DIR.iterdir() if p.is_dir()), key=lambda p: int(p.name[1:]))
 
 

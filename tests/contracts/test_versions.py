@@ -29,19 +29,15 @@ from contracts.envelope import wrap
 from contracts.retired import RETIRED
 from contracts.retired.catalog import ReserveStockV1
 from tests.contracts.strategies import SETTINGS, envelopes
-from tests.contracts.support import BASELINE, check_with
+from tests.contracts.support import BASELINE, ENVELOPE_FILE, check_with
 from tools.contracts.compat import check_compat
 from tools.contracts.schemas import (
-    ENVELOPE_NAME,
-    ENVELOPE_SCHEMA_VERSION,
     RELEASED_DIR,
     generate_schemas,
     load_schema_dir,
     message_schema,
     schema_file_name,
 )
-
-ENVELOPE_FILE = schema_file_name(ENVELOPE_NAME, ENVELOPE_SCHEMA_VERSION)
 
 GOLDEN = Path(__file__).parent / "golden" / "ReserveStock" / "valid"
 GOLDEN_V1 = GOLDEN / "v1_typical.json"

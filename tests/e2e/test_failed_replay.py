@@ -83,9 +83,10 @@ def _payment_gave_up_on_the_refund(saga: dict[str, Any]) -> None:
 
 def _ends(consumer: Consumer, topic: Topic) -> list[TopicPartition]:
     """Each partition of ``topic`` at its end (high watermark)."""
+    partitions = consumer.list_topics(topic.name, timeout=10).topics[topic.name].partitions
     return [
         TopicPartition(topic.name, p, consumer.get_watermark_offsets(TopicPartition(topic.name, p), 10)[1])
-        for p in range(topic.partitions)
+        for p in sorted(partitions)
     ]
 
 

@@ -17,7 +17,7 @@ from plumbing.http import MAX_JSON_DEPTH, NUL_REFUSED
 from plumbing.http_input import MAX_PARAMETER_CHARS
 from plumbing.services import SERVICE_NAMES
 from plumbing.settings import service_url
-from tests.support import api, query
+from tests.support import api, query, wait_until_quiet
 
 TOO_LONG = f"is longer than {MAX_PARAMETER_CHARS} characters"
 LONG = "7" * 10_000
@@ -34,6 +34,12 @@ _WRITES = {
 }
 """Per service, what any write it could make would move: its outbox's id sequence (every change it makes
 announces itself there; the relay deletes published rows, so not their count) and its main table's rows."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet(real_stack: None) -> None:
+    """Sagas earlier tests left in flight would write (deadline re-sends) while a request is checked."""
+    wait_until_quiet()
 
 
 def _written(service: str) -> tuple[int, int]:

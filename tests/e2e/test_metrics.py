@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import api, place_order, settled_saga, wait_for
+from tests.support import api, place_order, settled_saga, wait_until_quiet
 
 
 def _sample(service: str, name: str, **labels: str) -> float:
@@ -17,14 +17,9 @@ def _sample(service: str, name: str, **labels: str) -> float:
     return total
 
 
-def _no_saga_in_flight() -> bool:
-    by_state = api("coordinator").get("/sagas/summary").json()["by_state"]
-    return not by_state.get("RUNNING") and not by_state.get("COMPENSATING")
-
-
 def test_metrics_count_sagas_steps_messages_and_stripe_calls() -> None:
     # The counters are the whole service's: let sagas that earlier tests left in flight finish first.
-    wait_for(_no_saga_in_flight, timeout_s=60, what="no saga in flight")
+    wait_until_quiet()
     before = {
         "completed": _sample("coordinator", "rv_sagas_total", event="completed"),
         "compensated": _sample("coordinator", "rv_sagas_total", event="compensated"),

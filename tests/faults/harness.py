@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from confluent_kafka import Consumer, TopicPartition
 
+from contracts.topics import DEAD_LETTERS
+from infra import kafka
 from tests.restocking import set_available
 from tests.support import api, payment_intents_by_order, query, refunds, wait_for
 
@@ -31,6 +35,7 @@ class Run:
 
     started_at: datetime
     stock_before: dict[str, int]
+    dead_letters_before: int = 0
     accepted: list[str] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)
     placed: int = 0
@@ -78,7 +83,21 @@ def stock_levels() -> dict[str, int]:
 
 def begin() -> Run:
     """Start a scenario: note the time and the stock."""
-    return Run(started_at=_db_now() - timedelta(milliseconds=1), stock_before=stock_levels())
+    return Run(
+        started_at=_db_now() - timedelta(milliseconds=1),
+        stock_before=stock_levels(),
+        dead_letters_before=dead_letters(),
+    )
+
+
+def dead_letters() -> int:
+    """How many messages the dead-letter topic has ever received (its end offset: it has one partition)."""
+    consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers(), "group.id": f"dlq-count-{uuid.uuid4()}"})
+    try:
+        _low, high = consumer.get_watermark_offsets(TopicPartition(DEAD_LETTERS.name, 0), timeout=10)
+    finally:
+        consumer.close()
+    return int(high)
 
 
 def _db_now() -> datetime:
@@ -117,8 +136,9 @@ def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None
         time.sleep(pause_s)  # pacing of the offered load, not a wait for a condition
 
 
-def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7) -> None:
-    """Run the order stream and the fault side by side; re-raise the fault's error, if any."""
+def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7, pause_s: float = 0.1) -> None:
+    """Run the order stream (an order every ``pause_s`` s or so) and the fault side by side; re-raise the fault's
+    error, if any."""
     errors: list[BaseException] = []
 
     def inject() -> None:
@@ -129,7 +149,7 @@ def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7)
 
     injector = threading.Thread(target=inject, name="fault")
     injector.start()
-    stream(run, count, seed=seed)
+    stream(run, count, seed=seed, pause_s=pause_s)
     injector.join(300)
     if errors:
         raise errors[0]
@@ -167,8 +187,12 @@ def _outboxes_empty() -> bool:
     )
 
 
-def check_invariants(run: Run, orders: list[Any]) -> dict[str, int]:
-    """Assert every invariant of the reliability guarantees; returns counts by order status."""
+def check_invariants(run: Run, orders: list[Any], *, dead_letters_sent: int | None = 0) -> dict[str, int]:
+    """Assert every invariant of the reliability guarantees; returns counts by order status.
+
+    ``dead_letters_sent``: how many messages the scenario itself made unusable; no other may be dead-lettered
+    (None: the scenario accounts for every dead letter itself).
+    """
     ids = [o.order_id for o in orders]
     assert set(run.accepted) <= set(ids), "an order answered 202 is missing"
     status = {o.order_id: o.status for o in orders}
@@ -196,7 +220,8 @@ def check_invariants(run: Run, orders: list[Any]) -> dict[str, int]:
         if status[order_id] == "APPROVED":
             assert len(succeeded) == 1, f"approved order {order_id} has no charge"
         elif succeeded:
-            assert refunds(succeeded[0].id), f"rejected order {order_id} was charged and not refunded"
+            refunded = len(refunds(succeeded[0].id))
+            assert refunded == 1, f"rejected order {order_id} was charged and refunded {refunded} times"
 
     replies = query(
         "coordinator",
@@ -206,4 +231,9 @@ def check_invariants(run: Run, orders: list[Any]) -> dict[str, int]:
     )
     assert not replies, f"a reply was applied twice: {replies[:3]}"
     assert _outboxes_empty()
+    if dead_letters_sent is None:
+        return dict(Counter(status.values()))
+    wait_for(lambda: dead_letters() - run.dead_letters_before >= dead_letters_sent, what="the scenario's dead letters")
+    unexpected = dead_letters() - run.dead_letters_before - dead_letters_sent
+    assert unexpected == 0, f"{unexpected} messages were dead-lettered that the scenario did not make unusable"
     return dict(Counter(status.values()))

@@ -200,7 +200,7 @@ def test_garbage_and_invalid_messages_go_to_the_dead_letter_topic() -> None:
         producer.flush(10)
 
     during(run, 20, fault)
-    check_invariants(run, settle(run))
+    check_invariants(run, settle(run), dead_letters_sent=len(topics) * len(bodies))
     letters = _dead_letters_with(marker, len(topics) * len(bodies))
     assert {(h["dlq.topic"], h["value"]) for h in letters} == {
         (t, b.decode("utf-8", "replace")) for t in topics for b in bodies

@@ -17,9 +17,11 @@ from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
 class FakeProducts:
     """``catalog.ports.Products`` in a dict; hands out copies, as a database would."""
 
-    def __init__(self, products: Iterable[Product] = ()) -> None:
+    def __init__(self, products: Iterable[Product] = (), calls: list[str] | None = None) -> None:
         self.rows = {p.sku: copy.copy(p) for p in products}
         self.locked: list[list[str]] = []
+        self.calls = [] if calls is None else calls
+        """Every lock and save, in order (shared with the reservations of the same unit of work)."""
 
     def all(self) -> list[Product]:
         return [copy.copy(self.rows[sku]) for sku in sorted(self.rows)]
@@ -30,9 +32,11 @@ class FakeProducts:
     def lock(self, skus: Iterable[str]) -> dict[str, Product]:
         wanted = sorted(set(skus))
         self.locked.append(wanted)
+        self.calls.append("lock products")
         return {sku: copy.copy(self.rows[sku]) for sku in wanted if sku in self.rows}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
+        self.calls.append("save products")
         for p in changed:
             self.rows[p.sku] = copy.copy(p)
 
@@ -44,12 +48,16 @@ class FakeProducts:
 class FakeReservations:
     """``catalog.ports.Reservations`` in a dict."""
 
-    def __init__(self) -> None:
+    def __init__(self, calls: list[str] | None = None) -> None:
         self.rows: dict[str, tuple[Reservation, uuid.UUID | None]] = {}
+        self.locked: list[list[str]] = []
+        self.calls = [] if calls is None else calls
 
-    def lock(self, order_id: str) -> Reservation | None:
-        row = self.rows.get(order_id)
-        return copy.deepcopy(row[0]) if row else None
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Reservation]:
+        wanted = sorted(set(order_ids))
+        self.locked.append(wanted)
+        self.calls.append("lock reservations")
+        return {order_id: copy.deepcopy(self.rows[order_id][0]) for order_id in wanted if order_id in self.rows}
 
     def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
         self.rows[reservation.order_id] = (copy.deepcopy(reservation), saga_id)
@@ -73,8 +81,9 @@ class FakeCatalogUnitOfWork(FakeMessages):
 
     def __init__(self, products: Iterable[Product] = ()) -> None:
         super().__init__()
-        self.products = FakeProducts(products)
-        self.reservations = FakeReservations()
+        self.calls: list[str] = []
+        self.products = FakeProducts(products, self.calls)
+        self.reservations = FakeReservations(self.calls)
         self.adjustments = FakeStockAdjustments()
 
 
