@@ -9,10 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.base import PricedLine
 from contracts.catalog import StockReserved
 from contracts.envelope import Envelope, wrap
-from contracts.orders import OrderPlaced
 from coordinator.adapters.tables import outbox
 from coordinator.adapters.unit_of_work import SqlCoordinatorUnitOfWork
 from coordinator.engine.instance import SagaInstance
@@ -20,20 +18,13 @@ from coordinator.sagas import saga_id_for
 from coordinator.sagas.create_order import CREATE_ORDER
 from coordinator.services import apply_replies, start_saga
 from plumbing.unit_of_work import reply_id
+from tests.samples import placed
 from tests.support import rolled_back
 
 
 def _start(uow: SqlCoordinatorUnitOfWork) -> SagaInstance:
     order_id = str(uuid.uuid4())
-    placed = OrderPlaced(
-        order_id=order_id,
-        customer_id="batch-test",
-        lines=[PricedLine(sku="NES-SMB3", quantity=1, unit_price_cents=4999)],
-        total_cents=4999,
-        currency="usd",
-        payment_method="pm_card_visa",
-    )
-    start_saga(uow, wrap(placed, correlation_id=order_id))
+    start_saga(uow, placed(order_id, sku="NES-SMB3", quantity=1, unit_price_cents=4999, customer_id="batch-test"))
     saga = uow.sagas.get(saga_id_for(CREATE_ORDER.name, order_id))
     assert saga is not None and saga.current_action == "reserve_stock"
     return saga

@@ -29,10 +29,9 @@ from catalog.adapters.tables import outbox as catalog_outbox
 from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
 from catalog.domain.products import Product
 from catalog.entrypoints.messages import STOCK_COMMANDS
-from contracts.base import Line, PricedLine
+from contracts.base import Line
 from contracts.catalog import ReserveStock
 from contracts.envelope import Envelope, wrap
-from contracts.orders import OrderPlaced
 from coordinator.adapters.tables import outbox as coordinator_outbox
 from coordinator.adapters.unit_of_work import SqlCoordinatorUnitOfWork
 from coordinator.services import act_on_deadlines, start_saga
@@ -42,6 +41,7 @@ from infra.postgres.layout import port, socket_dir
 from plumbing.migrations import upgrade_to_head
 from plumbing.outbox import OutboxRelay
 from plumbing.unit_of_work import Transactions, U
+from tests.samples import placed
 from tests.support import wait_for
 
 MIGRATION_LOCK = 7426001  # plumbing.migrations.run_migrations
@@ -96,15 +96,7 @@ class HeldTogether(Generic[U]):
 
 
 def _placed(order_id: str) -> Envelope[Any]:
-    placed = OrderPlaced(
-        order_id=order_id,
-        customer_id="many-writers",
-        lines=[PricedLine(sku="NES-SMB3", quantity=1, unit_price_cents=4999)],
-        total_cents=4999,
-        currency="usd",
-        payment_method="pm_card_visa",
-    )
-    return wrap(placed, correlation_id=order_id)
+    return placed(order_id, sku="NES-SMB3", quantity=1, unit_price_cents=4999, customer_id="many-writers")
 
 
 def test_two_coordinators_sweeping_one_database_re_send_each_overdue_command_once(

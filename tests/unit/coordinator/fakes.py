@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.base import Message, PricedLine
+from contracts.base import Message
 from contracts.envelope import Envelope, wrap
-from contracts.orders import OrderPlaced
 from coordinator.engine.instance import HistoryEntry, SagaInstance
 from coordinator.ports import ConcurrentUpdate
 from plumbing.unit_of_work import reply_id
@@ -118,20 +117,6 @@ class FakeCoordinatorUnitOfWork(FakeMessages):
 def coordinator() -> FakeUnitsOfWork[FakeCoordinatorUnitOfWork]:
     """Units of work over a coordinator with no sagas yet."""
     return FakeUnitsOfWork(FakeCoordinatorUnitOfWork())
-
-
-def placed(order_id: str | None = None) -> Envelope[OrderPlaced]:
-    """An OrderPlaced event, as orders publishes it."""
-    order_id = order_id or str(uuid.uuid4())
-    event = OrderPlaced(
-        order_id=order_id,
-        customer_id="c-1",
-        lines=[PricedLine(sku="SNES-SMW", quantity=2, unit_price_cents=4499)],
-        total_cents=8998,
-        currency="usd",
-        payment_method="pm_card_visa",
-    )
-    return wrap(event, correlation_id=order_id)
 
 
 def reply_to(

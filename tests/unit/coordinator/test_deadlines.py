@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from contracts.catalog import ReserveStock
 from coordinator import services
 from coordinator.entrypoints.deadlines import DeadlineSweeper
-from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator, placed
+from tests.samples import placed
+from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator
 from tests.unit.fakes import FakeUnitsOfWork
 
 

@@ -13,7 +13,8 @@ from contracts.topics import CATALOG_COMMANDS, ORDER_EVENTS, PAYMENT_COMMANDS, S
 from coordinator.entrypoints.messages import REPLIES, ROUTES
 from coordinator.sagas import saga_id_for
 from plumbing.routing import Batched, single
-from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, placed, reply_to
+from tests.samples import placed
+from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, reply_to
 
 REPLY_TYPES = {
     "CommandFailed",

@@ -23,7 +23,8 @@ from coordinator.engine.instance import SagaInstance, SagaState
 from coordinator.sagas import SAGAS, saga_id_for
 from coordinator.sagas.create_order import OrderSagaData
 from plumbing.errors import Unprocessable
-from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator, placed, reply_to
+from tests.samples import placed
+from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator, reply_to
 
 
 class Scopes:
