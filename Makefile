@@ -8,8 +8,14 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1su
 PYTEST_ARGS ?=
 # Instances of every service `make run` starts (`make run INSTANCES=2`).
 INSTANCES ?= 1
+# Go programs the lint runs on the deployment files, built from their modules at these versions into .local/.
+GO ?= go
+KUSTOMIZE_VERSION := v5.7.1
+ACTIONLINT_VERSION := v1.7.12
+KUSTOMIZE := .local/go/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+ACTIONLINT := .local/go/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
-.PHONY: run test lint unit e2e up down demo lock clean chromium bench
+.PHONY: run test lint unit e2e up down demo lock clean chromium bench test-containers
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +30,21 @@ run: $(STAMP)
 
 test: lint unit e2e
 
-lint: $(STAMP)
+lint: $(STAMP) $(KUSTOMIZE) $(ACTIONLINT)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(PY) -m tools.contracts check
 	$(PY) -m tools.contracts compat
 	$(PY) -m tools.openapi check
+	$(PY) -m tools.configuration check
+	$(PY) -m tools.manifests check --kustomize $(KUSTOMIZE) --actionlint $(ACTIONLINT)
+
+$(KUSTOMIZE):
+	GOBIN=$(abspath $(@D)) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(ACTIONLINT):
+	GOBIN=$(abspath $(@D)) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 # No services needed: domain, saga and contract tests.
 unit: $(STAMP)
@@ -39,7 +53,12 @@ unit: $(STAMP)
 # Brings the real stack up, runs everything that needs it, and always takes the stack down again.
 e2e: $(STAMP) chromium
 	$(PY) -m infra.stack up --trace-sink
-	$(PY) -m pytest tests/e2e tests/browser tests/faults $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
+	$(PY) -m pytest tests/e2e tests/browser tests/faults tests/packaging $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
+
+# compose.yaml in Docker (started, and stopped again, by containers/engine.sh): builds the images, kills one
+# container of each service under load, checks the invariants. See containers/README.md.
+test-containers: $(STAMP)
+	bash containers/test.sh
 
 # Debian's Chromium for the dashboard's browser tests (Playwright drives it; it downloads no browser).
 chromium:

@@ -11,14 +11,23 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-_STYLES = {"emulator": "tab:blue", "instant": "tab:green", "dbos": "tab:orange", "dbos-instant": "tab:red"}
+_STYLES = {
+    "latency": "tab:purple",
+    "emulator": "tab:blue",
+    "instant": "tab:green",
+    "dbos": "tab:orange",
+    "dbos-latency": "tab:brown",
+    "dbos-instant": "tab:red",
+}
 _PERCENTILES = (("p50", ":", "o"), ("p95", "--", "s"), ("p99", "-", "^"))
 
 
 def _series(steps: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     by_mode: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
-        mode = "dbos" if step["target"] == "dbos" else str(step["mode"])
+        mode = str(step["mode"])
+        if step["target"] == "dbos":
+            mode = "dbos" if mode == "emulator" else f"dbos-{mode}"
         if mode in _STYLES:
             by_mode.setdefault(mode, []).append(step)
     return {mode: sorted(items, key=lambda s: float(s["offered_per_s"])) for mode, items in by_mode.items()}

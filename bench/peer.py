@@ -66,14 +66,22 @@ def restock(mix: Mix) -> None:
         conn.execute("UPDATE peer_products SET stock = %s WHERE sku = %s", (SCARCE_STOCK, mix.scarce_sku))
 
 
-class PeerProcess:
-    """The peer server, started by this process and stopped by its pid."""
+def cores() -> int:
+    """One peer process per core, as a DBOS user would run it (two on the benchmark's box)."""
+    return max(os.cpu_count() or 1, 1)
 
-    def __init__(self, gateway: str) -> None:
+
+class PeerProcess:
+    """The peer server: ``copies`` processes sharing its port (SO_REUSEPORT), started by this process and
+    stopped by their pids."""
+
+    def __init__(self, gateway: str, *, copies: int | None = None, latency_ms: int = 200) -> None:
         self.gateway = gateway
+        self.copies = copies or cores()
+        self.latency_ms = latency_ms
         self.port = port()
         self.log_path = services.state_dir() / "log" / f"bench-peer-{gateway}.log"
-        self._child: subprocess.Popen[bytes] | None = None
+        self._children: list[subprocess.Popen[bytes]] = []
 
     @property
     def url(self) -> str:
@@ -81,54 +89,65 @@ class PeerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def pid(self) -> int | None:
-        """The server's pid while it runs."""
-        return self._child.pid if self._child is not None and self._child.poll() is None else None
+    def pids(self) -> dict[str, int | None]:
+        """Each copy's pid while it runs, by name (``dbos-peer-1``, ...)."""
+        return {
+            f"dbos-peer-{k}": child.pid if child.poll() is None else None
+            for k, child in enumerate(self._children, start=1)
+        }
 
     def start(self, timeout_s: float = 90.0) -> None:
-        """Start it and wait until it answers ``/health``."""
+        """Start the copies one after the other (the first creates DBOS's schema), each answering ``/health``."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "bench.peer_dbos", "--port", str(self.port), "--gateway", self.gateway]
+        command += ["--latency-ms", str(self.latency_ms), "--reuse-port"]
         env = {**os.environ, "RV_BENCH_DATABASE_URL": postgres.dsn(postgres.BENCH)}
-        with self.log_path.open("ab") as log:
-            self._child = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+        env.setdefault("RV_STRIPE_API_BASE", localstripe.api_base())  # the emulator only when its URL is given
+        for _ in range(self.copies):
+            with self.log_path.open("ab") as log:
+                child = subprocess.Popen(
+                    command,
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            self._children.append(child)
+            self._wait_healthy(child, timeout_s)
+
+    def _wait_healthy(self, child: subprocess.Popen[bytes], timeout_s: float) -> None:
+        """Until ``child`` itself listens and the port answers (a copy already up answers on it too)."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._child.poll() is not None:
-                break
-            with (
-                contextlib.suppress(urllib.error.URLError, OSError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
+        while time.monotonic() < deadline and child.poll() is None:
+            if self._answers() and _listens(child.pid, self.port):
+                return
             time.sleep(0.2)
         self.stop()
         tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
         raise RuntimeError("the DBOS peer did not start:\n" + "\n".join(tail))
 
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """SIGTERM, then SIGKILL if it is still there after ``timeout_s``."""
-        child, self._child = self._child, None
-        if child is None or child.poll() is not None:
-            return
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(10)
+    def _answers(self) -> bool:
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{self.url}/health", timeout=2) as response,
+        ):
+            return bool(response.status == 200)
+        return False
 
-    def _pids(self) -> dict[str, int | None]:
-        return {"dbos-peer": self.pid, "postgres": postgres.postmaster_pid(), "localstripe": localstripe.pid()}
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM each copy, then SIGKILL those still there after ``timeout_s``."""
+        children, self._children = self._children, []
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(10)
 
     def target(self, mix: Mix) -> Target:
         """The peer as a benchmark target."""
@@ -137,11 +156,26 @@ class PeerProcess:
             orders_url=self.url,
             terminal_dsn=plain_dsn(postgres.BENCH),
             terminal_table="peer_orders",
-            pids=lambda: {
-                "dbos-peer": self.pid,
-                "postgres": postgres.postmaster_pid(),
-                "localstripe": localstripe.pid(),
-            },
+            pids=lambda: {**self.pids, "postgres": postgres.postmaster_pid(), "localstripe": localstripe.pid()},
             prepare=lambda: restock(mix),
             databases=(postgres.BENCH,),
         )
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` has a socket listening on ``port`` (from /proc: its fds and the TCP table)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                inodes.add(os.readlink(fd))
+    try:
+        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:  # gone
+        return False
+    for line in table:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        if local_port == port and state == "0A" and f"socket:[{inode}]" in inodes:  # 0A: LISTEN
+            return True
+    return False

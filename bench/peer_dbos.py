@@ -1,22 +1,27 @@
 """The peer: RetroVault's CreateOrder saga written as one DBOS Transact workflow, served the same way.
 
-``python -m bench.peer_dbos --port P [--gateway stripe|instant]`` serves ``POST /orders`` (the same body as
-the orders service) with Litestar on uvicorn, like the services. Each order starts a durable workflow
+``python -m bench.peer_dbos --port P [--gateway stripe|instant|latency]`` serves ``POST /orders`` (the same body
+as the orders service) with Litestar on uvicorn, like the services. Each order starts a durable workflow
 (id = order id) on the benchmark's own database: reserve stock (a transaction that also records the
-order), charge through the same ``StripeGateway`` as the payment service (two checkpointed steps: create
-the PaymentIntent, confirm it), approve; on a decline, release the stock and reject the order; out of
+order), charge through the same gateway as the payment service (two checkpointed steps: create the
+PaymentIntent, confirm it), approve; on a decline, release the stock and reject the order; out of
 stock, reject. ``peer_orders.finished_at`` records when the saga reached its terminal state.
+
+The workflow and its steps are coroutines (DBOS's async workflows), as a DBOS user would write I/O-bound
+work: a charge waiting on the gateway holds no thread, as in the payment service; the transactions run on
+worker threads. Several copies may serve one port (``--reuse-port``, SO_REUSEPORT: one process per core).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import socket
 import uuid
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
 import uvicorn
@@ -110,30 +115,36 @@ def _payment(order: dict[str, Any]) -> Payment:
     )
 
 
-def create_intent(order: dict[str, Any]) -> str:
+async def create_intent(order: dict[str, Any]) -> str:
     """Create the unconfirmed PaymentIntent (a checkpointed step)."""
-    return _gw().create_intent(_payment(order))
+    return await _gw().create_intent(_payment(order))
 
 
-def confirm_payment(intent_id: str, order: dict[str, Any]) -> list[Any]:
+async def confirm_payment(intent_id: str, order: dict[str, Any]) -> list[Any]:
     """Confirm (charge) it: [succeeded, reason] (a checkpointed step)."""
-    outcome = _gw().confirm(intent_id, _payment(order))
+    outcome = await _gw().confirm(intent_id, _payment(order))
     return [outcome.succeeded, outcome.reason]
 
 
-def create_order(order: dict[str, Any]) -> str:
+async def create_order(order: dict[str, Any]) -> str:
     """The saga: reserve, charge, approve; release and reject on a decline; reject when out of stock."""
-    if not _tx(reserve_stock)(order):
-        _tx(finish_order)(order["order_id"], "COMPENSATED", "out of stock")
+    if not await _run(reserve_stock, order):
+        await _run(finish_order, order["order_id"], "COMPENSATED", "out of stock")
         return "COMPENSATED"
-    intent_id = _tx(create_intent)(order)
-    succeeded, reason = _tx(confirm_payment)(intent_id, order)
+    intent_id = await _tx(create_intent)(order)
+    succeeded, reason = await _tx(confirm_payment)(intent_id, order)
     if succeeded:
-        _tx(finish_order)(order["order_id"], "COMPLETED", None)
+        await _run(finish_order, order["order_id"], "COMPLETED", None)
         return "COMPLETED"
-    _tx(release_stock)(order)
-    _tx(finish_order)(order["order_id"], "COMPENSATED", reason or "declined")
+    await _run(release_stock, order)
+    await _run(finish_order, order["order_id"], "COMPENSATED", reason or "declined")
     return "COMPENSATED"
+
+
+async def _run(transaction: Any, *args: Any) -> Any:
+    """A DBOS transaction (synchronous, on the datasource's engine) on a worker thread, as DBOS advises for
+    sync functions called from async workflows; the workflow's context goes with it."""
+    return await asyncio.to_thread(_tx(transaction), *args)
 
 
 def _tx(func: Any) -> Any:
@@ -169,13 +180,9 @@ async def place_order(request: Request[Any, Any, Any]) -> Response[dict[str, str
         "total_cents": price * line.quantity,
         "payment_method": body.payment_method,
     }
-    await anyio.to_thread.run_sync(_start, request.app.state.workflow, order)
+    with SetWorkflowID(order_id):
+        await DBOS.start_workflow_async(request.app.state.workflow, order)
     return Response({"order_id": order_id, "status": "PENDING"}, status_code=202)
-
-
-def _start(workflow: Any, order: dict[str, Any]) -> None:
-    with SetWorkflowID(order["order_id"]):
-        DBOS.start_workflow(workflow, order)
 
 
 @get("/health")
@@ -184,11 +191,14 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _gateway_for(kind: str) -> PaymentGateway:
-    if kind == "instant":
-        from payment.adapters.instant_gateway import InstantGateway
+def _gateway_for(kind: str, latency_ms: int) -> PaymentGateway:
+    """The gateway the payment service would use in the same mode (see ``payment.bootstrap``)."""
+    from payment.adapters.simulated_gateway import SimulatedGateway
 
-        return InstantGateway()
+    if kind == "instant":
+        return SimulatedGateway()
+    if kind == "latency":
+        return SimulatedGateway(latency_s=latency_ms / 1000)
     from payment.adapters.stripe_gateway import StripeGateway
     from payment.settings import StripeSettings
 
@@ -200,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     """Create the schema, launch DBOS and serve until SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m bench.peer_dbos")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--gateway", choices=["stripe", "instant"], default="stripe")
+    parser.add_argument("--gateway", choices=["stripe", "instant", "latency"], default="stripe")
+    parser.add_argument("--latency-ms", type=int, default=200, help="the latency gateway's answer time per call")
+    parser.add_argument("--reuse-port", action="store_true", help="share the port with other copies (SO_REUSEPORT)")
     parser.add_argument("--database-url", default=os.environ.get("RV_BENCH_DATABASE_URL", ""))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -220,16 +232,29 @@ def main(argv: list[str] | None = None) -> None:
     }
     DBOS(config=config)
     _Runtime.db = SQLAlchemyDatasource.create(url, engine_kwargs={"pool_size": 20, "max_overflow": 10})
-    _Runtime.gateway = _gateway_for(args.gateway)
+    _Runtime.gateway = _gateway_for(args.gateway, args.latency_ms)
     workflow = register()
     DBOS.launch()
     app = Litestar(route_handlers=[place_order, health], logging_config=None)
     app.state.prices = prices
     app.state.workflow = workflow
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     try:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+        server.run(sockets=[_listening(args.port, reuse_port=args.reuse_port)])
     finally:
         DBOS.destroy()
+
+
+def _listening(port: int, *, reuse_port: bool) -> socket.socket:
+    """A socket listening on 127.0.0.1:``port``; with ``reuse_port`` the kernel spreads connections over
+    every process listening on it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    return sock
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ SERVICE_DATABASES = tuple(s.database for s in SERVICES)
 FULL_STOCK = 1_000_000
 SCARCE_STOCK = 5
 PREFERRED_SCARCE_SKU = "SNES-EARTHBOUND"
-_PAYMENT_BOOTSTRAP = Path(__file__).resolve().parent.parent / "payment" / "bootstrap.py"
 _INSTANCES = [1]
 """How many instances of every service the benchmark runs (``--instances``)."""
 
@@ -167,19 +166,13 @@ def _set_available(product_url: str, units: int, attempts: int = 10) -> None:
     raise RuntimeError(f"{product_url} changed under each of {attempts} counts")
 
 
-def instant_gateway_supported() -> bool:
-    """True once payment/bootstrap.py chooses its gateway from ``RV_PAYMENT_GATEWAY``."""
-    try:
-        return "RV_PAYMENT_GATEWAY" in _PAYMENT_BOOTSTRAP.read_text(encoding="utf-8")
-    except OSError:
-        return False
-
-
-def restart_payment(gateway: str) -> None:
-    """Restart every payment instance with ``RV_PAYMENT_GATEWAY=<gateway>`` (``instant`` or ``stripe``)."""
+def restart_payment(gateway: str, latency_ms: int = 200) -> None:
+    """Restart every payment instance with ``RV_PAYMENT_GATEWAY=<gateway>`` (``stripe``, ``instant`` or
+    ``latency``, the latter answering each call after ``latency_ms``)."""
     for name, k in copies(("payment",)):
         services.stop(name, instance=k)
-    _start_and_wait(("payment",), {"RV_PAYMENT_GATEWAY": gateway})
+    env = {"RV_PAYMENT_GATEWAY": gateway, "RV_PAYMENT_GATEWAY_LATENCY_MS": str(latency_ms)}
+    _start_and_wait(("payment",), env)
 
 
 def plain_dsn(database: str) -> str:

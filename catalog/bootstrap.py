@@ -7,6 +7,7 @@ from catalog.adapters.unit_of_work import SqlCatalogUnitOfWork
 from catalog.entrypoints.http import ProductsController, StockAdjustmentsController
 from catalog.entrypoints.messages import ROUTES
 from catalog.services import seed_catalog
+from catalog.settings import CatalogSettings
 from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [ProductsController, StockAdjustmentsController]
@@ -23,5 +24,6 @@ def main() -> None:
             routes=ROUTES,
             http=HTTP_API,
             on_start=seed_catalog,
+            settings=CatalogSettings.load_or_exit(),
         )
     )

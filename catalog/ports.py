@@ -44,8 +44,9 @@ class Reservations(Protocol):
         writer, and always before any product: so no two writers can deadlock)."""
         ...
 
-    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
-        """Insert or update a reservation."""
+    def save_many(self, saved: Iterable[tuple[Reservation, uuid.UUID | None]]) -> None:
+        """Insert new reservations (with the saga that made them) and update the status of existing ones; at most
+        one entry per order."""
         ...
 
 

@@ -48,6 +48,8 @@ class _Held:
     reservations: dict[str, Reservation]
     products: dict[str, Product]
     changed: dict[str, Product] = field(default_factory=dict)
+    saved: dict[str, tuple[Reservation, uuid.UUID | None]] = field(default_factory=dict)
+    """The reservations to write, by order id: the latest state, with the saga that first wrote it."""
 
 
 def apply_stock_commands(uow: CatalogUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
@@ -56,14 +58,16 @@ def apply_stock_commands(uow: CatalogUnitOfWork, commands: list[Envelope[Any]], 
     Every row the batch needs is locked before any command is applied, in one order all writers share:
     the reservations by order id, then the products by sku (one ``SELECT ... FOR UPDATE ORDER BY sku``).
     Locking message after message instead would let two instances deadlock (one holds X and waits for Y,
-    the other the reverse). Commands see the effect of the ones before them; the changed products are
-    written once, at the end. A single command is a batch of one.
+    the other the reverse). Commands see the effect of the ones before them; the changed products and the
+    reservations are written at the end, one statement each, and each changed product is announced once, in
+    its latest state (the product topic is compacted: only a product's last state matters). A single command
+    is a batch of one.
     """
     held = _lock(uow, [command.payload for command in commands])
     for command in commands:
         with scope(command):
-            uow.reply(command, _apply(uow, held, command.payload, command.saga_id))
-    uow.products.save_stock(held.changed.values())
+            uow.reply(command, _apply(held, command.payload, command.saga_id))
+    _write(uow, held)
 
 
 def reserve_stock(
@@ -71,16 +75,16 @@ def reserve_stock(
 ) -> StockReserved | StockUnavailable:
     """Reserve all lines of the order or none; a repeat answers as the first time did."""
     held = _lock(uow, [command])
-    reply = _reserve(uow, held, command, saga_id)
-    uow.products.save_stock(held.changed.values())
+    reply = _reserve(held, command, saga_id)
+    _write(uow, held)
     return reply
 
 
 def release_stock(uow: CatalogUnitOfWork, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
     """Give the order's reservation back (once); a release without a reservation blocks a late one."""
     held = _lock(uow, [command])
-    reply = _release(uow, held, command, saga_id)
-    uow.products.save_stock(held.changed.values())
+    reply = _release(held, command, saga_id)
+    _write(uow, held)
     return reply
 
 
@@ -92,15 +96,20 @@ def _lock(uow: CatalogUnitOfWork, commands: list[StockCommand]) -> _Held:
     return _Held(reservations, uow.products.lock(skus))
 
 
-def _apply(uow: CatalogUnitOfWork, held: _Held, command: StockCommand, saga_id: uuid.UUID | None) -> StockReply:
+def _write(uow: CatalogUnitOfWork, held: _Held) -> None:
+    """Write what the commands changed and announce each changed product's latest state."""
+    uow.products.save_stock(held.changed.values())
+    uow.reservations.save_many(held.saved.values())
+    _announce(uow, held.changed.values())
+
+
+def _apply(held: _Held, command: StockCommand, saga_id: uuid.UUID | None) -> StockReply:
     if isinstance(command, ReserveStock):
-        return _reserve(uow, held, command, saga_id)
-    return _release(uow, held, command, saga_id)
+        return _reserve(held, command, saga_id)
+    return _release(held, command, saga_id)
 
 
-def _reserve(
-    uow: CatalogUnitOfWork, held: _Held, command: ReserveStock, saga_id: uuid.UUID | None
-) -> StockReserved | StockUnavailable:
+def _reserve(held: _Held, command: ReserveStock, saga_id: uuid.UUID | None) -> StockReserved | StockUnavailable:
     order_id = command.order_id
     existing = held.reservations.get(order_id)
     if existing is not None:  # already decided (or released by a compensation that overtook us)
@@ -112,31 +121,27 @@ def _reserve(
         reservation = reserve(order_id, [(line.sku, line.quantity) for line in command.lines], held.products)
     except InsufficientStock as shortage:
         return StockUnavailable(order_id=order_id, sku=shortage.sku, reason=str(shortage))
-    _changed(uow, held, [held.products[sku] for sku, _ in reservation.lines])
-    _keep(uow, held, reservation, saga_id)
+    held.changed.update((sku, held.products[sku]) for sku, _ in reservation.lines)
+    _keep(held, reservation, saga_id)
     return StockReserved(order_id=order_id)
 
 
-def _release(uow: CatalogUnitOfWork, held: _Held, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
+def _release(held: _Held, command: ReleaseStock, saga_id: uuid.UUID | None) -> StockReleased:
     reservation = held.reservations.get(command.order_id)
     if reservation is None:
         reservation = Reservation(command.order_id, [], ReservationStatus.RELEASED)
     else:
-        _changed(uow, held, release(reservation, held.products))
-    _keep(uow, held, reservation, saga_id)
+        held.changed.update((product.sku, product) for product in release(reservation, held.products))
+    _keep(held, reservation, saga_id)
     return StockReleased(order_id=command.order_id)
 
 
-def _changed(uow: CatalogUnitOfWork, held: _Held, products: list[Product]) -> None:
-    """Remember products to write at the end of the batch, and announce their new figures now."""
-    held.changed.update((product.sku, product) for product in products)
-    _announce(uow, products)
-
-
-def _keep(uow: CatalogUnitOfWork, held: _Held, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
-    """Save a reservation; later commands of the batch see it."""
+def _keep(held: _Held, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
+    """Remember a reservation to write at the end; later commands of the batch see it. A row written once
+    keeps the saga id it was first written with (as a second write of the same row would)."""
     held.reservations[reservation.order_id] = reservation
-    uow.reservations.save(reservation, saga_id)
+    first = held.saved.get(reservation.order_id)
+    held.saved[reservation.order_id] = (reservation, saga_id if first is None else first[1])
 
 
 def adjust_stock(units: UnitsOfWork[CatalogUnitOfWork], sku: str, delta: int, reason: str) -> Product:

@@ -10,6 +10,7 @@ from coordinator.entrypoints.dead_letters import DeadLettersController
 from coordinator.entrypoints.deadlines import DeadlineSweeper
 from coordinator.entrypoints.http import SagasController
 from coordinator.entrypoints.messages import ROUTES
+from coordinator.settings import CoordinatorSettings
 from plumbing.runtime import Worker
 from plumbing.unit_of_work import Transactions
 from plumbing.wiring import ServiceParts, run_service
@@ -33,5 +34,6 @@ def main() -> None:
             http=HTTP_API,
             workers=_sweeper,
             templates=TEMPLATES,
+            settings=CoordinatorSettings.load_or_exit(),
         )
     )

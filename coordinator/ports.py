@@ -18,8 +18,9 @@ class ConcurrentUpdate(Exception):
 class Sagas(Protocol):
     """Saga instances and their timelines; every update is a compare-and-set on the saga's ``version``."""
 
-    def add(self, saga: SagaInstance) -> bool:
-        """Insert a new saga (at version 1); False if its order already has one (its start was a redelivery)."""
+    def add_many(self, new: Iterable[tuple[SagaInstance, str | None]]) -> set[uuid.UUID]:
+        """Insert new sagas at version 1, each with the ``traceparent`` of its order's trace, in one statement;
+        returns the ids inserted (one whose order already has a saga, its start a redelivery, is left out)."""
         ...
 
     def get(self, saga_id: uuid.UUID) -> SagaInstance | None:

@@ -1,18 +1,21 @@
 """The coordinator as an orchestrator: start sagas, apply their replies, act on missed deadlines, replay.
 
 The engine decides, through the registered saga; these use cases load and save the sagas, record their
-timelines and send the commands the engine chose. Starting a saga and applying replies run in the
-consumer's batch transaction; the deadline sweep and the operators' actions open their own unit of work.
+timelines and send the commands the engine chose. Starting sagas and applying replies run in the consumer's
+batch transaction, with a constant number of statements per batch (the outbox rows are one insert at
+commit); the deadline sweep and the operators' actions open their own unit of work.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry.context import Context
 
 from contracts.envelope import Envelope
 from coordinator.engine.engine import Transition
@@ -22,6 +25,8 @@ from coordinator.ports import CoordinatorUnitOfWork, Sagas
 from coordinator.sagas import SAGAS, STARTERS
 from coordinator.tracing import in_saga_trace
 from plumbing.errors import NotFound, Unprocessable
+from plumbing.senders import writer
+from plumbing.tracing import captured, current_traceparent, within
 from plumbing.unit_of_work import UnitsOfWork
 
 Scope = Callable[[Envelope[Any]], AbstractContextManager[None]]
@@ -48,14 +53,37 @@ def start_saga(uow: CoordinatorUnitOfWork, event: Envelope[Any]) -> SagaInstance
 
     Returns the new saga, or None when the event was redelivered and its saga already exists (nothing sent).
     """
-    starter = STARTERS.get(event.type)
-    if starter is None:
-        raise Unprocessable(f"no saga starts on {event.type}")
-    saga, transition = starter.start(event.payload, _now())
-    if not uow.sagas.add(saga):
-        return None
-    _publish(uow, saga, transition)
-    return saga
+    started = start_sagas(uow, [event], lambda _event: nullcontext())
+    return started[0] if started else None
+
+
+def start_sagas(uow: CoordinatorUnitOfWork, events: list[Envelope[Any]], scope: Scope) -> list[SagaInstance]:
+    """Start the sagas a batch's events start with one insert of sagas and one of their timelines, and send
+    their first commands; returns the sagas started (a redelivered event's saga exists already: nothing sent).
+
+    An event that starts no saga is ``Unprocessable``. Two events for one order in a batch start it once. Each
+    event's scope is entered once, to decide; its first command is sent in the trace context captured there.
+    """
+    begun: dict[uuid.UUID, tuple[SagaInstance, Transition, Context, str | None]] = {}
+    for event in events:
+        with scope(event):
+            starter = STARTERS.get(event.type)
+            if starter is None:
+                raise Unprocessable(f"no saga starts on {event.type}")
+            saga, transition = starter.start(event.payload, _now())
+            begun.setdefault(saga.saga_id, (saga, transition, captured(), current_traceparent()))
+    added = uow.sagas.add_many((saga, traceparent) for saga, _transition, _context, traceparent in begun.values())
+    started: list[SagaInstance] = []
+    history: list[HistoryEntry] = []
+    for saga, transition, context, _traceparent in begun.values():
+        if saga.saga_id in added:
+            saga.version = 1
+            history.extend(transition.history)
+            with within(context):
+                _send(uow, saga, transition)
+            started.append(saga)
+    uow.sagas.record(history)
+    return started
 
 
 def apply_replies(uow: CoordinatorUnitOfWork, replies: list[Envelope[Any]], scope: Scope) -> None:
@@ -63,6 +91,8 @@ def apply_replies(uow: CoordinatorUnitOfWork, replies: list[Envelope[Any]], scop
 
     Replies are applied in order, so two replies to one saga in the same batch see each other's effect. A
     stale or duplicate reply is only recorded in the timeline; one without a known saga is ``Unprocessable``.
+    A reply's own timeline entry names the participant instance that wrote it (``plumbing.senders.writer``,
+    known inside the reply's scope).
     """
     sagas = uow.sagas.lock_many(reply.saga_id for reply in replies if reply.saga_id is not None)
     read_at = {saga_id: saga.version for saga_id, saga in sagas.items()}
@@ -75,7 +105,7 @@ def apply_replies(uow: CoordinatorUnitOfWork, replies: list[Envelope[Any]], scop
             if _changes_saga(transition):
                 saga.version += 1
                 changed[saga.saga_id] = saga
-            history.extend(transition.history)
+            history.extend(_written_by(writer(), reply, transition.history))
             _send(uow, saga, transition)
     uow.sagas.save_many((saga, read_at[saga.saga_id]) for saga in changed.values())
     uow.sagas.record(history)
@@ -149,6 +179,11 @@ def _saga_for(reply: Envelope[Any], sagas: dict[uuid.UUID, SagaInstance]) -> Sag
     if saga is None:
         raise Unprocessable(f"no saga {reply.saga_id}")
     return saga
+
+
+def _written_by(instance: str | None, reply: Envelope[Any], entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The entries, the reply's own one naming the participant instance that wrote the reply."""
+    return [replace(e, participant_instance=instance) if e.message_id == reply.message_id else e for e in entries]
 
 
 def _on_reply(saga: SagaInstance, reply: Envelope[Any]) -> Transition:

@@ -19,8 +19,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra import state, trace_sink
+from infra import localstripe, state, trace_sink
 from infra.process import Daemon
+from payment.settings import EMULATOR_KEY
 from plumbing.services import SERVICE_NAMES
 from plumbing.services import service as service_of
 
@@ -96,7 +97,8 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
     """Start an instance of a service in the background (no-op if it runs); returns its pid.
 
     It gets ``RV_INSTANCE_ID`` and its port (``RV_<SERVICE>_PORT``); ``extra_env`` comes last. While the trace
-    sink runs, the instance exports its spans to it.
+    sink runs, the instance exports its spans to it. Payment is pointed at the local localstripe
+    (``RV_STRIPE_API_BASE``) unless it was given a Stripe key or a base URL of its own.
     """
     daemon = _daemon(service, instance)
     running = daemon.pid()
@@ -105,6 +107,9 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
     tracing = trace_sink.exporter_env() if trace_sink.is_running() else {}
     own = {"RV_INSTANCE_ID": str(instance), f"RV_{service.upper()}_PORT": str(port(service, instance))}
     env = {**os.environ, **tracing, **own, **(extra_env or {})}
+    emulated = "RV_STRIPE_API_BASE" not in env and env.get("RV_STRIPE_API_KEY", EMULATOR_KEY) == EMULATOR_KEY
+    if service == "payment" and emulated:
+        env["RV_STRIPE_API_BASE"] = localstripe.api_base()
     return daemon.spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
 
 

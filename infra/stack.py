@@ -19,7 +19,8 @@ from typing import Any
 
 from infra import kafka, localstripe, postgres, services, trace_sink
 from infra.component import Component, describe
-from infra.topics import ensure_topics, raise_partitions
+from infra.topics import raise_partitions
+from plumbing.provision import ensure_topics
 from plumbing.settings import service_url
 
 NEEDED: tuple[Component, ...] = (postgres, kafka, localstripe)

@@ -7,6 +7,7 @@ from orders.adapters.unit_of_work import SqlOrdersUnitOfWork
 from orders.entrypoints.http import OrdersController
 from orders.entrypoints.messages import ROUTES
 from orders.services import ready
+from orders.settings import OrdersSettings
 from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [OrdersController]
@@ -23,5 +24,6 @@ def main() -> None:
             routes=ROUTES,
             http=HTTP_API,
             ready=ready,
+            settings=OrdersSettings.load_or_exit(),
         )
     )

@@ -14,25 +14,25 @@ from plumbing.unit_of_work import Messages
 class Orders(Protocol):
     """The orders customers placed, with their lines."""
 
-    def add(self, order: Order) -> bool:
-        """Store a new order and its lines; False, storing nothing, if an order committed by another transaction
-        already holds its Idempotency-Key (waiting for one still in flight to end)."""
+    def add_many(self, new: Iterable[Order]) -> set[str]:
+        """Store new orders and their lines; returns the ids stored. An order whose Idempotency-Key an order
+        committed by another transaction already holds is not stored (waiting for one still in flight to end)."""
         ...
 
     def get(self, order_id: str) -> Order | None:
         """One order, or None."""
         ...
 
-    def lock(self, order_id: str) -> Order | None:
-        """One order, locked for update, or None."""
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """The orders that exist, locked for update in order id order (the same order for every writer)."""
         ...
 
-    def by_idempotency_key(self, key: str) -> Order | None:
-        """The order placed earlier with this Idempotency-Key, or None."""
+    def by_idempotency_keys(self, keys: Iterable[str]) -> dict[str, Order]:
+        """The orders placed earlier with these Idempotency-Keys, by key."""
         ...
 
-    def save_status(self, order: Order) -> None:
-        """Write an order's status and reason (and mark it changed now)."""
+    def save_statuses(self, decided: Iterable[Order]) -> None:
+        """Write orders' statuses and reasons (and mark them changed now); at most one entry per order."""
         ...
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
@@ -51,8 +51,8 @@ class ProductView(Protocol):
         """How many products the view holds."""
         ...
 
-    def upsert(self, product: ProductChanged) -> None:
-        """Take a product's new state, unless the view already holds a newer revision of it."""
+    def upsert_many(self, latest: Iterable[ProductChanged]) -> None:
+        """Take products' new states (at most one per sku), each unless the view holds a newer revision of it."""
         ...
 
 

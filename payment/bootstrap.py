@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-from payment.adapters.instant_gateway import InstantGateway
 from payment.adapters.payment_store import PaymentStore
+from payment.adapters.simulated_gateway import SimulatedGateway
 from payment.adapters.stripe_gateway import StripeGateway
 from payment.adapters.tables import inbox, outbox
 from payment.adapters.unit_of_work import unit_factory
 from payment.entrypoints.concurrency import concurrently_by_order
 from payment.entrypoints.http import PaymentsController
-from payment.entrypoints.messages import ROUTES
+from payment.entrypoints.messages import HANDLERS
 from payment.ports import PaymentGateway
-from payment.settings import StripeSettings
+from payment.settings import PaymentSettings
 from plumbing.db import create_db_engine
-from plumbing.settings import ServiceSettings, env
 from plumbing.wiring import ServiceParts, run_service
 
 HTTP_API = [PaymentsController]
@@ -23,23 +20,29 @@ HTTP_API = [PaymentsController]
 
 def main() -> None:
     """Run the payment service (``python -m payment``)."""
-    # The store commits each change at once on an engine of its own, outside the consumer's transaction.
-    store = PaymentStore(create_db_engine(ServiceSettings.from_env("payment").database_url, pool_size=4))
+    # The store commits on an engine of its own, outside the consumer's transaction, before a charge goes on.
+    settings = PaymentSettings.load_or_exit()
+    store = PaymentStore(create_db_engine(settings.database_url, pool_size=4))
     run_service(
         ServiceParts(
             name="payment",
             outbox=outbox,
             inbox=inbox,
-            unit=unit_factory(store, _gateway()),
-            routes=concurrently_by_order(ROUTES, ThreadPoolExecutor(8, "stripe")),
+            unit=unit_factory(store, _gateway(settings)),
+            routes=concurrently_by_order(HANDLERS, max_in_flight=settings.gateway().max_in_flight),
             http=HTTP_API,
+            settings=settings,
         )
     )
 
 
-def _gateway() -> PaymentGateway:
-    """Stripe (or its emulator), or with ``RV_PAYMENT_GATEWAY=instant`` the benchmark's in-process gateway."""
-    if env("RV_PAYMENT_GATEWAY", "stripe") == "instant":
-        return InstantGateway()
-    settings = StripeSettings.from_env()
-    return StripeGateway(settings.api_key, settings.api_base)
+def _gateway(settings: PaymentSettings) -> PaymentGateway:
+    """Stripe (or its emulator), or the benchmark's in-process gateway (``instant`` or ``latency``: no Stripe
+    settings needed)."""
+    gateway = settings.gateway()
+    if gateway.kind == "instant":
+        return SimulatedGateway()
+    if gateway.kind == "latency":
+        return SimulatedGateway(latency_s=gateway.latency_ms / 1000)
+    stripe = settings.stripe()
+    return StripeGateway(stripe.api_key, stripe.api_base, max_connections=gateway.max_in_flight)

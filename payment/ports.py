@@ -12,11 +12,13 @@ from plumbing.unit_of_work import Messages
 class PaymentGateway(Protocol):
     """What payment needs from a card processor. Every call is safe to repeat.
 
-    A call that cannot reach the processor raises ``payment.domain.gateway.GatewayUnavailable`` (retry later);
-    one the processor refuses for a reason on our side raises ``GatewayRefused`` (no retry helps).
+    Every call is a coroutine: a charge waiting on the processor holds no thread, so one event loop keeps
+    hundreds in flight. A call that cannot reach the processor raises
+    ``payment.domain.gateway.GatewayUnavailable`` (retry later); one the processor refuses for a reason on
+    our side raises ``GatewayRefused`` (no retry helps).
     """
 
-    def create_intent(self, payment: Payment) -> str:
+    async def create_intent(self, payment: Payment) -> str:
         """Create an unconfirmed PaymentIntent (charges nothing); returns its id.
 
         Raises ``Declined`` when the processor refuses the payment method (unknown or unusable); then no
@@ -24,34 +26,37 @@ class PaymentGateway(Protocol):
         """
         ...
 
-    def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
+    async def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
         """Confirm the intent (charge it); an intent that already succeeded is reported as succeeded.
 
         A declined charge is a Confirmation that did not succeed, and leaves no intent that could still be charged.
         """
         ...
 
-    def cancel_unless_charged(self, intent_id: str) -> bool:
+    async def cancel_unless_charged(self, intent_id: str) -> bool:
         """True if the intent was charged; otherwise cancel it so it never can be, and return False."""
         ...
 
-    def refund(self, intent_id: str, idempotency_key: str) -> str:
+    async def refund(self, intent_id: str, idempotency_key: str) -> str:
         """Refund the intent's charge in full, unless it already was; returns the refund id."""
         ...
 
 
 class PaymentRecords(Protocol):
-    """Where payments and their progress are kept; every change is durable when the call returns."""
+    """Where payments and their progress are kept; every change is durable when its call returns.
 
-    def open(self, payment: Payment) -> Payment:
+    Coroutines, so that the changes of many charges in flight can share one commit.
+    """
+
+    async def open(self, payment: Payment) -> Payment:
         """Record a new payment, or return the one this order already has."""
         ...
 
-    def find(self, order_id: str) -> Payment | None:
+    async def find(self, order_id: str) -> Payment | None:
         """The order's payment, or None."""
         ...
 
-    def update(self, payment: Payment, **changes: Any) -> Payment:
+    async def update(self, payment: Payment, **changes: Any) -> Payment:
         """Apply and persist changes to a payment."""
         ...
 

@@ -4,6 +4,7 @@ stored progress), and looking a payment up.
 Create the PaymentIntent unconfirmed, store its id, then confirm it: a repeat never creates a second
 charge, even with an emulator that ignores idempotency keys. See shared design notes on Stripe.
 A message use case runs in the consumer's batch transaction; the payment records commit on their own.
+They are coroutines: a charge waiting on the processor holds no thread (see ``payment.entrypoints.concurrency``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ class UnknownPayment(NotFound):
         super().__init__(f"no payment for order {order_id!r}")
 
 
-def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSucceeded | PaymentDeclined:
+async def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSucceeded | PaymentDeclined:
     """Charge the order once; a repeat answers as the first time did (a refunded charge still succeeded)."""
-    payment = _charge(uow, command)
+    payment = await _charge(uow, command)
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED):
         assert payment.intent_id is not None
         return PaymentSucceeded(
@@ -38,25 +39,25 @@ def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSuc
     )
 
 
-def refund_payment(uow: PaymentUnitOfWork, command: RefundPayment) -> PaymentRefunded:
+async def refund_payment(uow: PaymentUnitOfWork, command: RefundPayment) -> PaymentRefunded:
     """Refund the order's charge if it succeeded; a refund before any charge cancels the order's payment."""
-    payment = _refund(uow, command)
+    payment = await _refund(uow, command)
     return PaymentRefunded(order_id=payment.order_id, refund_id=payment.refund_id)
 
 
-def get_payment(units: UnitsOfWork[PaymentUnitOfWork], order_id: str) -> Payment:
+async def get_payment(units: UnitsOfWork[PaymentUnitOfWork], order_id: str) -> Payment:
     """The order's payment; ``UnknownPayment`` if payment has not seen the order."""
     with units.read() as uow:
-        payment = uow.payments.find(order_id)
+        payment = await uow.payments.find(order_id)
     if payment is None:
         raise UnknownPayment(order_id)
     return payment
 
 
-def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
+async def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
     """The payment in a final state (SUCCEEDED, DECLINED or CANCELLED), charged at most once."""
     store, gateway = uow.payments, uow.gateway
-    payment = store.open(
+    payment = await store.open(
         Payment(
             order_id=command.order_id,
             idempotency_key=command.idempotency_key,
@@ -67,31 +68,31 @@ def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
     )
     if payment.status is not PaymentStatus.PENDING:
         return payment
-    outcome = _confirmation(store, gateway, payment)
+    outcome = await _confirmation(store, gateway, payment)
     if outcome.succeeded:
-        return store.update(payment, status=PaymentStatus.SUCCEEDED)
-    return store.update(
+        return await store.update(payment, status=PaymentStatus.SUCCEEDED)
+    return await store.update(
         payment, status=PaymentStatus.DECLINED, decline_reason=outcome.reason, decline_code=outcome.decline_code
     )
 
 
-def _confirmation(store: PaymentRecords, gateway: PaymentGateway, payment: Payment) -> Confirmation:
+async def _confirmation(store: PaymentRecords, gateway: PaymentGateway, payment: Payment) -> Confirmation:
     """Create the intent unless the payment has one, then confirm it; a refused payment method is a decline."""
     if payment.intent_id is None:
         try:
-            store.update(payment, intent_id=gateway.create_intent(payment))
+            await store.update(payment, intent_id=await gateway.create_intent(payment))
         except Declined as declined:  # Stripe created no intent: nothing exists that could be charged
             return Confirmation(False, reason=declined.reason, decline_code=declined.code)
     assert payment.intent_id is not None
-    return gateway.confirm(payment.intent_id, payment)
+    return await gateway.confirm(payment.intent_id, payment)
 
 
-def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
+async def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
     """The payment refunded, cancelled, or left as it was when there was no charge to refund."""
     store, gateway = uow.payments, uow.gateway
-    payment = store.find(command.order_id)
+    payment = await store.find(command.order_id)
     if payment is None:
-        return store.open(
+        return await store.open(
             Payment(
                 order_id=command.order_id,
                 idempotency_key=command.idempotency_key,
@@ -103,13 +104,13 @@ def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
         )
     if payment.status is PaymentStatus.PENDING:
         # A charge that never finished (the process died mid-way): it may or may not have gone through.
-        charged = payment.intent_id is not None and gateway.cancel_unless_charged(payment.intent_id)
+        charged = payment.intent_id is not None and await gateway.cancel_unless_charged(payment.intent_id)
         if not charged:
-            return store.update(payment, status=PaymentStatus.CANCELLED)
-        store.update(payment, status=PaymentStatus.SUCCEEDED)
+            return await store.update(payment, status=PaymentStatus.CANCELLED)
+        await store.update(payment, status=PaymentStatus.SUCCEEDED)
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING):
         assert payment.intent_id is not None
-        store.update(payment, status=PaymentStatus.REFUNDING)
-        refund_id = gateway.refund(payment.intent_id, command.idempotency_key)
-        return store.update(payment, status=PaymentStatus.REFUNDED, refund_id=refund_id)
+        await store.update(payment, status=PaymentStatus.REFUNDING)
+        refund_id = await gateway.refund(payment.intent_id, command.idempotency_key)
+        return await store.update(payment, status=PaymentStatus.REFUNDED, refund_id=refund_id)
     return payment

@@ -30,7 +30,6 @@ from plumbing.inbox import InboxPort
 from plumbing.metrics import MESSAGES
 from plumbing.poison import COMMAND_TOPICS, Poison, dead_letter_fields, failure_reply
 from plumbing.routing import Batched, Decoded, Routes, handle, scopes
-from plumbing.settings import env
 from plumbing.unit_of_work import U, UnitsOfWork
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limits:
-    """How far a consumer goes with one message."""
+    """How far a consumer goes with one message (``RV_MAX_MESSAGE_BYTES``, ``RV_MAX_ATTEMPTS``, ``RV_RETRY_BACKOFF_S``
+    in the service's settings)."""
 
     max_message_bytes: int = 1_000_000
     """Larger values are dead-lettered without being decoded (the producers' own limit is 1,000,000 bytes)."""
@@ -46,15 +46,6 @@ class Limits:
     """Attempts at a message that keeps colliding with other transactions before it is dead-lettered."""
     first_backoff_s: float = 0.1
     """The wait after its first collision, doubled after each further one."""
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """``RV_MAX_MESSAGE_BYTES``, ``RV_MAX_ATTEMPTS`` and ``RV_RETRY_BACKOFF_S``, else the defaults."""
-        return cls(
-            max_message_bytes=int(env("RV_MAX_MESSAGE_BYTES", str(cls.max_message_bytes))),
-            max_attempts=max(int(env("RV_MAX_ATTEMPTS", str(cls.max_attempts))), 1),
-            first_backoff_s=float(env("RV_RETRY_BACKOFF_S", str(cls.first_backoff_s))),
-        )
 
 
 @dataclass

@@ -74,7 +74,7 @@ class ConsumerLoop(Generic[U]):
             units=transactions,
             inbox=Inbox(inbox),
             routes=routes,
-            limits=limits or Limits.from_env(),
+            limits=limits or Limits(),
             stats=self.stats,
         )
         self._fatal: str | None = None

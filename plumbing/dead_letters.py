@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
@@ -34,11 +36,10 @@ class DeadLetter:
         return {k: v for k, v in self.headers.items() if not k.startswith("dlq.")}
 
 
-def read_dead_letters(bootstrap: str, *, limit: int = 100, timeout_s: float = 10.0) -> list[DeadLetter]:
-    """The newest ``limit`` dead letters, oldest first (reads the topic, commits nothing)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"dlq-reader-{uuid.uuid4()}", "enable.auto.commit": False}
-    )
+def read_dead_letters(client: Mapping[str, Any], *, limit: int = 100, timeout_s: float = 10.0) -> list[DeadLetter]:
+    """The newest ``limit`` dead letters, oldest first (reads the topic, commits nothing); ``client``: Kafka's
+    connection settings (``KafkaSettings.kafka_client()``)."""
+    consumer = Consumer({**client, "group.id": f"dlq-reader-{uuid.uuid4()}", "enable.auto.commit": False})
     letters: list[DeadLetter] = []
     try:
         for partition in (
@@ -63,9 +64,9 @@ def read_dead_letters(bootstrap: str, *, limit: int = 100, timeout_s: float = 10
     return letters[-limit:]
 
 
-def find_dead_letter(bootstrap: str, ident: str, *, scan: int = 10_000) -> DeadLetter | None:
+def find_dead_letter(client: Mapping[str, Any], ident: str, *, scan: int = 10_000) -> DeadLetter | None:
     """A dead letter by its id (``partition-offset``) or by the original message id."""
-    return next((d for d in read_dead_letters(bootstrap, limit=scan) if ident in (d.id, d.message_id)), None)
+    return next((d for d in read_dead_letters(client, limit=scan) if ident in (d.id, d.message_id)), None)
 
 
 def _letter(message: KafkaMessage) -> DeadLetter:

@@ -1,4 +1,7 @@
-"""The inbox: the ids of the messages a service applied, and the reply each command was answered with."""
+"""The inbox: the ids of the messages a service applied, and the reply each command was answered with.
+
+Rows are kept for ``RV_INBOX_RETENTION_S`` after they were applied, then pruned (``plumbing.inbox_pruning``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -49,10 +53,17 @@ class Inbox:
     def __init__(self, table: sa.Table) -> None:
         c = table.c
         self._claim = pg_insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(c.message_id)
-        self._record = (
-            sa.update(table)
-            .where(c.message_id == sa.bindparam("command_id"))
-            .values({column: sa.bindparam(f"r_{column}") for column in _REPLY_COLUMNS})
+        # One statement for a batch's replies: one array per column, turned back into rows by ``unnest``.
+        self._record = sa.text(
+            f"UPDATE {table.name} AS i SET reply_topic = r.topic, reply_key = r.key, reply_value = r.value,"
+            " reply_headers = r.headers FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),"
+            " CAST(:keys AS text[]), CAST(:values AS bytea[]), CAST(:headers AS jsonb[]))"
+            " AS r(command_id, topic, key, value, headers) WHERE i.message_id = r.command_id"
+        )
+        # Bounded, and shared by N instances: each takes rows no other prune holds (SKIP LOCKED).
+        self._prune = sa.text(
+            f"DELETE FROM {table.name} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table.name}"
+            " WHERE applied_at < now() - make_interval(secs => :age_s) LIMIT :limit FOR UPDATE SKIP LOCKED))"
         )
         ids = sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
         self._recorded = sa.select(c.message_id, *(c[column] for column in _REPLY_COLUMNS)).where(
@@ -67,13 +78,24 @@ class Inbox:
         return set(conn.execute(self._claim, rows).scalars().all())
 
     def record_replies(self, conn: sa.Connection, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
-        """One ``UPDATE`` per reply, sent together (executemany)."""
+        """One ``UPDATE`` for all of them."""
         if replies:
-            rows = [
-                {"command_id": command, **{f"r_{column}": row[field] for field, column in _FIELDS.items()}}
-                for command, row in replies.items()
-            ]
-            conn.execute(self._record, rows)
+            rows = replies.values()
+            conn.execute(
+                self._record,
+                {
+                    "ids": list(replies),
+                    "topics": [row["topic"] for row in rows],
+                    "keys": [row["key"] for row in rows],
+                    "values": [row["value"] for row in rows],
+                    "headers": [msgspec.json.encode(row["headers"]).decode() for row in rows],
+                },
+            )
+
+    def prune(self, conn: sa.Connection, *, older_than_s: float, limit: int) -> int:
+        """Delete up to ``limit`` rows applied more than ``older_than_s`` ago (their recorded replies with them),
+        skipping rows another transaction holds; returns how many were deleted."""
+        return conn.execute(self._prune, {"age_s": older_than_s, "limit": limit}).rowcount
 
     def recorded_replies(self, conn: sa.Connection, command_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
         """One ``SELECT`` for all of them."""

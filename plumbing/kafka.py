@@ -1,21 +1,25 @@
 """librdkafka settings for our producers and consumers, in one place.
 
 Settings are documented in librdkafka's CONFIGURATION.md; the reasons for ours are in docs/architecture.md.
+Every client is given ``client``: the connection and security settings (``KafkaSettings.kafka_client()``), which
+come last so that an operator's ``RV_KAFKA_CLIENT_CONFIG`` can override any of ours.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from contracts.topics import by_name, configured_partitions
 
 
-def producer_config(bootstrap: str, client_id: str) -> dict[str, Any]:
+def producer_config(client: Mapping[str, Any], client_id: str) -> dict[str, Any]:
     """Idempotent producer: no duplicates or reordering from its own retries; short linger for latency."""
     return {
-        "bootstrap.servers": bootstrap,
         "client.id": client_id,
         "enable.idempotence": True,
         "acks": "all",
@@ -23,10 +27,13 @@ def producer_config(bootstrap: str, client_id: str) -> dict[str, Any]:
         # Give up on a message within this bound, so a relay batch either lands or is retried from the outbox.
         "message.timeout.ms": 15000,
         "socket.keepalive.enable": True,
+        **client,
     }
 
 
-def consumer_config(bootstrap: str, service: str, instance_id: str, *, static: bool = False) -> dict[str, Any]:
+def consumer_config(
+    client: Mapping[str, Any], service: str, instance_id: str, *, static: bool = False
+) -> dict[str, Any]:
     """A consumer that stores offsets only after the effects are committed (at-least-once + inbox).
 
     Every instance of a service is a full member of the service's group, ``client.id`` naming the instance.
@@ -39,7 +46,6 @@ def consumer_config(bootstrap: str, service: str, instance_id: str, *, static: b
     confluent-kafka-python's ``src/confluent_kafka/src/Consumer.c``).
     """
     config: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
         "group.id": service,
         "client.id": f"{service}-{instance_id}",
         "partition.assignment.strategy": "cooperative-sticky",
@@ -54,16 +60,24 @@ def consumer_config(bootstrap: str, service: str, instance_id: str, *, static: b
         "fetch.wait.max.ms": 500,
         "fetch.min.bytes": 1,
         "socket.keepalive.enable": True,
+        **client,
     }
     if static:
         config["group.instance.id"] = f"{service}-{instance_id}"
     return config
 
 
-def topic_shortfalls(bootstrap: str, names: list[str], timeout_s: float = 5.0) -> dict[str, tuple[int, int]]:
+def client_of(kafka: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A client's connection settings: ``kafka`` itself, or for a bare ``host:port`` list, that list alone."""
+    return {"bootstrap.servers": kafka} if isinstance(kafka, str) else dict(kafka)
+
+
+def topic_shortfalls(
+    kafka: str | Mapping[str, Any], names: list[str], timeout_s: float = 5.0
+) -> dict[str, tuple[int, int]]:
     """Topics among ``names`` with fewer partitions than configured: name -> (partitions now, configured);
     a missing topic has 0. Raises ``KafkaException`` when Kafka does not answer within ``timeout_s``."""
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=timeout_s)
+    metadata = AdminClient(client_of(kafka)).list_topics(timeout=timeout_s)
     short: dict[str, tuple[int, int]] = {}
     for name in names:
         found = metadata.topics.get(name)
@@ -72,3 +86,22 @@ def topic_shortfalls(bootstrap: str, names: list[str], timeout_s: float = 5.0) -
         if now < wanted:
             short[name] = (now, wanted)
     return short
+
+
+def credentials_refused(kafka: str | Mapping[str, Any], timeout_s: float = 10.0) -> str | None:
+    """What Kafka says when it refuses these settings' credentials (SASL, TLS), or None once it answers a
+    metadata request; None too when it does not answer within ``timeout_s`` (unreachable is not refused)."""
+    errors: list[KafkaError] = []
+    config: dict[str, Any] = {**client_of(kafka), "error_cb": errors.append, "log_level": 0}  # no log lines
+    admin = AdminClient(config)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            admin.list_topics(timeout=0.5)
+            return None
+        except KafkaException:
+            admin.poll(0)  # serves error_cb
+        refused = [e for e in errors if e.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL)]
+        if refused:
+            return str(refused[0].str())
+    return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -58,14 +57,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, instance: str | None = None) -> None:
-    """JSON lines on stderr (``RV_LOG_FORMAT=text`` for plain lines, the service shown as ``<service>#<instance>``),
-    level from ``RV_LOG_LEVEL``; ``instance`` defaults to :func:`plumbing.tracing.instance_id`."""
+def configure_logging(service: str, instance: str | None = None, log_format: str = "json", level: str = "INFO") -> None:
+    """JSON lines on stderr (``log_format`` "text" for plain lines, the service shown as ``<service>#<instance>``)
+    from ``level`` up (``RV_LOG_FORMAT``, ``RV_LOG_LEVEL``); ``instance`` defaults to
+    :func:`plumbing.tracing.instance_id`."""
     handler = logging.StreamHandler()
     instance = instance or instance_id()
-    if os.environ.get("RV_LOG_FORMAT", "json") == "json":
+    if log_format == "json":
         handler.setFormatter(JsonFormatter(service, instance))
     else:
         handler.setFormatter(logging.Formatter(f"%(asctime)s {service}#{instance} %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=os.environ.get("RV_LOG_LEVEL", "INFO"), handlers=[handler], force=True)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("stripe").setLevel(logging.WARNING)  # one INFO line per HTTP call otherwise

@@ -23,6 +23,12 @@ ASSIGNED_PARTITIONS = Gauge(
 PUBLISHED = Counter("rv_outbox_published_total", "Messages the outbox relay published", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge("rv_outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_PARKED = Gauge("rv_outbox_parked", "Outbox rows Kafka refused for good, parked for an operator", ["service"])
+GROUP_COMMIT_SIZE = Histogram(
+    "rv_group_commit_batch_size",
+    "Requests that shared one transaction (group commit)",
+    ["group"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 STRIPE_CALLS = Counter("rv_stripe_calls_total", "Calls to Stripe by operation and outcome", ["operation", "outcome"])
 
 

@@ -22,12 +22,17 @@ __all__ = ["HandOver", "OutboxRelay", "OutboxRow", "PublishFailed"]
 log = logging.getLogger(__name__)
 
 
+STOP_CHECK_S = 1.0
+"""The longest the relay sleeps without looking whether it is to stop."""
+
+
 class PublishFailed(Exception):
     """Kafka did not acknowledge every message of a relay batch."""
 
 
-HandOver = Callable[[Callable[[], None], list[OutboxRow]], None]
-"""``hand_over(commit, rows)``: commit a transaction that wrote ``rows`` to the outbox, and pass them on."""
+HandOver = Callable[[Callable[[], None], list[OutboxRow], Connection], None]
+"""``hand_over(commit, rows, conn)``: commit the transaction on ``conn`` that wrote ``rows`` to the outbox, and pass
+them on (the relay first adds the deletion of the rows Kafka acknowledged meanwhile to that transaction)."""
 
 
 class OutboxRelay:
@@ -37,8 +42,10 @@ class OutboxRelay:
 
     - **Handed over** (the hot path): the consumer loop and every ``Transactions`` unit of work commit through
       ``hand_over``, which gives the relay the rows they just committed. The relay publishes them without
-      reading them back, and deletes the acknowledged ones later, many at once (one ``DELETE … = ANY(ids)``
-      per ``delete_after_s`` or ``batch_size`` rows). The commit and the hand-over happen under one lock,
+      reading them back, and deletes the acknowledged ones later, many at once (one ``DELETE … = ANY(ids)``):
+      in the next transaction that commits through ``hand_over`` (no commit of its own, so under load the
+      relay adds no write transaction at all), or in a transaction of its own when no other commit came within
+      ``delete_after_s`` or ``batch_size`` rows are waiting. The commit and the hand-over happen under one lock,
       so the rows reach the producer in commit order, and one saga's messages (whose transactions lock the
       saga's row) leave in the order they were decided.
     - **Found by a scan**: rows nobody handed over (written before a crash or a failed publish, by the start-up
@@ -78,7 +85,10 @@ class OutboxRelay:
         self._commit_order = threading.Lock()
         self._handed_lock = threading.Lock()
         self._handed: list[OutboxRow] = []
+        # Ids of published rows not yet deleted: waiting (``_acked``), or being deleted by a transaction that has
+        # not committed yet (``_settling``). Both are shared with the committing threads, under ``_handed_lock``.
         self._acked: list[int] = []
+        self._settling: set[int] = set()
         self._acked_since = 0.0
         self._scan_due = True  # rows an earlier process may have left
         self._next_scan = 0.0
@@ -92,28 +102,66 @@ class OutboxRelay:
             .with_for_update(skip_locked=True)
         )
         self._delete_ids = sa.delete(o).where(o.c.id == sa.any_(ids))
+        # Rows another relay's scan holds (it published them again and deletes them itself) are skipped, not
+        # waited for: a committing transaction must not wait on another instance's publish.
+        self._delete_unheld = sa.delete(o).where(
+            o.c.id.in_(sa.select(o.c.id).where(o.c.id == sa.any_(ids)).with_for_update(skip_locked=True))
+        )
 
     @property
     def published(self) -> int:
         """How many messages Kafka acknowledged since start."""
         return self._publisher.published
 
-    def hand_over(self, commit: Callable[[], None], rows: list[OutboxRow]) -> None:
-        """Commit, then queue the committed ``rows`` for publishing (a ``HandOver``)."""
-        if not rows:
-            commit()
-            return
-        with self._commit_order:
-            commit()
+    def hand_over(self, commit: Callable[[], None], rows: list[OutboxRow], conn: Connection) -> None:
+        """Delete the rows acknowledged so far in ``conn``'s transaction, commit, then queue the committed
+        ``rows`` for publishing (a ``HandOver``). If the commit fails, the acknowledged rows wait for the next."""
+        settling = self._delete_in(conn)
+        try:
+            if rows:
+                with self._commit_order:
+                    commit()
+                    with self._handed_lock:
+                        self._handed += rows
+            else:
+                commit()
+        except BaseException:
+            self._not_deleted(settling)
+            raise
+        if settling:
             with self._handed_lock:
-                self._handed += rows
-        self._wake.set()
+                self._settling.difference_update(settling)
+        if rows:
+            self._wake.set()
+
+    def _delete_in(self, conn: Connection) -> list[int]:
+        """Delete the acknowledged rows in ``conn``'s transaction; their ids (held back from other deletes and
+        from scans until that transaction ends)."""
+        with self._handed_lock:
+            ids, self._acked = self._acked, []
+            self._settling.update(ids)
+        if ids:
+            try:
+                conn.execute(self._delete_unheld, {"ids": ids})
+            except BaseException:
+                self._not_deleted(ids)
+                raise
+        return ids
+
+    def _not_deleted(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._handed_lock:
+            self._settling.difference_update(ids)
+            if not self._acked:
+                self._acked_since = time.monotonic()
+            self._acked += ids
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set, then publish and delete everything left."""
         backoff = 0.1
         while not stop.is_set():
-            self._wake.wait(self._idle_wait_s())
+            self._wake.wait(min(self._idle_wait_s(), STOP_CHECK_S))
             self._wake.clear()
             try:
                 self._step()
@@ -139,20 +187,23 @@ class OutboxRelay:
 
     def _idle_wait_s(self) -> float:
         now = time.monotonic()
-        deadlines = [self._next_scan] + ([self._acked_since + self._delete_after_s] if self._acked else [])
+        with self._handed_lock:
+            deadlines = [self._next_scan] + ([self._acked_since + self._delete_after_s] if self._acked else [])
         return max(min(deadlines) - now, 0.0)
 
     def _step(self) -> None:
         self._publish_handed()
         now = time.monotonic()
         scan = self._scan_due or now >= self._next_scan
-        if self._acked and (scan or self._delete_due(now)):
+        if scan or self._delete_due(now):
             self._delete_acked()
         if scan:
             self._scan()
 
     def _delete_due(self, now: float) -> bool:
-        return len(self._acked) >= self._batch_size or now - self._acked_since >= self._delete_after_s
+        with self._handed_lock:
+            waiting = len(self._acked)
+            return bool(waiting) and (waiting >= self._batch_size or now - self._acked_since >= self._delete_after_s)
 
     def _publish_handed(self) -> None:
         with self._handed_lock:
@@ -160,9 +211,10 @@ class OutboxRelay:
         if not rows:
             return
         delivery = self._publisher.publish(rows)
-        if not self._acked:
-            self._acked_since = time.monotonic()
-        self._acked += delivery.acked
+        with self._handed_lock:
+            if not self._acked:
+                self._acked_since = time.monotonic()
+            self._acked += delivery.acked
         if delivery.parked:
             with self._engine.begin() as conn:
                 park(conn, self._outbox, delivery.parked)
@@ -172,16 +224,23 @@ class OutboxRelay:
             raise _failed(delivery, len(rows))
 
     def _delete_acked(self) -> None:
-        if not self._acked:
-            return
-        with self._engine.begin() as conn:
-            conn.execute(self._delete_ids, {"ids": self._acked})
-        self._acked = []
+        """Delete the acknowledged rows no other commit took along, in a transaction of their own."""
+        with self._handed_lock:
+            if not self._acked:
+                return
+        settling: list[int] = []
+        try:
+            with self._engine.begin() as conn:
+                settling = self._delete_in(conn)
+        except BaseException:
+            self._not_deleted(settling)
+            raise
+        if settling:
+            with self._handed_lock:
+                self._settling.difference_update(settling)
 
     def _scan(self) -> None:
         """Publish the rows nobody handed over, oldest first, each at most once per scan."""
-        if self._acked:
-            return  # acknowledged rows must be gone first, or the scan would send them again
         after: int | None = 0
         while after is not None:
             after = self._scan_batch(after)
@@ -191,10 +250,11 @@ class OutboxRelay:
     def _scan_batch(self, after: int) -> int | None:
         """Publish one batch of the rows after id ``after``; the id to go on from, or None when done."""
         with self._engine.begin() as conn:
-            # No commit between reading the handed ids and the SELECT, or its rows would be published twice.
+            # No commit between reading the handed ids and the SELECT, or its rows would be published twice;
+            # rows published already but not deleted yet are left out too.
             with self._commit_order, self._handed_lock:
-                handed = [row.id for row in self._handed]
-                found = conn.execute(self._take_rows, {"ids": handed, "after": after}).all()
+                known = [row.id for row in self._handed] + self._acked + list(self._settling)
+                found = conn.execute(self._take_rows, {"ids": known, "after": after}).all()
             rows = [OutboxRow(r.id, r.topic, r.key, r.value, r.headers) for r in found]
             if not rows:
                 return None

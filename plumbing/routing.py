@@ -12,6 +12,7 @@ from confluent_kafka import Message as KafkaMessage
 
 from contracts.envelope import Envelope
 from plumbing.logs import about
+from plumbing.senders import applying
 from plumbing.tracing import consuming
 
 U = TypeVar("U")
@@ -80,7 +81,8 @@ def scopes(items: list[Decoded[U]]) -> Scope:
 
 @contextlib.contextmanager
 def scope(item: Decoded[Any]) -> Iterator[None]:
-    """One message's consumer span, with its order and saga on every log line."""
+    """One message's consumer span, with its order and saga on every log line and its writer known
+    (``plumbing.senders.writer``)."""
     envelope = item.envelope
     attributes = {
         "messaging.message.id": str(envelope.message_id),
@@ -89,9 +91,11 @@ def scope(item: Decoded[Any]) -> Iterator[None]:
         "retrovault.order_id": envelope.correlation_id or "",
         "retrovault.saga_id": str(envelope.saga_id or ""),
     }
+    headers = headers_of(item.raw)
     with (
-        consuming(item.raw.topic() or "", headers_of(item.raw), attributes),
+        consuming(item.raw.topic() or "", headers, attributes),
         about(order_id=envelope.correlation_id, saga_id=envelope.saga_id),
+        applying(headers),
     ):
         yield
 

@@ -32,8 +32,9 @@ def instance_id() -> str:
     return os.environ.get("RV_INSTANCE_ID") or "1"
 
 
-def configure_tracing(service: str, instance: str | None = None) -> TracerProvider:
-    """Install the process's tracer provider; export over OTLP/HTTP only when an endpoint is configured.
+def configure_tracing(service: str, instance: str | None = None, *, export: bool | None = None) -> TracerProvider:
+    """Install the process's tracer provider; export over OTLP/HTTP only when ``export`` (default: when an
+    endpoint is configured, :func:`exporting`).
 
     Its resource names the service and the instance (``service.instance.id``: ``instance``, else
     :func:`instance_id`).
@@ -44,7 +45,7 @@ def configure_tracing(service: str, instance: str | None = None) -> TracerProvid
         SERVICE_INSTANCE_ID: instance or instance_id(),
     }
     provider = TracerProvider(resource=Resource.create(attributes))
-    if exporting():
+    if exporting() if export is None else export:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

@@ -16,6 +16,7 @@ from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
 from plumbing.outbox import HandOver, OutboxRow
+from plumbing.senders import INSTANCE_HEADER
 from plumbing.tracing import inject
 
 _REPLY_NAMESPACE = uuid.UUID("5b0a8d0e-6f3c-4f7e-9a52-2f1c3a7d9e10")
@@ -66,6 +67,13 @@ class UnitOfWork:
         self.replies: dict[uuid.UUID, dict[str, Any]] = {}
         """The outbox row of each reply queued so far, by the id of the command it answers (the consumer
         records it in the inbox, to answer the command again if it comes again)."""
+        self.instance: str | None = None
+        """The service instance running this unit of work (see ``run_by``), named by every message it queues."""
+
+    def run_by(self, instance: str | None) -> None:
+        """Name the service instance this unit of work runs in (``Transactions`` does, when it knows it): every
+        message ``publish`` queues then carries it in its ``rv-instance`` header (``plumbing.senders``)."""
+        self.instance = instance
 
     def publish(self, topic: Topic, envelope: Envelope[Any], *, key: str) -> None:
         """Queue ``envelope`` for ``topic`` in this transaction's outbox."""
@@ -74,9 +82,15 @@ class UnitOfWork:
                 "topic": topic.name,
                 "key": key,
                 "value": Codec.encode(envelope),
-                "headers": inject({"type": envelope.type, "message_id": str(envelope.message_id)}),
+                "headers": inject(self._headers(envelope)),
             }
         )
+
+    def _headers(self, envelope: Envelope[Any]) -> dict[str, str]:
+        headers = {"type": envelope.type, "message_id": str(envelope.message_id)}
+        if self.instance:
+            headers[INSTANCE_HEADER] = self.instance
+        return headers
 
     def reply(self, command: Envelope[Any], payload: Message) -> Envelope[Any]:
         """Answer a saga command on the coordinator's reply topic."""
@@ -141,7 +155,8 @@ class UnitsOfWork(Protocol[U_co]):
 class Transactions(Generic[U]):
     """Opens a service's units of work on its engine; the outbox rows of each commit go to ``hand_over``.
 
-    ``unit`` binds the service's repositories to a connection (its ``UnitOfWork`` subclass).
+    ``unit`` binds the service's repositories to a connection (its ``UnitOfWork`` subclass); ``instance``, when
+    given, names the service instance every unit of work runs in (``UnitOfWork.run_by``).
     """
 
     def __init__(
@@ -150,24 +165,29 @@ class Transactions(Generic[U]):
         outbox: sa.Table,
         unit: Callable[[Connection, sa.Table], U],
         hand_over: HandOver | None = None,
+        *,
+        instance: str | None = None,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
         self._unit = unit
         self._hand_over = hand_over or _commit_only
+        self.instance = instance
 
     def handing_over_to(self, hand_over: HandOver) -> Transactions[U]:
         """The same units of work, their commits handed to a relay."""
-        return Transactions(self.engine, self.outbox, self._unit, hand_over)
+        return Transactions(self.engine, self.outbox, self._unit, hand_over, instance=self.instance)
 
     def open(self, conn: Connection) -> U:
         """A unit of work on a connection whose transaction the caller runs (the consumer's batch)."""
-        return self._unit(conn, self.outbox)
+        uow = self._unit(conn, self.outbox)
+        uow.run_by(self.instance)
+        return uow
 
     def commit(self, commit: Callable[[], None], uow: UnitOfWork) -> None:
         """Write ``uow``'s queued rows, commit, and hand its rows to the relay (in commit order)."""
         uow.flush()
-        self._hand_over(commit, uow.written)
+        self._hand_over(commit, uow.written, uow.conn)
 
     @contextmanager
     def begin(self) -> Iterator[U]:
@@ -188,6 +208,6 @@ class Transactions(Generic[U]):
                 transaction.rollback()
 
 
-def _commit_only(commit: Callable[[], None], _rows: list[OutboxRow]) -> None:
+def _commit_only(commit: Callable[[], None], _rows: list[OutboxRow], _conn: Connection) -> None:
     """No relay in this process: commit; the rows wait in the outbox for the service's relay to find them."""
     commit()

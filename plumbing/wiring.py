@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic
@@ -17,12 +18,14 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from litestar.template import TemplateConfig
 from sqlalchemy.engine import Connection, Engine
 
+from plumbing.batches import Limits
 from plumbing.consumer import ConsumerLoop
 from plumbing.consumer_state import STARTING
 from plumbing.db import create_db_engine
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES, StrictStructSchemaPlugin, serve
 from plumbing.http_input import InputGuard
-from plumbing.kafka import consumer_config, producer_config, topic_shortfalls
+from plumbing.inbox_pruning import InboxPruner, Retention
+from plumbing.kafka import consumer_config, credentials_refused, producer_config, topic_shortfalls
 from plumbing.logs import configure_logging
 from plumbing.metrics import metrics_route
 from plumbing.migrations import upgrade_to_head
@@ -54,6 +57,8 @@ class ServiceParts(Generic[U]):
     workers: Callable[[Transactions[U]], list[Worker]] | None = None
     ready: Callable[[U], str | None] | None = None
     templates: TemplateConfig[Any] | None = None
+    settings: ServiceSettings | None = None
+    """The service's own settings object (``<service>/settings.py``); None: the shared ones, read by name."""
 
 
 @dataclass
@@ -71,17 +76,17 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
     relay = OutboxRelay(
         engine,
         parts.outbox,
-        lambda: Producer(producer_config(settings.kafka_bootstrap, f"{settings.service}-{settings.instance_id}")),
+        lambda: Producer(producer_config(settings.kafka_client(), f"{settings.service}-{settings.instance_id}")),
         service=settings.service,
     )
-    transactions = Transactions(engine, parts.outbox, parts.unit, relay.hand_over)
+    transactions = Transactions(engine, parts.outbox, parts.unit, relay.hand_over, instance=settings.instance_id)
     consumer = ConsumerLoop(
         service=settings.service,
         transactions=transactions,
         inbox=parts.inbox,
         new_consumer=lambda: Consumer(
             consumer_config(
-                settings.kafka_bootstrap, settings.service, settings.instance_id, static=settings.static_instance
+                settings.kafka_client(), settings.service, settings.instance_id, static=settings.static_instance
             )
         ),
         routes=parts.routes,
@@ -89,9 +94,12 @@ def wire_messaging(settings: ServiceSettings, parts: ServiceParts[U], engine: En
         poll_timeout_s=settings.poll_timeout_s,
         instance=settings.instance_id,
         rebalance_grace_s=settings.rebalance_grace_s,
-        check_topics=lambda: topic_shortfalls(settings.kafka_bootstrap, list(parts.routes)),
+        check_topics=lambda: topic_shortfalls(settings.kafka_client(), list(parts.routes)),
+        limits=Limits(settings.max_message_bytes, settings.max_attempts, settings.retry_backoff_s),
     )
     extra = parts.workers(transactions) if parts.workers else []
+    pruner = InboxPruner(engine, parts.inbox, Retention(settings.inbox_retention_s, settings.inbox_prune_every_s))
+    extra.append(Worker("inbox-pruner", pruner.run))
     workers = Workers([Worker("consumer", consumer.run), *extra, Worker("outbox-relay", relay.run)])
     return Messaging(relay, consumer, workers, transactions)
 
@@ -208,15 +216,27 @@ def _constant(value: Any) -> Any:
     return provide
 
 
+def _exit_if_kafka_refuses(settings: ServiceSettings) -> None:
+    """With security settings, end the process at once (one line, status 2) if Kafka refuses its credentials:
+    no retry can help, and librdkafka would only log the refusal again and again."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return
+    refused = credentials_refused(settings.kafka_client())
+    if refused is not None:
+        print(f"configuration error: Kafka at {settings.kafka_bootstrap} refused us: {refused}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def run_service(parts: ServiceParts[U]) -> None:
     """Migrate, wire and serve one service until it is told to stop."""
-    settings = ServiceSettings.from_env(parts.name)
-    configure_logging(parts.name, settings.instance_id)
-    configure_tracing(parts.name, settings.instance_id)
+    settings = parts.settings or ServiceSettings.from_env(parts.name)
+    configure_logging(parts.name, settings.instance_id, settings.log_format, settings.log_level)
+    configure_tracing(parts.name, settings.instance_id, export=settings.tracing)
+    _exit_if_kafka_refuses(settings)
     upgrade_to_head(parts.name, settings.database_url)
     engine = create_db_engine(settings.database_url)
     if parts.on_start is not None:
-        with Transactions(engine, parts.outbox, parts.unit).begin() as uow:
+        with Transactions(engine, parts.outbox, parts.unit, instance=settings.instance_id).begin() as uow:
             parts.on_start(uow)
     messaging = wire_messaging(settings, parts, engine)
     app = build_app(settings, parts, messaging)

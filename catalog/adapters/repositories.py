@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 
@@ -28,10 +29,11 @@ _LOCK_PRODUCTS = (
     .order_by(products.c.sku)
     .with_for_update()
 )
-_SAVE_STOCK = (
-    products.update()
-    .where(products.c.sku == sa.bindparam("k"))
-    .values(on_hand=sa.bindparam("on_hand"), reserved=sa.bindparam("reserved"), revision=sa.bindparam("revision"))
+# A batch's changes in one statement each, whatever its size: one array per column, unnested into rows.
+_SAVE_STOCK = sa.text(
+    "UPDATE products AS p SET on_hand = v.on_hand, reserved = v.reserved, revision = v.revision"
+    " FROM unnest(CAST(:skus AS text[]), CAST(:on_hand AS integer[]), CAST(:reserved AS integer[]),"
+    " CAST(:revision AS bigint[])) AS v(sku, on_hand, reserved, revision) WHERE p.sku = v.sku"
 )
 _LOCK_RESERVATIONS = (
     sa.select(reservations)
@@ -39,9 +41,11 @@ _LOCK_RESERVATIONS = (
     .order_by(reservations.c.order_id)
     .with_for_update()
 )
-_INSERT_RESERVATION = pg_insert(reservations)
-_SAVE_RESERVATION = _INSERT_RESERVATION.on_conflict_do_update(
-    index_elements=["order_id"], set_={"status": _INSERT_RESERVATION.excluded.status, "updated_at": sa.func.now()}
+_SAVE_RESERVATIONS = sa.text(
+    "INSERT INTO reservations (order_id, saga_id, status, lines)"
+    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:saga_ids AS uuid[]), CAST(:statuses AS text[]),"
+    " CAST(:lines AS jsonb[]))"
+    " ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = now()"
 )
 
 
@@ -66,10 +70,18 @@ class ProductRepository:
         return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
-        """Write the units on hand, the units reserved and the revision of changed products."""
-        rows = [{"k": p.sku, "on_hand": p.on_hand, "reserved": p.reserved, "revision": p.revision} for p in changed]
+        """Write the units on hand, the units reserved and the revision of changed products, in one statement."""
+        rows = list(changed)
         if rows:
-            self._conn.execute(_SAVE_STOCK, rows)
+            self._conn.execute(
+                _SAVE_STOCK,
+                {
+                    "skus": [p.sku for p in rows],
+                    "on_hand": [p.on_hand for p in rows],
+                    "reserved": [p.reserved for p in rows],
+                    "revision": [p.revision for p in rows],
+                },
+            )
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
         """Insert products whose sku is not there yet; existing rows are left untouched."""
@@ -94,12 +106,16 @@ class ReservationRepository:
             for row in rows
         }
 
-    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
-        """Insert or update a reservation."""
-        values = {
-            "order_id": reservation.order_id,
-            "saga_id": saga_id,
-            "status": reservation.status.value,
-            "lines": [list(line) for line in reservation.lines],
-        }
-        self._conn.execute(_SAVE_RESERVATION, values)
+    def save_many(self, saved: Iterable[tuple[Reservation, uuid.UUID | None]]) -> None:
+        """Insert new reservations and update the status of existing ones, in one statement (one row per order)."""
+        rows = list(saved)
+        if rows:
+            self._conn.execute(
+                _SAVE_RESERVATIONS,
+                {
+                    "order_ids": [r.order_id for r, _ in rows],
+                    "saga_ids": [None if saga_id is None else str(saga_id) for _, saga_id in rows],
+                    "statuses": [r.status.value for r, _ in rows],
+                    "lines": [json.dumps([list(line) for line in r.lines]) for r, _ in rows],
+                },
+            )

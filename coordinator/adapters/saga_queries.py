@@ -17,7 +17,8 @@ from coordinator.adapters.tables import saga_history, sagas
 
 
 class HistoryView(msgspec.Struct):
-    """One timeline entry."""
+    """One timeline entry. ``instance``: the coordinator instance that applied it; ``participant_instance``:
+    for a reply, the participant instance that executed its command (null where unknown, e.g. older entries)."""
 
     at: datetime
     kind: str
@@ -26,6 +27,8 @@ class HistoryView(msgspec.Struct):
     message_id: uuid.UUID | None
     attempt: int | None
     detail: str | None
+    instance: str | None = None
+    participant_instance: str | None = None
 
 
 class SagaView(msgspec.Struct):
@@ -103,7 +106,10 @@ def _view(row: sa.Row[tuple[object, ...]], history: list[HistoryView]) -> SagaVi
 def _history(conn: Connection, saga_id: uuid.UUID) -> list[HistoryView]:
     h = saga_history
     rows = conn.execute(
-        sa.select(h.c.at, h.c.kind, h.c.action, h.c.message_type, h.c.message_id, h.c.attempt, h.c.detail)
+        sa.select(
+            *(h.c.at, h.c.kind, h.c.action, h.c.message_type, h.c.message_id, h.c.attempt, h.c.detail),
+            *(h.c.instance, h.c.participant_instance),
+        )
         .where(h.c.saga_id == saga_id)
         .order_by(h.c.id)
     )

@@ -16,7 +16,6 @@ from coordinator.adapters.tables import saga_history, sagas
 from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
 from coordinator.ports import ConcurrentUpdate
 from coordinator.sagas import SAGAS
-from plumbing.tracing import current_traceparent
 
 _COLUMNS = (
     "state",
@@ -75,17 +74,37 @@ _LOCK_MANY = (
     .order_by(sagas.c.saga_id)
     .with_for_update()
 )
-_SAVE_MANY = (
-    sagas.update()
-    .where(sagas.c.saga_id == sa.bindparam("saga_id_"), sagas.c.version == sa.bindparam("version_"))
-    .values(
-        version=sa.bindparam("new_version_"),
-        updated_at=sa.func.now(),
-        finished_at=sa.case((sa.bindparam("terminal_", type_=sa.Boolean), sa.func.now()), else_=sa.null()),
-        **{name: sa.bindparam(name) for name in (*_COLUMNS, "data")},
-    )
+# A batch's sagas are written by one statement whatever their number: the new values travel as one array
+# per column and ``unnest`` turns them back into rows (an executemany would run one UPDATE per saga).
+_ARRAY_TYPES = {
+    "state": "text",
+    "current_action": "text",
+    "step_index": "int",
+    "undo_from": "int",
+    "compensation_index": "int",
+    "awaiting_message_id": "uuid",
+    "attempts": "int",
+    "step_started_at": "timestamptz",
+    "deadline_at": "timestamptz",
+    "failure_reason": "text",
+    "overdue_since": "timestamptz",
+    "stuck_reason": "text",
+    "data": "jsonb",
+    "saga_id_": "uuid",
+    "version_": "int",
+    "new_version_": "int",
+    "terminal_": "boolean",
+}
+_SAVE_MANY = sa.text(
+    f"UPDATE sagas AS s SET {', '.join(f'{name} = v.{name}' for name in (*_COLUMNS, 'data'))},"
+    " version = v.new_version_, updated_at = now(), finished_at = CASE WHEN v.terminal_ THEN now() END"
+    f" FROM unnest({', '.join(f'CAST(:{name} AS {kind}[])' for name, kind in _ARRAY_TYPES.items())})"
+    f" AS v({', '.join(_ARRAY_TYPES)})"
+    " WHERE s.saga_id = v.saga_id_ AND s.version = v.version_"
 )
-_RECORD = saga_history.insert()
+# RETURNING makes SQLAlchemy send a list of rows as one multi-row INSERT ("insertmanyvalues"); without it
+# psycopg would run one INSERT per row.
+_RECORD = saga_history.insert().returning(saga_history.c.id)
 _ADD = pg_insert(sagas).on_conflict_do_nothing().returning(sagas.c.saga_id)
 _TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bindparam("saga_id"))
 
@@ -94,23 +113,28 @@ class SagaStore:
     """Saga rows and history in the coordinator's database, through the caller's connection
     (implements ``coordinator.ports.Sagas``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, instance: str | None = None) -> None:
         self._conn = conn
+        self.instance = instance
+        """The coordinator instance writing: every timeline entry it records names it."""
 
-    def add(self, saga: SagaInstance) -> bool:
-        """Insert a new saga; False if this order already has one (its start was a redelivery)."""
-        params = _values(saga)
-        params.update(
-            saga_id=saga.saga_id,
-            saga_type=saga.saga_type,
-            order_id=saga.order_id,
-            version=1,
-            trace_context=current_traceparent(),
-        )
-        inserted = self._conn.execute(_ADD, params).first() is not None
-        if inserted:
-            saga.version = 1
-        return inserted
+    def add_many(self, new: Iterable[tuple[SagaInstance, str | None]]) -> set[uuid.UUID]:
+        """Insert new sagas (with the ``traceparent`` of their order's trace) in one multi-row ``INSERT … ON
+        CONFLICT DO NOTHING``; returns the ids inserted (an order that already has its saga is left out)."""
+        rows = []
+        for saga, trace_context in new:
+            params = _values(saga)
+            params.update(
+                saga_id=saga.saga_id,
+                saga_type=saga.saga_type,
+                order_id=saga.order_id,
+                version=1,
+                trace_context=trace_context,
+            )
+            rows.append(params)
+        if not rows:
+            return set()
+        return set(self._conn.execute(_ADD, rows).scalars().all())
 
     def get(self, saga_id: uuid.UUID) -> SagaInstance | None:
         """One saga, or None."""
@@ -132,8 +156,8 @@ class SagaStore:
         saga.version += 1
 
     def record(self, entries: Iterable[HistoryEntry]) -> None:
-        """Append timeline entries."""
-        rows = [vars(entry) for entry in entries]
+        """Append timeline entries, each naming this coordinator instance."""
+        rows = [{**vars(entry), "instance": self.instance} for entry in entries]
         if rows:
             self._conn.execute(_RECORD, rows)
 
@@ -145,18 +169,24 @@ class SagaStore:
     def save_many(self, changed: Iterable[tuple[SagaInstance, int]]) -> None:
         """Write sagas read at the given versions (compare-and-set, as ``save``); their versions are already
         bumped once per change in memory."""
-        rows = []
+        columns: dict[str, list[Any]] = {name: [] for name in _ARRAY_TYPES}
         for saga, read_at in changed:
             params = _values(saga)
             params.update(
-                saga_id_=saga.saga_id, version_=read_at, new_version_=saga.version, terminal_=saga.state.terminal
+                data=msgspec.json.encode(params["data"]).decode(),
+                saga_id_=saga.saga_id,
+                version_=read_at,
+                new_version_=saga.version,
+                terminal_=saga.state.terminal,
             )
-            rows.append(params)
-        if not rows:
+            for name, values in columns.items():
+                values.append(params[name])
+        count = len(columns["saga_id_"])
+        if not count:
             return
-        result = self._conn.execute(_SAVE_MANY, rows)
-        if result.rowcount != len(rows):
-            raise ConcurrentUpdate(f"{len(rows) - result.rowcount} of {len(rows)} sagas changed since they were read")
+        result = self._conn.execute(_SAVE_MANY, columns)
+        if result.rowcount != count:
+            raise ConcurrentUpdate(f"{count - result.rowcount} of {count} sagas changed since they were read")
 
     def trace_context(self, saga_id: uuid.UUID) -> str | None:
         """The ``traceparent`` of the trace the saga's order started (None for sagas from before tracing)."""

@@ -48,6 +48,8 @@ saga_history = sa.Table(
     sa.Column("message_id", UUID(as_uuid=True), nullable=True),
     sa.Column("attempt", sa.Integer, nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("instance", sa.Text, nullable=True),  # the coordinator instance that applied the step
+    sa.Column("participant_instance", sa.Text, nullable=True),  # the one that executed the replied command
 )
 
 outbox, inbox = messaging_tables(metadata)

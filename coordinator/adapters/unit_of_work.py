@@ -15,3 +15,8 @@ class SqlCoordinatorUnitOfWork(UnitOfWork):
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
         super().__init__(conn, outbox)
         self.sagas = SagaStore(conn)
+
+    def run_by(self, instance: str | None) -> None:
+        """Name the coordinator instance: in its messages' headers and in every timeline entry it records."""
+        super().run_by(instance)
+        self.sagas.instance = instance

@@ -59,3 +59,5 @@ class HistoryEntry:
     message_id: uuid.UUID | None = None
     attempt: int | None = None
     detail: str | None = None
+    participant_instance: str | None = None
+    """For a reply's own entry: the participant instance that executed the command (it wrote the reply)."""

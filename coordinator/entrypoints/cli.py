@@ -13,15 +13,15 @@ from typing import NoReturn
 
 from coordinator.entrypoints import cli_dlq, cli_orders, cli_outbox, cli_sagas
 from coordinator.entrypoints.cli_http import Api, CliError
-from plumbing.settings import env, service_url
+from coordinator.entrypoints.cli_settings import cli_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retrovault", description="Operate RetroVault: sagas, dead letters, orders, parked outbox rows."
     )
-    parser.add_argument("--coordinator", default=env("RV_COORDINATOR_URL", service_url("coordinator")))
-    parser.add_argument("--orders", default=env("RV_ORDERS_URL", service_url("orders")))
+    parser.add_argument("--coordinator", default=cli_settings().url("coordinator"))
+    parser.add_argument("--orders", default=cli_settings().url("orders"))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     groups = parser.add_subparsers(dest="group", required=True)

@@ -12,13 +12,13 @@ from typing import Any
 from rich.table import Table
 
 from coordinator.entrypoints.cli_http import Api, out, print_json
+from coordinator.entrypoints.cli_settings import cli_settings
 from plumbing.services import SERVICE_NAMES
-from plumbing.settings import env, service_url
 
 
 def service_api(name: str) -> Api:
     """The HTTP client for one service's API."""
-    return Api(name, env(f"RV_{name.upper()}_URL", service_url(name)))
+    return Api(name, cli_settings().url(name))
 
 
 def outbox_parked(args: argparse.Namespace, _coordinator: Api) -> None:

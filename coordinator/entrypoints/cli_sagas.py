@@ -58,7 +58,8 @@ def sagas_list(args: argparse.Namespace, coordinator: Api) -> None:
 
 
 def sagas_show(args: argparse.Namespace, coordinator: Api) -> None:
-    """One saga with its timeline."""
+    """One saga with its timeline, each entry naming the coordinator instance that applied it and, for a reply,
+    the participant instance that executed its command."""
     saga = coordinator.call("GET", f"/sagas/{args.saga_id}")
     if args.json:
         print_json(saga)
@@ -69,10 +70,11 @@ def sagas_show(args: argparse.Namespace, coordinator: Api) -> None:
             f"rolls back at {saga['gives_up_at']} without a reply" if saga["gives_up_at"] else "re-sent until answered"
         )
         out.print(f"{waits(saga)} ({saga['current_step']}; {until})")
-    timeline = Table("at", "what", "step", "message", "attempt", "detail")
+    timeline = Table("at", "what", "step", "message", "attempt", "coordinator", "participant", "detail")
     for h in saga["history"]:
         timeline.add_row(
-            h["at"], h["kind"], h["action"] or "", h["message_type"] or "", str(h["attempt"] or ""), h["detail"] or ""
+            *(h["at"], h["kind"], h["action"] or "", h["message_type"] or "", str(h["attempt"] or "")),
+            *(h.get("instance") or "", h.get("participant_instance") or "", h["detail"] or ""),
         )
     out.print(timeline)
 

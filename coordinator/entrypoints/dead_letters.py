@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
@@ -10,9 +11,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
 from coordinator import services
+from coordinator.settings import CoordinatorSettings
 from plumbing.dead_letters import DeadLetter, find_dead_letter, read_dead_letters
 from plumbing.http import Identifier, problems
-from plumbing.settings import ServiceSettings
 from plumbing.wiring import TransactionsDependency
 
 
@@ -24,8 +25,9 @@ class Resubmitted(msgspec.Struct):
     message_id: str | None
 
 
-def _bootstrap() -> str:
-    return ServiceSettings.from_env("coordinator").kafka_bootstrap
+@cache
+def _kafka() -> dict[str, Any]:
+    return CoordinatorSettings.load().kafka_client()
 
 
 class DeadLettersController(Controller):
@@ -36,7 +38,7 @@ class DeadLettersController(Controller):
     @get("/", sync_to_thread=True, responses=problems())
     def list_dead_letters(self, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> list[DeadLetter]:
         """The newest dead letters, oldest first, each with its reason and original bytes (``value``, base64)."""
-        return read_dead_letters(_bootstrap(), limit=limit)
+        return read_dead_letters(_kafka(), limit=limit)
 
     @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404))
     def replay_dead_letter(self, transactions: TransactionsDependency, ident: Identifier) -> Resubmitted:
@@ -45,7 +47,7 @@ class DeadLettersController(Controller):
         It goes through the coordinator's outbox like every message; its consumer applies it at most
         once (a dead-lettered message was never recorded in any inbox).
         """
-        letter = find_dead_letter(_bootstrap(), ident)
+        letter = find_dead_letter(_kafka(), ident)
         if letter is None:
             raise NotFoundException(f"no dead letter {ident!r}")
         services.resubmit(

@@ -1,11 +1,5 @@
-"""How patient each saga action is, read from the environment (so tests and operators can change it).
-
-| variable | default | what |
-|---|---|---|
-| ``RV_SAGA_REPLY_TIMEOUT_S`` | 10 | wait before the first re-send; doubled at each re-send |
-| ``RV_SAGA_BACKOFF_MAX_S`` | 60 | the longest wait between two re-sends |
-| ``RV_SAGA_RESERVE_BUDGET_S`` | 1800 | how long stock is waited for before the order is rejected |
-| ``RV_SAGA_CHARGE_BUDGET_S`` | 1800 | how long a charge is waited for before the order is rolled back (refunded) |
+"""How patient each saga action is, read from the environment (``RV_SAGA_*``, see :class:`SagaPatience`, part
+of the coordinator's settings) so tests and operators can change it.
 
 Steps after the pivot and compensations have no budget: they are re-sent until their participant answers.
 """
@@ -14,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from pydantic import Field
+
 from coordinator.engine.definition import Patience, RetryPolicy
 from coordinator.sagas.create_order import charge_payment, reserve_stock
-from plumbing.settings import env
+from plumbing.configuration import Settings
 
 
 @dataclass(frozen=True)
@@ -30,13 +26,33 @@ class PatienceSettings:
 
     @classmethod
     def from_env(cls) -> PatienceSettings:
-        """Read the ``RV_SAGA_*`` variables (defaults above)."""
-        defaults = cls()
-        return cls(
-            reply_timeout_s=float(env("RV_SAGA_REPLY_TIMEOUT_S", str(defaults.reply_timeout_s))),
-            backoff_max_s=float(env("RV_SAGA_BACKOFF_MAX_S", str(defaults.backoff_max_s))),
-            reserve_budget_s=float(env("RV_SAGA_RESERVE_BUDGET_S", str(defaults.reserve_budget_s))),
-            charge_budget_s=float(env("RV_SAGA_CHARGE_BUDGET_S", str(defaults.charge_budget_s))),
+        """Read the ``RV_SAGA_*`` variables (defaults above); a bad value ends the process with one line."""
+        return SagaPatience.load_or_exit().patience()
+
+
+_DEFAULT = PatienceSettings()
+
+
+class SagaPatience(Settings):
+    """The ``RV_SAGA_*`` variables (seconds)."""
+
+    saga_reply_timeout_s: float = Field(
+        _DEFAULT.reply_timeout_s, gt=0, description="wait before a saga's first re-send of a command; doubled at each"
+    )
+    saga_backoff_max_s: float = Field(_DEFAULT.backoff_max_s, gt=0, description="the longest wait between re-sends")
+    saga_reserve_budget_s: float = Field(
+        _DEFAULT.reserve_budget_s, gt=0, description="how long stock is waited for before the order is rejected"
+    )
+    saga_charge_budget_s: float = Field(
+        _DEFAULT.charge_budget_s,
+        gt=0,
+        description="how long a charge is waited for before the order is rolled back (refunded)",
+    )
+
+    def patience(self) -> PatienceSettings:
+        """The figures as the saga policy takes them."""
+        return PatienceSettings(
+            self.saga_reply_timeout_s, self.saga_backoff_max_s, self.saga_reserve_budget_s, self.saga_charge_budget_s
         )
 
 

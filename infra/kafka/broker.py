@@ -106,7 +106,8 @@ def _format_if_needed(props: Path) -> None:
 
 def _wait_ports_free(timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    for what, port in (("broker", config.broker_port()), ("controller", config.controller_port())):
+    ports = (("broker", config.broker_port()), ("controller", config.controller_port()), ("SASL", config.sasl_port()))
+    for what, port in ports:
         while port_busy(HOST, port):
             if time.monotonic() >= deadline:
                 raise RuntimeError(f"{what} port {HOST}:{port} is already in use by another process")

@@ -10,7 +10,8 @@
     <state>/run/kafka.pid            broker pid
 
 Ports: ``RV_KAFKA_PORT`` (default 19092) for clients, ``RV_KAFKA_CONTROLLER_PORT`` (default: the client
-port + 1, so 19093) for the KRaft controller.
+port + 1, so 19093) for the KRaft controller, ``RV_KAFKA_SASL_PORT`` (default: the client port + 2, so 19094) for
+clients authenticating with SASL/SCRAM-SHA-256 (users are created through the Admin API).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def broker_port() -> int:
 def controller_port() -> int:
     """The KRaft controller port: ``$RV_KAFKA_CONTROLLER_PORT``, or the client port + 1."""
     return state.env_port("RV_KAFKA_CONTROLLER_PORT", broker_port() + 1)
+
+
+def sasl_port() -> int:
+    """The SASL_PLAINTEXT (SCRAM-SHA-256) client port: ``$RV_KAFKA_SASL_PORT``, or the client port + 2."""
+    return state.env_port("RV_KAFKA_SASL_PORT", broker_port() + 2)
 
 
 def bootstrap_servers() -> str:
@@ -64,6 +70,7 @@ def render() -> Path:
     text = template.substitute(
         broker_port=broker_port(),
         controller_port=controller_port(),
+        sasl_port=sasl_port(),
         data_dir=str(data_dir()).replace("\\", "\\\\"),
     )
     state.write_atomically(props_path(), text)

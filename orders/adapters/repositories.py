@@ -1,13 +1,17 @@
-"""Orders' repositories: orders and the local product view, through the unit of work's connection."""
+"""Orders' repositories: orders and the local product view, through the unit of work's connection.
+
+Writes take a batch at a time, each in one statement whatever its size: one array per column, unnested
+into rows, so the statement's text (and its plan) never changes with the batch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from contracts.catalog import ProductChanged
@@ -15,27 +19,45 @@ from orders.adapters.tables import order_lines, orders, product_view
 from orders.domain.orders import Order, OrderLine, OrderStatus
 
 # Hot statements built once (building one per call cost more CPU than running it).
+_IDS = sa.bindparam("ids", type_=ARRAY(sa.Text))
 _GET = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id"))
-_GET_FOR_UPDATE = _GET.with_for_update()
+_LOCK = sa.select(orders).where(orders.c.order_id == sa.any_(_IDS)).order_by(orders.c.order_id).with_for_update()
+_BY_KEYS = sa.select(orders).where(orders.c.idempotency_key == sa.any_(sa.bindparam("keys", type_=ARRAY(sa.Text))))
 _LINES = (
-    sa.select(order_lines.c.sku, order_lines.c.quantity, order_lines.c.unit_price_cents)
-    .where(order_lines.c.order_id == sa.bindparam("order_id"))
-    .order_by(order_lines.c.line_no)
+    sa.select(order_lines.c.order_id, order_lines.c.sku, order_lines.c.quantity, order_lines.c.unit_price_cents)
+    .where(order_lines.c.order_id == sa.any_(_IDS))
+    .order_by(order_lines.c.order_id, order_lines.c.line_no)
 )
-_SAVE_STATUS = orders.update().where(orders.c.order_id == sa.bindparam("order_id_")).values(updated_at=sa.func.now())
 # A concurrent insert of the same Idempotency-Key waits for the first to commit, then inserts nothing (no
-# unique violation): ON CONFLICT on that index only, so any other constraint still fails loudly.
-_ADD = pg_insert(orders).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(orders.c.order_id)
-_ADD_LINES = order_lines.insert()
+# unique violation): ON CONFLICT on that key only, so any other constraint still fails loudly.
+_ADD = sa.text(
+    "INSERT INTO orders (order_id, customer_id, status, reason, total_cents, currency, payment_method,"
+    " idempotency_key, request_fingerprint)"
+    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:customer_ids AS text[]), CAST(:statuses AS text[]),"
+    " CAST(:reasons AS text[]), CAST(:totals AS bigint[]), CAST(:currencies AS text[]),"
+    " CAST(:payment_methods AS text[]), CAST(:keys AS text[]), CAST(:fingerprints AS text[]))"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING order_id"
+)
+_ADD_LINES = sa.text(
+    "INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)"
+    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:line_nos AS integer[]), CAST(:skus AS text[]),"
+    " CAST(:quantities AS integer[]), CAST(:prices AS bigint[]))"
+)
+_SAVE_STATUSES = sa.text(
+    "UPDATE orders AS o SET status = v.status, reason = v.reason, updated_at = now()"
+    " FROM unnest(CAST(:order_ids AS text[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
+    " AS v(order_id, status, reason) WHERE o.order_id = v.order_id"
+)
 _PRICES = sa.select(product_view.c.sku, product_view.c.price_cents).where(
     product_view.c.sku == sa.any_(sa.bindparam("skus", type_=ARRAY(sa.Text)))
 )
-_PRODUCT_COLUMNS = ("sku", "title", "platform", "price_cents", "stock", "revision")
-_INSERT_PRODUCT = pg_insert(product_view)
-_UPSERT_PRODUCT = _INSERT_PRODUCT.on_conflict_do_update(
-    index_elements=["sku"],
-    set_={name: _INSERT_PRODUCT.excluded[name] for name in _PRODUCT_COLUMNS if name != "sku"},
-    where=product_view.c.revision <= _INSERT_PRODUCT.excluded.revision,
+_UPSERT_PRODUCTS = sa.text(
+    "INSERT INTO product_view AS p (sku, title, platform, price_cents, stock, revision)"
+    " SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:titles AS text[]), CAST(:platforms AS text[]),"
+    " CAST(:prices AS bigint[]), CAST(:stocks AS integer[]), CAST(:revisions AS bigint[]))"
+    " ON CONFLICT (sku) DO UPDATE SET title = excluded.title, platform = excluded.platform,"
+    " price_cents = excluded.price_cents, stock = excluded.stock, revision = excluded.revision"
+    " WHERE p.revision <= excluded.revision"
 )
 
 
@@ -45,50 +67,70 @@ class OrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, order: Order) -> bool:
-        """Insert a new order and its lines; False (nothing inserted) if another order holds its Idempotency-Key."""
-        added = self._conn.execute(
-            _ADD,
-            {
-                "order_id": order.order_id,
-                "customer_id": order.customer_id,
-                "status": order.status.value,
-                "reason": order.reason,
-                "total_cents": order.total_cents,
-                "currency": order.currency,
-                "payment_method": order.payment_method,
-                "idempotency_key": order.idempotency_key,
-                "request_fingerprint": order.request_fingerprint,
-            },
-        ).first()
-        if added is None:
-            return False
-        self._conn.execute(
-            _ADD_LINES,
-            [{"order_id": order.order_id, "line_no": n, **vars(line)} for n, line in enumerate(order.lines, start=1)],
+    def add_many(self, new: Iterable[Order]) -> set[str]:
+        """Insert new orders and their lines; returns the ids inserted (not those whose Idempotency-Key another
+        order holds)."""
+        # In key order, as every writer inserts them: two groups inserting the same keys cannot deadlock.
+        placed = sorted(new, key=lambda o: (o.idempotency_key is None, o.idempotency_key or ""))
+        if not placed:
+            return set()
+        added = set(
+            self._conn.execute(
+                _ADD,
+                {
+                    "order_ids": [o.order_id for o in placed],
+                    "customer_ids": [o.customer_id for o in placed],
+                    "statuses": [o.status.value for o in placed],
+                    "reasons": [o.reason for o in placed],
+                    "totals": [o.total_cents for o in placed],
+                    "currencies": [o.currency for o in placed],
+                    "payment_methods": [o.payment_method for o in placed],
+                    "keys": [o.idempotency_key for o in placed],
+                    "fingerprints": [o.request_fingerprint for o in placed],
+                },
+            ).scalars()
         )
-        return True
+        lines = [(o.order_id, n, line) for o in placed if o.order_id in added for n, line in enumerate(o.lines, 1)]
+        if lines:
+            self._conn.execute(
+                _ADD_LINES,
+                {
+                    "order_ids": [order_id for order_id, _, _ in lines],
+                    "line_nos": [n for _, n, _ in lines],
+                    "skus": [line.sku for _, _, line in lines],
+                    "quantities": [line.quantity for _, _, line in lines],
+                    "prices": [line.unit_price_cents for _, _, line in lines],
+                },
+            )
+        return added
 
     def get(self, order_id: str) -> Order | None:
         """One order with its lines, or None."""
-        row = self._conn.execute(_GET, {"order_id": order_id}).first()
-        return self._order(row) if row else None
+        found = self._orders(self._conn.execute(_GET, {"order_id": order_id}).all())
+        return found[0] if found else None
 
-    def lock(self, order_id: str) -> Order | None:
-        """One order with its lines, its row locked for update, or None."""
-        row = self._conn.execute(_GET_FOR_UPDATE, {"order_id": order_id}).first()
-        return self._order(row) if row else None
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        """The orders that exist, with their lines, their rows locked for update in order id order."""
+        rows = self._conn.execute(_LOCK, {"ids": sorted(set(order_ids))}).all()
+        return {order.order_id: order for order in self._orders(rows)}
 
-    def by_idempotency_key(self, key: str) -> Order | None:
-        """The order placed earlier with this Idempotency-Key, or None."""
-        row = self._conn.execute(sa.select(orders).where(orders.c.idempotency_key == key)).first()
-        return self._order(row) if row else None
+    def by_idempotency_keys(self, keys: Iterable[str]) -> dict[str, Order]:
+        """The orders placed earlier with these Idempotency-Keys, by key."""
+        rows = self._conn.execute(_BY_KEYS, {"keys": sorted(set(keys))}).all()
+        return {order.idempotency_key: order for order in self._orders(rows) if order.idempotency_key is not None}
 
-    def save_status(self, order: Order) -> None:
-        """Write an order's status and reason."""
-        self._conn.execute(
-            _SAVE_STATUS, {"order_id_": order.order_id, "status": order.status.value, "reason": order.reason}
-        )
+    def save_statuses(self, decided: Iterable[Order]) -> None:
+        """Write the orders' statuses and reasons (and mark them changed now)."""
+        changed = list(decided)
+        if changed:
+            self._conn.execute(
+                _SAVE_STATUSES,
+                {
+                    "order_ids": [o.order_id for o in changed],
+                    "statuses": [o.status.value for o in changed],
+                    "reasons": [o.reason for o in changed],
+                },
+            )
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
         """When the order was created and last changed."""
@@ -97,19 +139,27 @@ class OrderRepository:
         ).one()
         return row.created_at, row.updated_at
 
-    def _order(self, row: sa.Row[tuple[object, ...]]) -> Order:
-        lines = self._conn.execute(_LINES, {"order_id": row.order_id})
-        return Order(
-            order_id=row.order_id,
-            customer_id=row.customer_id,
-            payment_method=row.payment_method,
-            lines=[OrderLine(r.sku, r.quantity, r.unit_price_cents) for r in lines],
-            currency=row.currency,
-            status=OrderStatus(row.status),
-            reason=row.reason,
-            idempotency_key=row.idempotency_key,
-            request_fingerprint=row.request_fingerprint,
-        )
+    def _orders(self, rows: Sequence[sa.Row[Any]]) -> list[Order]:
+        """Orders from their rows, their lines read in one statement."""
+        if not rows:
+            return []
+        lines: dict[str, list[OrderLine]] = {row.order_id: [] for row in rows}
+        for line in self._conn.execute(_LINES, {"ids": list(lines)}):
+            lines[line.order_id].append(OrderLine(line.sku, line.quantity, line.unit_price_cents))
+        return [
+            Order(
+                order_id=row.order_id,
+                customer_id=row.customer_id,
+                payment_method=row.payment_method,
+                lines=lines[row.order_id],
+                currency=row.currency,
+                status=OrderStatus(row.status),
+                reason=row.reason,
+                idempotency_key=row.idempotency_key,
+                request_fingerprint=row.request_fingerprint,
+            )
+            for row in rows
+        ]
 
 
 class ProductViewRepository:
@@ -126,6 +176,18 @@ class ProductViewRepository:
         """How many products the local view holds."""
         return int(self._conn.execute(sa.select(sa.func.count()).select_from(product_view)).scalar_one())
 
-    def upsert(self, product: ProductChanged) -> None:
-        """Apply a product event unless the view already holds a newer revision."""
-        self._conn.execute(_UPSERT_PRODUCT, {name: getattr(product, name) for name in _PRODUCT_COLUMNS})
+    def upsert_many(self, latest: Iterable[ProductChanged]) -> None:
+        """Take products' new states (one per sku), each unless the view already holds a newer revision."""
+        changed = list(latest)
+        if changed:
+            self._conn.execute(
+                _UPSERT_PRODUCTS,
+                {
+                    "skus": [p.sku for p in changed],
+                    "titles": [p.title for p in changed],
+                    "platforms": [p.platform for p in changed],
+                    "prices": [p.price_cents for p in changed],
+                    "stocks": [p.stock for p in changed],
+                    "revisions": [p.revision for p in changed],
+                },
+            )

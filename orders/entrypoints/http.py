@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,6 +16,9 @@ from orders import services
 from orders.domain.pricing import UnknownProduct
 from orders.ports import OrdersUnitOfWork
 from orders.services import OrderRecord, PlaceOrderRequest
+from orders.settings import OrdersSettings
+from plumbing.db import Fault, fault_of
+from plumbing.group_commit import GroupCommit
 from plumbing.http import FieldProblem, Identifier, decode_strictly, if_unavailable, problems
 from plumbing.unit_of_work import UnitsOfWork
 from plumbing.wiring import TransactionsDependency
@@ -101,9 +105,32 @@ def _request(data: PlaceOrderBody, idempotency_key: str | None) -> PlaceOrderReq
     )
 
 
+_FRONT_DOORS: weakref.WeakKeyDictionary[object, GroupCommit[PlaceOrderRequest, services.Placed]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _front_door(units: UnitsOfWork[OrdersUnitOfWork]) -> GroupCommit[PlaceOrderRequest, services.Placed]:
+    """The group commit that concurrent ``POST /orders`` requests share (one per service's units of work)."""
+    door = _FRONT_DOORS.get(units)
+    if door is None:
+        door = _FRONT_DOORS.setdefault(units, _group_commit(units))
+    return door
+
+
+def _group_commit(units: UnitsOfWork[OrdersUnitOfWork]) -> GroupCommit[PlaceOrderRequest, services.Placed]:
+    return GroupCommit(
+        name="orders",
+        together=lambda requests, scope: services.place_orders(units, requests, scope),
+        alone=lambda request: services.place_order(units, request),
+        alone_after=lambda error: fault_of(error) is not Fault.OUTAGE,  # an outage may have hit the commit itself
+        window_s=OrdersSettings.load().orders_group_commit_ms / 1000,
+    )
+
+
 def _place(units: UnitsOfWork[OrdersUnitOfWork], request: PlaceOrderRequest) -> Response[OrderAccepted]:
     try:
-        order, _created = services.place_order(units, request)
+        order, _created = _front_door(units).submit(request)
     except UnknownProduct as error:
         raise FieldProblem(f"items[{error.index}].sku", str(error)) from error
     except services.IdempotencyConflict as error:

@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
-from contracts.catalog import ProductChanged
+from typing import Any
+
 from contracts.envelope import Envelope
-from contracts.orders import ApproveOrder, RejectOrder
 from contracts.topics import ORDERS_COMMANDS, PRODUCT_EVENTS
 from orders import services
 from orders.ports import OrdersUnitOfWork
-from plumbing.routing import Routes
+from plumbing.routing import Batched, Routes, Scope
 
 
-def approve_order(uow: OrdersUnitOfWork, command: Envelope[ApproveOrder]) -> None:
-    """Mark the order APPROVED; reply OrderApproved."""
-    uow.reply(command, services.approve_order(uow, command.payload))
+def decide_orders(uow: OrdersUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
+    """Mark a batch's orders APPROVED or REJECTED (with the saga's reason), their rows locked together; reply
+    to each (OrderApproved, OrderRejected)."""
+    services.decide_orders(uow, commands, scope)
 
 
-def reject_order(uow: OrdersUnitOfWork, command: Envelope[RejectOrder]) -> None:
-    """Mark the order REJECTED with the saga's reason; reply OrderRejected."""
-    uow.reply(command, services.reject_order(uow, command.payload))
+def products_changed(uow: OrdersUnitOfWork, events: list[Envelope[Any]], _scope: Scope) -> None:
+    """Keep the local product view in step with the catalogue: a batch's events in one write."""
+    services.apply_product_changes(uow, [event.payload for event in events])
 
 
-def product_changed(uow: OrdersUnitOfWork, event: Envelope[ProductChanged]) -> None:
-    """Keep the local product view in step with the catalogue."""
-    services.apply_product_change(uow, event.payload)
-
+DECISIONS: Batched[OrdersUnitOfWork] = Batched(many=decide_orders)
+PRODUCT_CHANGES: Batched[OrdersUnitOfWork] = Batched(many=products_changed)
 
 ROUTES: Routes[OrdersUnitOfWork] = {
     ORDERS_COMMANDS.name: {
-        "ApproveOrder": approve_order,
-        "RejectOrder": reject_order,
+        "ApproveOrder": DECISIONS,
+        "RejectOrder": DECISIONS,
     },
     PRODUCT_EVENTS.name: {
-        "ProductChanged": product_changed,
+        "ProductChanged": PRODUCT_CHANGES,
     },
 }

@@ -42,7 +42,7 @@ class PaymentsController(Controller):
 
     path = "/payments"
 
-    @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
-    def get_payment(self, transactions: TransactionsDependency, order_id: Identifier) -> PaymentView:
+    @get("/{order_id:str}", responses=problems(404))
+    async def get_payment(self, transactions: TransactionsDependency, order_id: Identifier) -> PaymentView:
         """The payment of one order; 404 when payment has not seen the order (yet)."""
-        return _view(services.get_payment(transactions, order_id))
+        return _view(await services.get_payment(transactions, order_id))

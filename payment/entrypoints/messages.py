@@ -1,7 +1,7 @@
 """Payment's message handlers, and the table that routes each message type to one.
 
-They apply one command at a time; bootstrap runs a batch's commands concurrently, one order per worker
-thread, with ``payment.entrypoints.concurrency.concurrently_by_order``.
+They are coroutines applying one command each; ``ROUTES`` runs a batch's commands concurrently, one order per
+task on payment's event loop, with ``payment.entrypoints.concurrency.concurrently_by_order``.
 """
 
 from __future__ import annotations
@@ -14,21 +14,22 @@ from contracts.payment import ChargePayment, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS
 from payment import services
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
+from payment.entrypoints.concurrency import AsyncRoutes, concurrently_by_order
 from payment.ports import PaymentUnitOfWork
 from plumbing.errors import RetryLater, Unprocessable
 from plumbing.routing import Routes
 
 
-def charge_payment(uow: PaymentUnitOfWork, command: Envelope[ChargePayment]) -> None:
+async def charge_payment(uow: PaymentUnitOfWork, command: Envelope[ChargePayment]) -> None:
     """Charge once through the gateway; reply PaymentSucceeded or PaymentDeclined."""
     with _gateway_errors():
-        uow.reply(command, services.charge_payment(uow, command.payload))
+        uow.reply(command, await services.charge_payment(uow, command.payload))
 
 
-def refund_payment(uow: PaymentUnitOfWork, command: Envelope[RefundPayment]) -> None:
+async def refund_payment(uow: PaymentUnitOfWork, command: Envelope[RefundPayment]) -> None:
     """Refund the order's charge if there was one; reply PaymentRefunded."""
     with _gateway_errors():
-        uow.reply(command, services.refund_payment(uow, command.payload))
+        uow.reply(command, await services.refund_payment(uow, command.payload))
 
 
 @contextmanager
@@ -47,9 +48,12 @@ def _gateway_errors() -> Iterator[None]:
         raise Unprocessable(str(error)) from error
 
 
-ROUTES: Routes[PaymentUnitOfWork] = {
+HANDLERS: AsyncRoutes[PaymentUnitOfWork] = {
     PAYMENT_COMMANDS.name: {
         "ChargePayment": charge_payment,
         "RefundPayment": refund_payment,
     },
 }
+
+ROUTES: Routes[PaymentUnitOfWork] = concurrently_by_order(HANDLERS)
+"""The handlers as the consumer runs them (the service sets its own in-flight limit: see bootstrap)."""

@@ -39,8 +39,8 @@ from orders import services as orders_services
 from orders.adapters.tables import outbox as orders_outbox
 from orders.adapters.unit_of_work import SqlOrdersUnitOfWork
 from orders.entrypoints.messages import ROUTES as ORDERS_ROUTES
-from payment.adapters.instant_gateway import InstantGateway
 from payment.adapters.payment_store import PaymentStore
+from payment.adapters.simulated_gateway import SimulatedGateway
 from payment.adapters.tables import outbox as payment_outbox
 from payment.adapters.unit_of_work import unit_factory
 from payment.entrypoints.messages import ROUTES as PAYMENT_ROUTES
@@ -114,13 +114,13 @@ def test_catalog_answers_release_stock() -> None:
 
 @pytest.mark.parametrize(("method", "outcome"), [("pm_card_visa", "done"), ("pm_card_chargeCustomerFail", "failed")])
 def test_payment_answers_charge_payment(method: str, outcome: str) -> None:
-    unit = unit_factory(PaymentStore(database("payment")), InstantGateway())
+    unit = unit_factory(PaymentStore(database("payment")), SimulatedGateway())
     with rolled_back("payment", unit, payment_outbox) as uow:
         _expect(charge_payment, PAYMENT_ROUTES, uow, _command(charge_payment, _data(method=method)), outcome)
 
 
 def test_payment_answers_refund_payment() -> None:
-    unit = unit_factory(PaymentStore(database("payment")), InstantGateway())
+    unit = unit_factory(PaymentStore(database("payment")), SimulatedGateway())
     with rolled_back("payment", unit, payment_outbox) as uow:
         _expect(refund_payment, PAYMENT_ROUTES, uow, _command(refund_payment, _data()), "done")
 

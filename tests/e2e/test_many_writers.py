@@ -4,7 +4,8 @@ PostgreSQL (migrated as the service does it), so no running service sees its row
 - two coordinators' deadline sweeps at once: every overdue saga's command is re-sent exactly once;
 - two catalog instances applying batches that contend for the last units of one sku: no oversell, no deadlock;
 - two processes migrating one fresh database at once: both succeed, the schema is applied once;
-- two outbox relays scanning one outbox at once: each row is published once, the relays sharing the work.
+- two outbox relays scanning one outbox at once: each row is published once, the relays sharing the work;
+- a relay and the transactions handing rows over to it: each commit deletes the rows published before it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, Generic, cast
 
@@ -266,3 +268,47 @@ def test_two_relays_scanning_one_outbox_publish_each_row_once(scratch: Callable[
     assert sorted(sent[0] + sent[1]) == list(range(1, rows + 1))  # every row once, none twice
     assert published == [len(sent[0]), len(sent[1])] and min(published) >= 100  # both relays did a share
     assert left == 0
+
+
+def test_each_commit_deletes_the_rows_published_before_it_so_the_relay_commits_nothing_of_its_own(
+    scratch: Callable[[str], str],
+) -> None:
+    url = scratch("catalog")
+    upgrade_to_head("catalog", url)
+    sent: list[int] = []
+    with engine_on(url) as engine:
+        # The relay's own deletes come only after an hour without commits: every delete below is a commit's.
+        relay = OutboxRelay(
+            engine,
+            catalog_outbox,
+            lambda: cast(Producer, RecordingProducer(threading.Barrier(1), sent)),
+            delete_after_s=3600,
+            scan_every_s=3600,
+        )
+        units = Transactions(engine, catalog_outbox, SqlCatalogUnitOfWork, relay.hand_over)
+        stop = threading.Event()
+        worker = threading.Thread(target=relay.run, args=(stop,))
+        worker.start()
+
+        def left() -> list[int]:
+            with engine.connect() as conn:
+                return list(conn.execute(sa.select(catalog_outbox.c.id).order_by(catalog_outbox.c.id)).scalars())
+
+        try:
+            ids: list[int] = []
+            for n in range(1, 4):
+                with units.begin() as uow:
+                    uow.republish(topic="relay-deletes", key=str(n), value=b"x", headers={})
+                ids += [row.id for row in uow.written]
+                # The commit took the rows published before it along: only its own row is left.
+                assert left() == ids[-1:]
+                wait_for(partial(_reached, relay, n), timeout_s=10, what=f"row {n} published")
+        finally:
+            stop.set()
+            worker.join(30)
+        assert sent == [1, 2, 3]
+        assert left() == []  # the last one deleted by the relay's drain at stop
+
+
+def _reached(relay: OutboxRelay, published: int) -> bool:
+    return relay.published == published

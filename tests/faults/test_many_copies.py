@@ -1,5 +1,6 @@
 """Two instances of every service: killed and restarted at random while a third coordinator joins and leaves,
-then one stopped gracefully under load; every invariant holds and its partitions are taken over."""
+then one stopped gracefully under load, then the broker restarted while the coordinators' group rebalances;
+every invariant holds and the partitions are taken over."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import ConsumerGroupState
 from confluent_kafka.admin import AdminClient
 
 from coordinator.entrypoints.messages import ROUTES as COORDINATOR_ROUTES
@@ -122,3 +124,43 @@ def test_an_instance_stopped_under_load_hands_its_partitions_over_and_loses_noth
     during(run, 40, fault, pause_s=0.2)
     check_invariants(run, settle(run, timeout_s=SETTLE_S))
     assert len(took) == 1 and took[0] < HANDOVER_S
+
+
+REBALANCING = (ConsumerGroupState.PREPARING_REBALANCING, ConsumerGroupState.COMPLETING_REBALANCING)
+
+
+def _split_between(instances: tuple[int, ...], expected: set[str]) -> bool:
+    """Each coordinator instance holds partitions, no partition held twice, every one held."""
+    held = [_held("coordinator", instance) for instance in instances]
+    return all(held) and sum(map(len, held)) == len(expected) and set().union(*held) == expected
+
+
+def test_a_broker_restart_during_a_rebalance_applies_nothing_twice_and_skips_nothing(second_copies: None) -> None:
+    _start_all(SECOND)
+    expected = _partitions(list(COORDINATOR_ROUTES))
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers()})
+    caught: list[ConsumerGroupState] = []
+
+    def rebalancing() -> ConsumerGroupState | None:
+        (described,) = admin.describe_consumer_groups(["coordinator"], request_timeout=5).values()
+        state: ConsumerGroupState = described.result().state
+        return state if state in REBALANCING else None
+
+    def fault(run: Run) -> None:
+        run.wait_placed(10)
+        services.start("coordinator", instance=THIRD)  # it joins: the group rebalances
+        caught.append(wait_for(rebalancing, timeout_s=60, what="the coordinators' group to be rebalancing"))
+        kafka.kill()  # mid-rebalance: the group's state on the broker is what it wrote to its log so far
+        kafka.start()
+        for instance in (1, SECOND, THIRD):
+            services.wait_healthy("coordinator", instance=instance)
+        wait_for(
+            lambda: _split_between((1, SECOND, THIRD), expected),
+            timeout_s=60,
+            what="the three coordinators to share every partition once the broker is back",
+        )
+
+    run = begin()
+    during(run, 40, fault, pause_s=0.3)  # about 12 s of orders, the broker down for part of them
+    check_invariants(run, settle(run, timeout_s=SETTLE_S))
+    assert len(caught) == 1 and caught[0] in REBALANCING

@@ -59,8 +59,13 @@ class FakeReservations:
         self.calls.append("lock reservations")
         return {order_id: copy.deepcopy(self.rows[order_id][0]) for order_id in wanted if order_id in self.rows}
 
-    def save(self, reservation: Reservation, saga_id: uuid.UUID | None) -> None:
-        self.rows[reservation.order_id] = (copy.deepcopy(reservation), saga_id)
+    def save_many(self, saved: Iterable[tuple[Reservation, uuid.UUID | None]]) -> None:
+        self.calls.append("save reservations")
+        rows = list(saved)
+        assert len({r.order_id for r, _ in rows}) == len(rows), "one row per order in one statement"
+        for reservation, saga_id in rows:
+            held = self.rows.get(reservation.order_id)
+            self.rows[reservation.order_id] = (copy.deepcopy(reservation), saga_id if held is None else held[1])
 
 
 class FakeStockAdjustments:

@@ -52,7 +52,15 @@ def test_a_batch_locks_all_its_rows_once_in_one_order_before_applying_any_comman
 
     assert uow.reservations.locked == [["o0", "o1", "o2"]]
     assert uow.products.locked == [["A", "B", "C"]]  # o0's held sku too, found through its reservation
-    assert uow.calls == ["lock reservations", "lock products", "scope o2", "scope o0", "scope o1", "save products"]
+    assert uow.calls == [
+        "lock reservations",
+        "lock products",
+        "scope o2",
+        "scope o0",
+        "scope o1",
+        "save products",
+        "save reservations",
+    ]
     assert uow.replies == [
         StockReserved(order_id="o2"),
         StockReleased(order_id="o0"),
@@ -81,5 +89,24 @@ def test_commands_of_one_batch_see_each_other_in_order() -> None:
     assert uow.reservations.rows["o1"][0].status is ReservationStatus.RELEASED
     assert uow.reservations.rows["o2"][0].status is ReservationStatus.RELEASED
     assert uow.products.rows["A"].available == 2
-    assert [(e.stock, e.revision) for e in uow.payloads(PRODUCT_EVENTS)] == [(0, 2), (2, 3)]
-    assert uow.calls.count("save products") == 1
+    assert [(e.stock, e.revision) for e in uow.payloads(PRODUCT_EVENTS)] == [(2, 3)]  # its latest state, once
+    assert (uow.calls.count("save products"), uow.calls.count("save reservations")) == (1, 1)
+
+
+def test_a_batch_announces_each_changed_product_once_in_its_latest_state() -> None:
+    uow = FakeCatalogUnitOfWork([product("A", stock=10), product("B", stock=10), product("C", stock=10)])
+    apply_batch(
+        uow, [reserve(f"o{i}", ("A", 1), ("B", i % 2)) if i % 2 else reserve(f"o{i}", ("A", 1)) for i in range(6)]
+    )
+
+    assert len(uow.replies) == 6
+    assert [(e.sku, e.stock, e.revision) for e in uow.payloads(PRODUCT_EVENTS)] == [("A", 4, 7), ("B", 7, 4)]
+    assert (uow.calls.count("save products"), uow.calls.count("save reservations")) == (1, 1)
+
+
+def test_a_reservation_written_twice_in_a_batch_keeps_the_saga_that_made_it() -> None:
+    uow = FakeCatalogUnitOfWork([product("A", stock=2)])
+    made, released = reserve("o1", ("A", 1)), release("o1")
+    apply_batch(uow, [made, released])
+    saved, saga_id = uow.reservations.rows["o1"]
+    assert (saved.status, saga_id) == (ReservationStatus.RELEASED, made.saga_id)

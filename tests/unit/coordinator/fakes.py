@@ -28,14 +28,18 @@ class FakeSagas:
         self.calls: list[str] = []
         self.locked: list[list[uuid.UUID]] = []
 
-    def add(self, saga: SagaInstance) -> bool:
-        self.calls.append("add")
-        taken = {(s.saga_type, s.order_id) for s in self.rows.values()}
-        if saga.saga_id in self.rows or (saga.saga_type, saga.order_id) in taken:
-            return False
-        saga.version = 1
-        self.rows[saga.saga_id] = copy.deepcopy(saga)
-        return True
+    def add_many(self, new: Iterable[tuple[SagaInstance, str | None]]) -> set[uuid.UUID]:
+        self.calls.append("add_many")
+        added: set[uuid.UUID] = set()
+        for saga, _trace in new:
+            taken = {(s.saga_type, s.order_id) for s in self.rows.values()}
+            if saga.saga_id in self.rows or (saga.saga_type, saga.order_id) in taken:
+                continue
+            stored = copy.deepcopy(saga)
+            stored.version = 1
+            self.rows[saga.saga_id] = stored
+            added.add(saga.saga_id)
+        return added
 
     def get(self, saga_id: uuid.UUID) -> SagaInstance | None:
         self.calls.append("get")

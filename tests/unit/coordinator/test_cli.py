@@ -123,3 +123,23 @@ def test_list_and_show_say_what_a_saga_waits_on(
     assert (
         f"waiting on payment since 12:01:07, 14 re-sends (charge_payment; rolls back at {gives_up} without a " in shown
     )
+
+
+def test_show_names_the_coordinator_and_participant_instance_of_each_step(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {"at": NOW.isoformat(), "action": "reserve_stock", "message_id": None, "attempt": None, "detail": None}
+    sent = entry | {"kind": "command_sent", "message_type": "ReserveStock", "attempt": 1, "instance": "coord-a"}
+    received = entry | {"kind": "reply_received", "message_type": "StockReserved", "instance": "coord-b"}
+    received["participant_instance"] = "catalog-2"
+    older = entry | {"kind": "timed_out", "message_type": None, "instance": None, "participant_instance": None}
+    stub = Coordinator([[saga("s", history=[sent, received, older])]])
+    assert run(monkeypatch, stub, "sagas", "show", "s") == 0
+    rows = [line.split("│") for line in capsys.readouterr().out.splitlines() if "reserve_stock" in line]
+    cells = [[cell.strip() for cell in row] for row in rows]
+    named = [
+        (row[2], row[6], row[7])
+        for row in cells
+        if len(row) > 7 and row[2] in {"command_sent", "reply_received", "timed_out"}
+    ]
+    assert named == [("command_sent", "coord-a", ""), ("reply_received", "coord-b", "catalog-2"), ("timed_out", "", "")]

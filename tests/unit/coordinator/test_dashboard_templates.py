@@ -218,3 +218,24 @@ def test_the_waiting_line_shows_the_time_alone_for_today() -> None:
     one = msgspec.structs.replace(WAITING, waiting_since=today, resends=1)
     assert waiting(one) == "waiting on payment since 12:01:07, 1 re-send"
     assert waiting(COMPLETED) is None
+
+
+def test_the_timeline_names_the_coordinator_and_participant_instance_of_each_step(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = msgspec.structs.replace(entry(0, "command_sent", "reserve_stock", "ReserveStock"), instance="c-1")
+    done = entry(5, "reply_received", "reserve_stock", "StockReserved")
+    done = msgspec.structs.replace(done, instance="c-2", participant_instance="catalog-2")
+    named = saga("RUNNING", history=[sent, done, entry(9, "timed_out", "charge_payment")])
+    monkeypatch.setattr(saga_queries, "saga", lambda conn, key: named)
+    page = client.get(f"/dashboard/sagas/{named.saga_id}").text
+    assert '<th title="the coordinator instance that applied it">Coordinator</th>' in page
+    cells = [
+        ('<td class="mono" data-instance="c-1">c-1</td>', '<td class="mono" data-participant-instance=""></td>'),
+        ('<td class="mono" data-instance="c-2">c-2</td>', '<td class="mono" data-participant-instance="catalog-2">'),
+        ('<td class="mono" data-instance="">—</td>', '<td class="mono" data-participant-instance=""></td>'),
+    ]
+    rows = page.split('<tr class="" data-kind=')[1:]
+    assert len(rows) == 3
+    for row, (coordinator, participant) in zip(rows, cells, strict=True):
+        assert coordinator in row and participant in row

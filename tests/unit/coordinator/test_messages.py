@@ -10,7 +10,7 @@ from contracts.catalog import ReserveStock, StockReserved
 from contracts.envelope import Envelope
 from contracts.payment import ChargePayment
 from contracts.topics import CATALOG_COMMANDS, ORDER_EVENTS, PAYMENT_COMMANDS, SAGA_REPLIES
-from coordinator.entrypoints.messages import REPLIES, ROUTES
+from coordinator.entrypoints.messages import REPLIES, ROUTES, STARTS
 from coordinator.sagas import saga_id_for
 from plumbing.routing import Batched, single
 from tests.samples import placed
@@ -68,6 +68,29 @@ def test_the_batched_handler_applies_a_batch_each_reply_in_its_scope() -> None:
     assert uow.sagas.calls == ["lock_many", "save_many", "record"]
     assert [p.order_id for p in uow.payloads(PAYMENT_COMMANDS)] == ["o1", "o2"]
     assert all(isinstance(p, ChargePayment) for p in uow.payloads(PAYMENT_COMMANDS))
+
+
+def test_a_batch_of_placed_orders_starts_each_saga_once_with_one_insert_each_in_its_scope() -> None:
+    uow = FakeCoordinatorUnitOfWork()
+    start(uow, "o0")  # already started: its redelivery in the batch sends nothing
+    batch = [placed("o1"), placed("o0"), placed("o2"), placed("o1")]
+    entered: list[uuid.UUID] = []
+
+    def scope(envelope: Envelope[Any]) -> nullcontext[None]:
+        entered.append(envelope.message_id)
+        return nullcontext()
+
+    uow.sagas.calls.clear()
+    assert isinstance(ROUTES[ORDER_EVENTS.name]["OrderPlaced"], Batched)
+    STARTS.many(uow, batch, scope)
+
+    assert uow.sagas.calls == ["add_many", "record"]
+    assert [p.order_id for p in uow.payloads(CATALOG_COMMANDS)] == ["o0", "o1", "o2"]
+    assert entered == [event.message_id for event in batch]  # each event's span and log context, once
+    started = {s: uow.sagas.rows[saga_id_for("create_order", s)] for s in ("o1", "o2")}
+    assert all(saga.version == 1 and saga.current_action == "reserve_stock" for saga in started.values())
+    timelines = {entry.saga_id for entry in uow.sagas.history}
+    assert timelines == {saga_id_for("create_order", s) for s in ("o0", "o1", "o2")}
 
 
 def test_a_reply_on_its_own_is_applied_alone() -> None:

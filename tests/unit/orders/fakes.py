@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -17,23 +18,33 @@ class FakeOrders:
     """``orders.ports.Orders`` in a dict; hands out copies, as a database would.
 
     Each order is created at ``PLACED_AT``; each saved status moves its ``updated_at`` one minute on.
-    ``concurrent`` holds orders other transactions commit just before the next ``add`` (a race lost on the key).
+    ``concurrent`` holds orders other transactions commit just before the next ``add_many`` (a race lost on the
+    key). ``calls`` counts each method's calls (a statement each, or two, in the database).
     """
 
     def __init__(self) -> None:
         self.rows: dict[str, Order] = {}
         self.times: dict[str, tuple[datetime, datetime]] = {}
-        self.locked: list[str] = []
+        self.locked: list[list[str]] = []
         self.concurrent: list[Order] = []
+        self.calls: Counter[str] = Counter()
 
     def add(self, order: Order) -> bool:
+        """Store one order as ``add_many`` would (for tests that need an order placed earlier)."""
+        return order.order_id in self.add_many([order])
+
+    def add_many(self, new: Iterable[Order]) -> set[str]:
+        self.calls["add_many"] += 1
         for other in self.concurrent:
             self._insert(other)
         self.concurrent = []
-        if order.idempotency_key is not None and self.by_idempotency_key(order.idempotency_key) is not None:
-            return False
-        self._insert(order)
-        return True
+        added = set()
+        for order in new:
+            key = order.idempotency_key
+            if key is None or not self.by_idempotency_keys([key], count=False):
+                self._insert(order)
+                added.add(order.order_id)
+        return added
 
     def _insert(self, order: Order) -> None:
         assert order.order_id not in self.rows, "an order is added once"
@@ -43,19 +54,26 @@ class FakeOrders:
     def get(self, order_id: str) -> Order | None:
         return copy.deepcopy(self.rows.get(order_id))
 
-    def lock(self, order_id: str) -> Order | None:
-        self.locked.append(order_id)
-        return self.get(order_id)
+    def lock_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        wanted = sorted(set(order_ids))
+        self.calls["lock_many"] += 1
+        self.locked.append(wanted)
+        return {order_id: copy.deepcopy(self.rows[order_id]) for order_id in wanted if order_id in self.rows}
 
-    def by_idempotency_key(self, key: str) -> Order | None:
-        found = [o for o in self.rows.values() if o.idempotency_key == key]
-        return copy.deepcopy(found[0]) if found else None
+    def by_idempotency_keys(self, keys: Iterable[str], *, count: bool = True) -> dict[str, Order]:
+        self.calls["by_idempotency_keys"] += count
+        wanted = set(keys)
+        return {o.idempotency_key: copy.deepcopy(o) for o in self.rows.values() if o.idempotency_key in wanted}
 
-    def save_status(self, order: Order) -> None:
-        stored = self.rows[order.order_id]
-        stored.status, stored.reason = order.status, order.reason
-        created_at, updated_at = self.times[order.order_id]
-        self.times[order.order_id] = (created_at, updated_at + timedelta(minutes=1))
+    def save_statuses(self, decided: Iterable[Order]) -> None:
+        self.calls["save_statuses"] += 1
+        orders = list(decided)
+        assert len({o.order_id for o in orders}) == len(orders), "one row per order in one statement"
+        for order in orders:
+            stored = self.rows[order.order_id]
+            stored.status, stored.reason = order.status, order.reason
+            created_at, updated_at = self.times[order.order_id]
+            self.times[order.order_id] = (created_at, updated_at + timedelta(minutes=1))
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
         return self.times[order_id]
@@ -66,6 +84,7 @@ class FakeProductView:
 
     def __init__(self, products: Iterable[ProductChanged] = ()) -> None:
         self.rows = {p.sku: p for p in products}
+        self.writes = 0
 
     def prices(self, skus: Iterable[str]) -> dict[str, int]:
         return {sku: self.rows[sku].price_cents for sku in set(skus) if sku in self.rows}
@@ -73,10 +92,14 @@ class FakeProductView:
     def count(self) -> int:
         return len(self.rows)
 
-    def upsert(self, product: ProductChanged) -> None:
-        held = self.rows.get(product.sku)
-        if held is None or held.revision <= product.revision:
-            self.rows[product.sku] = product
+    def upsert_many(self, latest: Iterable[ProductChanged]) -> None:
+        self.writes += 1
+        products = list(latest)
+        assert len({p.sku for p in products}) == len(products), "one row per sku in one statement"
+        for product in products:
+            held = self.rows.get(product.sku)
+            if held is None or held.revision <= product.revision:
+                self.rows[product.sku] = product
 
 
 class FakeOrdersUnitOfWork(FakeMessages):

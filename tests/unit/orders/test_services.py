@@ -134,7 +134,7 @@ def test_approving_locks_and_saves_the_order() -> None:
     assert services.approve_order(uow, ApproveOrder(order_id="o-1")) == OrderApproved(order_id="o-1")
     assert services.approve_order(uow, ApproveOrder(order_id="o-1")) == OrderApproved(order_id="o-1")
     assert uow.orders.rows["o-1"].status is OrderStatus.APPROVED
-    assert uow.orders.locked == ["o-1", "o-1"]
+    assert uow.orders.locked == [["o-1"], ["o-1"]]
     assert uow.orders.times["o-1"][1] > PLACED_AT
     assert uow.sent == []
 
@@ -178,11 +178,11 @@ def test_deciding_an_unknown_order_is_unprocessable() -> None:
 
 def test_product_changes_keep_the_newest_revision() -> None:
     uow = FakeOrdersUnitOfWork()
-    services.apply_product_change(uow, product("NES-SMB3", price_cents=4999, revision=2))
-    services.apply_product_change(uow, product("NES-SMB3", price_cents=3999, revision=1))  # late, ignored
+    services.apply_product_changes(uow, [product("NES-SMB3", price_cents=4999, revision=2)])
+    services.apply_product_changes(uow, [product("NES-SMB3", price_cents=3999, revision=1)])  # late, ignored
     assert uow.product_view.prices(["NES-SMB3"]) == {"NES-SMB3": 4999}
-    services.apply_product_change(uow, product("NES-SMB3", price_cents=5999, revision=3))
-    services.apply_product_change(uow, product("SNES-CHRONO", price_cents=6999, revision=1))
+    services.apply_product_changes(uow, [product("NES-SMB3", price_cents=5999, revision=3)])
+    services.apply_product_changes(uow, [product("SNES-CHRONO", price_cents=6999, revision=1)])
     assert uow.product_view.prices(["NES-SMB3", "SNES-CHRONO"]) == {"NES-SMB3": 5999, "SNES-CHRONO": 6999}
     assert uow.sent == []
 
@@ -190,5 +190,5 @@ def test_product_changes_keep_the_newest_revision() -> None:
 def test_orders_is_ready_once_its_product_view_holds_a_product() -> None:
     uow = FakeOrdersUnitOfWork()
     assert services.ready(uow) == "product view is empty"
-    services.apply_product_change(uow, product("NES-SMB3"))
+    services.apply_product_changes(uow, [product("NES-SMB3")])
     assert services.ready(uow) is None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+import sqlalchemy as sa
+
 from contracts.payment import ChargePayment
+from payment.adapters.group_commit import GroupCommit
 from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
 from payment.domain.payments import Payment
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
@@ -19,19 +24,39 @@ class FakeRecords:
     def __init__(self) -> None:
         self.rows: dict[str, Payment] = {}
 
-    def open(self, payment: Payment) -> Payment:
+    async def open(self, payment: Payment) -> Payment:
         self.rows.setdefault(payment.order_id, dataclasses.replace(payment))
         return dataclasses.replace(self.rows[payment.order_id])
 
-    def find(self, order_id: str) -> Payment | None:
+    async def find(self, order_id: str) -> Payment | None:
         row = self.rows.get(order_id)
         return dataclasses.replace(row) if row else None
 
-    def update(self, payment: Payment, **changes: Any) -> Payment:
+    async def update(self, payment: Payment, **changes: Any) -> Payment:
         for name, value in changes.items():
             setattr(payment, name, value)
         self.rows[payment.order_id] = dataclasses.replace(payment)
         return payment
+
+
+class Together:
+    """Holds calls in rounds of ``count``: each round's calls wait until all ``count`` of them are waiting, then
+    all go at once. Proof that they were in flight together, without a clock (a gateway or a database that
+    answers a whole round after one latency). A round that never fills fails after ``timeout_s``."""
+
+    def __init__(self, count: int, timeout_s: float = 10.0) -> None:
+        self.count = count
+        self.timeout_s = timeout_s
+        self.waiting = 0
+        """Calls so far."""
+        self._rounds: dict[int, asyncio.Event] = {}
+
+    async def wait(self) -> None:
+        full = self._rounds.setdefault(self.waiting // self.count, asyncio.Event())
+        self.waiting += 1
+        if self.waiting % self.count == 0:
+            full.set()
+        await asyncio.wait_for(full.wait(), self.timeout_s)
 
 
 DECLINING_CARD = "pm_card_chargeCustomerFail"
@@ -44,7 +69,9 @@ UNKNOWN_METHOD = "pm_no_such_method"
 class FakeGateway:
     """``payment.ports.PaymentGateway``: charges every card but ``DECLINING_CARD`` unless told to decline all, and
     refuses ``UNKNOWN_METHOD``; ``fail_next`` makes one call (``"create"``, ``"confirm"`` or ``"cancel"``) raise
-    ``failure`` (``GatewayUnavailable`` unless told otherwise)."""
+    ``failure`` (``GatewayUnavailable`` unless told otherwise). With ``answer_together`` set, every call waits
+    (on the event loop, as a real one waits on the network) until that many calls are waiting at once; it
+    counts the calls in flight."""
 
     def __init__(self, *, decline: bool = False) -> None:
         self.decline = decline
@@ -53,23 +80,33 @@ class FakeGateway:
         self.refunds: list[str] = []
         self.fail_next: str | None = None
         self.failure: Callable[[str], Exception] = GatewayUnavailable
-        self._ids = itertools.count(1)  # next() is atomic: orders may be charged from several threads
+        self._ids = itertools.count(1)
+        self.answer_together: Together | None = None
+        self.in_flight = 0
+        self.most_in_flight = 0
 
-    def _maybe_fail(self, call: str) -> None:
+    async def _call(self, call: str) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.answer_together is not None:
+                await self.answer_together.wait()
+        finally:
+            self.in_flight -= 1
         if self.fail_next == call:
             self.fail_next = None
             raise self.failure(call)
 
-    def create_intent(self, payment: Payment) -> str:
-        self._maybe_fail("create")
+    async def create_intent(self, payment: Payment) -> str:
+        await self._call("create")
         if payment.payment_method == UNKNOWN_METHOD:
             raise Declined(f"No such PaymentMethod: '{UNKNOWN_METHOD}' (resource_missing)", "resource_missing")
         intent = f"pi_{next(self._ids)}"
         self.intents[intent] = "requires_confirmation"
         return intent
 
-    def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
-        self._maybe_fail("confirm")
+    async def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
+        await self._call("confirm")
         if self.intents[intent_id] == "succeeded":
             return Confirmation(True)
         if self.decline or payment.payment_method == DECLINING_CARD:
@@ -78,14 +115,14 @@ class FakeGateway:
         self.charges.append(intent_id)
         return Confirmation(True)
 
-    def cancel_unless_charged(self, intent_id: str) -> bool:
-        self._maybe_fail("cancel")
+    async def cancel_unless_charged(self, intent_id: str) -> bool:
+        await self._call("cancel")
         if self.intents[intent_id] == "succeeded":
             return True
         self.intents[intent_id] = "canceled"
         return False
 
-    def refund(self, intent_id: str, idempotency_key: str) -> str:
+    async def refund(self, intent_id: str, idempotency_key: str) -> str:
         if intent_id not in self.refunds:
             self.refunds.append(intent_id)
         return f"re_{intent_id}"
@@ -115,3 +152,42 @@ def charge(order_id: str, method: str = "pm_card_visa") -> ChargePayment:
         payment_method=method,
         idempotency_key=f"{order_id}:charge_payment",
     )
+
+
+class GroupCommittedRecords:
+    """``payment.ports.PaymentRecords`` whose writes share transactions through the real ``GroupCommit``, as
+    ``PaymentStore``'s do; a transaction holding a payment whose idempotency key is in ``refused`` fails whole,
+    as one row's unique violation fails a real one. Counts the transactions that committed."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Payment] = {}
+        self.refused: set[str] = set()
+        self.transactions = 0
+        self._writes: GroupCommit[tuple[str, Payment], Payment] = GroupCommit(self._apply)
+
+    def _apply(self, changes: list[tuple[str, Payment]]) -> list[Payment]:
+        if any(payment.idempotency_key in self.refused for _, payment in changes):
+            duplicate = psycopg.errors.lookup("23505")("duplicate key value violates unique constraint")
+            raise sa.exc.DBAPIError.instance("INSERT INTO payments", {}, duplicate, psycopg.Error)
+        self.transactions += 1
+        stored = []
+        for kind, payment in changes:
+            if kind == "open":
+                self.rows.setdefault(payment.order_id, dataclasses.replace(payment))
+            else:
+                self.rows[payment.order_id] = dataclasses.replace(payment)
+            stored.append(dataclasses.replace(self.rows[payment.order_id]))
+        return stored
+
+    async def open(self, payment: Payment) -> Payment:
+        return await self._writes.submit(("open", payment))
+
+    async def find(self, order_id: str) -> Payment | None:
+        row = self.rows.get(order_id)
+        return dataclasses.replace(row) if row else None
+
+    async def update(self, payment: Payment, **changes: Any) -> Payment:
+        for name, value in changes.items():
+            setattr(payment, name, value)
+        await self._writes.submit(("update", dataclasses.replace(payment)))
+        return payment

@@ -1,14 +1,14 @@
-"""``concurrently_by_order``: a batch's orders side by side, each order's messages in turn, replies in the
-batch's order and trace contexts, with fake handlers and fake units of work."""
+"""``concurrently_by_order``: a batch's orders side by side on one event loop, each order's messages in turn,
+replies in the batch's order and trace contexts, at most so many orders at once, with fake handlers and fake
+units of work."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -20,12 +20,12 @@ from contracts.envelope import Envelope
 from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS, PRODUCT_EVENTS, SAGA_REPLIES
 from payment.domain.gateway import GatewayUnavailable
-from payment.entrypoints.concurrency import concurrently_by_order
-from payment.entrypoints.messages import ROUTES
+from payment.entrypoints.concurrency import AsyncHandler, AsyncRoutes, concurrently_by_order
+from payment.entrypoints.messages import HANDLERS
 from plumbing.errors import RetryLater
-from plumbing.routing import Batched, Handler, Routes, single
+from plumbing.routing import Batched, single
 from tests.unit.fakes import FakeMessages, command
-from tests.unit.payment.fakes import DECLINING_CARD, FakePaymentUnitOfWork, charge
+from tests.unit.payment.fakes import DECLINING_CARD, FakePaymentUnitOfWork, Together, charge
 
 TOPIC = PAYMENT_COMMANDS.name
 TRACED = "test.command"
@@ -46,12 +46,6 @@ class FakeUnit(FakeMessages):
         return super().reply(command, payload)
 
 
-@pytest.fixture
-def pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(4, "test") as executor:
-        yield executor
-
-
 def message(order_id: str, n: int) -> Envelope[RefundPayment]:
     """The ``n``th message of an order (its idempotency key says which)."""
     return command(RefundPayment(order_id=order_id, idempotency_key=f"{order_id}{n}"))
@@ -62,9 +56,9 @@ def answer(uow: FakeMessages, envelope: Envelope[RefundPayment]) -> None:
     uow.reply(envelope, PaymentRefunded(order_id=envelope.payload.order_id, refund_id=envelope.payload.idempotency_key))
 
 
-def batched(handler: Handler[FakeUnit], pool: ThreadPoolExecutor) -> Batched[FakeUnit]:
-    routes: Routes[FakeUnit] = {TOPIC: {"RefundPayment": handler}}
-    wrapped = concurrently_by_order(routes, pool)[TOPIC]["RefundPayment"]
+def batched(handler: AsyncHandler[FakeUnit], max_in_flight: int = 500) -> Batched[FakeUnit]:
+    routes: AsyncRoutes[FakeUnit] = {TOPIC: {"RefundPayment": handler}}
+    wrapped = concurrently_by_order(routes, max_in_flight=max_in_flight)[TOPIC]["RefundPayment"]
     assert isinstance(wrapped, Batched)
     return wrapped
 
@@ -86,65 +80,60 @@ def answered(uow: FakeMessages) -> list[str | None]:
     return [reply.refund_id for reply in uow.replies]
 
 
-def test_replies_come_in_the_batchs_order_though_the_first_order_finishes_last(pool: ThreadPoolExecutor) -> None:
+def test_replies_come_in_the_batchs_order_though_the_first_order_finishes_last() -> None:
     finished: list[str] = []
-    others_done = threading.Event()
-    lock = threading.Lock()
+    others_done = asyncio.Event()
 
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         if envelope.payload.order_id == "a":
-            assert others_done.wait(5)
+            await asyncio.wait_for(others_done.wait(), 5)
         answer(uow, envelope)
-        with lock:
-            finished.append(envelope.payload.idempotency_key)
-            if sum(not key.startswith("a") for key in finished) == 3:
-                others_done.set()
+        finished.append(envelope.payload.idempotency_key)
+        if sum(not key.startswith("a") for key in finished) == 3:
+            others_done.set()
 
     uow = FakeUnit()
     batch = [message("a", 1), message("b", 1), message("a", 2), message("c", 1), message("b", 2)]
-    batched(handler, pool).many(uow, batch, untraced)
+    batched(handler).many(uow, batch, untraced)
     assert finished[-2:] == ["a1", "a2"]
     assert answered(uow) == ["a1", "b1", "a2", "c1", "b2"]
     assert [s.envelope.causation_id for s in uow.sent] == [m.message_id for m in batch]
 
 
-def test_an_orders_messages_run_in_turn_while_other_orders_run_beside_them(pool: ThreadPoolExecutor) -> None:
-    side_by_side = threading.Barrier(2, timeout=5)  # broken unless orders a and b run at the same time
+def test_an_orders_messages_run_in_turn_while_other_orders_run_beside_them() -> None:
+    side_by_side = Together(2)  # times out unless orders a and b run at the same time
     running: dict[str, int] = {"a": 0, "b": 0}
     most: dict[str, int] = {"a": 0, "b": 0}
     seen: list[str] = []
-    lock = threading.Lock()
 
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         order, key = envelope.payload.order_id, envelope.payload.idempotency_key
-        with lock:
-            running[order] += 1
-            most[order] = max(most[order], running[order])
-            seen.append(key)
+        running[order] += 1
+        most[order] = max(most[order], running[order])
+        seen.append(key)
         if key in ("a1", "b1"):
-            side_by_side.wait()
-        time.sleep(0.01)  # room for a second message of the same order to overlap, were it allowed to
-        with lock:
-            running[order] -= 1
+            await side_by_side.wait()
+        await asyncio.sleep(0)  # room for a second message of the same order to overlap, were it allowed to
+        running[order] -= 1
         answer(uow, envelope)
 
     uow = FakeUnit()
     batch = [message("a", 1), message("a", 2), message("b", 1), message("a", 3), message("b", 2)]
-    batched(handler, pool).many(uow, batch, untraced)
+    batched(handler).many(uow, batch, untraced)
     assert most == {"a": 1, "b": 1}
     assert [key for key in seen if key.startswith("a")] == ["a1", "a2", "a3"]
     assert [key for key in seen if key.startswith("b")] == ["b1", "b2"]
     assert answered(uow) == ["a1", "a2", "b1", "a3", "b2"]
 
 
-def test_each_message_is_sent_in_the_trace_context_of_the_message_that_caused_it(pool: ThreadPoolExecutor) -> None:
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+def test_each_message_is_sent_in_the_trace_context_of_the_message_that_caused_it() -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         uow.publish(PRODUCT_EVENTS, envelope, key=envelope.payload.order_id)
         answer(uow, envelope)
 
     uow = FakeUnit()
     batch = [message("a", 1), message("b", 1), message("a", 2)]
-    batched(handler, pool).many(uow, batch, traced)
+    batched(handler).many(uow, batch, traced)
     assert uow.replied_in == [m.message_id for m in batch]
     assert [(s.topic, s.key) for s in uow.sent] == [
         (PRODUCT_EVENTS.name, "a"),
@@ -157,8 +146,8 @@ def test_each_message_is_sent_in_the_trace_context_of_the_message_that_caused_it
     assert otel_context.get_value(TRACED) is None  # nothing left attached on the consumer's thread
 
 
-def test_a_failure_sends_nothing_and_wins_over_a_retry_later(pool: ThreadPoolExecutor) -> None:
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+def test_a_failure_sends_nothing_and_wins_over_a_retry_later() -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         answer(uow, envelope)
         if envelope.payload.order_id == "a":
             raise RetryLater("stripe unavailable")
@@ -167,54 +156,54 @@ def test_a_failure_sends_nothing_and_wins_over_a_retry_later(pool: ThreadPoolExe
 
     uow = FakeUnit()
     with pytest.raises(ValueError, match=r"^broken$"):
-        batched(handler, pool).many(uow, [message("a", 1), message("b", 1), message("c", 1)], untraced)
+        batched(handler).many(uow, [message("a", 1), message("b", 1), message("c", 1)], untraced)
     assert uow.sent == []
 
 
-def test_only_retry_laters_retry_the_batch_and_send_nothing(pool: ThreadPoolExecutor) -> None:
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+def test_only_retry_laters_retry_the_batch_and_send_nothing() -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         answer(uow, envelope)
         if envelope.payload.order_id != "b":
             raise RetryLater(envelope.payload.order_id)
 
     uow = FakeUnit()
     with pytest.raises(RetryLater, match=r"^a$"):
-        batched(handler, pool).many(uow, [message("a", 1), message("b", 1), message("c", 1)], untraced)
+        batched(handler).many(uow, [message("a", 1), message("b", 1), message("c", 1)], untraced)
     assert uow.sent == []
 
 
-def test_a_failure_stops_the_rest_of_its_order(pool: ThreadPoolExecutor) -> None:
+def test_a_failure_stops_the_rest_of_its_order() -> None:
     ran: list[str] = []
 
-    def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         ran.append(envelope.payload.idempotency_key)
         raise RetryLater("down")
 
     with pytest.raises(RetryLater):
-        batched(handler, pool).many(FakeUnit(), [message("a", 1), message("a", 2)], untraced)
+        batched(handler).many(FakeUnit(), [message("a", 1), message("a", 2)], untraced)
     assert ran == ["a1"]
 
 
-def test_handlers_get_the_real_ports_but_not_the_batchs_connection(pool: ThreadPoolExecutor) -> None:
+def test_handlers_get_the_real_ports_but_not_the_batchs_connection() -> None:
     uow = FakeUnit()
     ports: list[object] = []
 
-    def uses_a_port(unit: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+    async def uses_a_port(unit: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         ports.append(unit.port)
         answer(unit, envelope)
 
-    batched(uses_a_port, pool).many(uow, [message("a", 1), message("b", 1)], untraced)
+    batched(uses_a_port).many(uow, [message("a", 1), message("b", 1)], untraced)
     assert ports == [uow.port, uow.port]
 
-    def uses_the_connection(unit: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+    async def uses_the_connection(unit: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
         unit.conn.execute()  # type: ignore[attr-defined]
 
     with pytest.raises(AttributeError, match="'conn' of the batch's unit of work is for the consumer's thread only"):
-        batched(uses_the_connection, pool).many(FakeUnit(), [message("a", 1)], untraced)
+        batched(uses_the_connection).many(FakeUnit(), [message("a", 1)], untraced)
 
 
-def test_every_topics_messages_share_one_batched_handler_that_also_applies_one(pool: ThreadPoolExecutor) -> None:
-    wrapped = concurrently_by_order(ROUTES, pool)
+def test_every_topics_messages_share_one_batched_handler_that_also_applies_one() -> None:
+    wrapped = concurrently_by_order(HANDLERS)
     assert {topic: set(types) for topic, types in wrapped.items()} == {TOPIC: {"ChargePayment", "RefundPayment"}}
     charges, refunds = wrapped[TOPIC]["ChargePayment"], wrapped[TOPIC]["RefundPayment"]
     assert isinstance(charges, Batched) and charges is refunds
@@ -223,8 +212,8 @@ def test_every_topics_messages_share_one_batched_handler_that_also_applies_one(p
     assert uow.replies == [PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)]
 
 
-def test_payments_batch_charges_each_order_once_and_answers_in_its_order(pool: ThreadPoolExecutor) -> None:
-    handler = concurrently_by_order(ROUTES, pool)[TOPIC]["ChargePayment"]
+def test_payments_batch_charges_each_order_once_and_answers_in_its_order() -> None:
+    handler = concurrently_by_order(HANDLERS)[TOPIC]["ChargePayment"]
     assert isinstance(handler, Batched)
     first, second = command(charge("o-1")), command(charge("o-2"))
     declined = command(charge("o-3", method=DECLINING_CARD))
@@ -244,8 +233,8 @@ def test_payments_batch_charges_each_order_once_and_answers_in_its_order(pool: T
     assert len(uow.gateway.intents) == 3
 
 
-def test_payments_gateway_outage_retries_the_batch_later(pool: ThreadPoolExecutor) -> None:
-    handler = concurrently_by_order(ROUTES, pool)[TOPIC]["ChargePayment"]
+def test_payments_gateway_outage_retries_the_batch_later() -> None:
+    handler = concurrently_by_order(HANDLERS)[TOPIC]["ChargePayment"]
     assert isinstance(handler, Batched)
     uow = FakePaymentUnitOfWork()
     uow.gateway.fail_next = "confirm"
@@ -258,3 +247,35 @@ def test_payments_gateway_outage_retries_the_batch_later(pool: ThreadPoolExecuto
 def resent(envelope: Envelope[Any]) -> Envelope[Any]:
     """The same command again under a new message id."""
     return msgspec.structs.replace(envelope, message_id=uuid.uuid4())
+
+
+def test_a_batchs_charges_all_wait_on_the_gateway_together_on_one_thread() -> None:
+    handler = concurrently_by_order(HANDLERS)[TOPIC]["ChargePayment"]
+    assert isinstance(handler, Batched)
+    uow = FakePaymentUnitOfWork()
+    threads: set[str] = set()
+    real_create = uow.gateway.create_intent
+
+    async def noting_the_thread(payment: Any) -> str:
+        threads.add(threading.current_thread().name)
+        return await real_create(payment)
+
+    uow.gateway.create_intent = noting_the_thread  # type: ignore[method-assign]
+    uow.gateway.answer_together = Together(500)  # no answer until all 500 creates wait at once: one latency in all
+    batch = [command(charge(f"o-{n}")) for n in range(500)]
+    handler.many(uow, batch, untraced)
+    assert uow.gateway.most_in_flight == 500
+    assert threads == {"payment-loop"}  # not one thread per charge, and not the consumer's
+    assert len(uow.gateway.charges) == 500 == len(set(uow.gateway.charges))
+    assert [type(r) for r in uow.replies] == [PaymentSucceeded] * 500
+    assert [s.envelope.causation_id for s in uow.sent] == [c.message_id for c in batch]
+
+
+def test_no_more_orders_than_the_limit_are_in_flight_at_once() -> None:
+    handler = concurrently_by_order(HANDLERS, max_in_flight=3)[TOPIC]["ChargePayment"]
+    assert isinstance(handler, Batched)
+    uow = FakePaymentUnitOfWork()
+    uow.gateway.answer_together = Together(3)  # were there no limit, all nine would be waiting at once
+    handler.many(uow, [command(charge(f"o-{n}")) for n in range(9)], untraced)
+    assert uow.gateway.most_in_flight == 3
+    assert len(uow.gateway.charges) == 9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -25,8 +26,8 @@ def client(units: FakeUnitsOfWork[FakePaymentUnitOfWork]) -> Iterator[Client]:
 
 
 def test_an_orders_payment_is_shown_as_it_ended(client: Client, units: FakeUnitsOfWork[FakePaymentUnitOfWork]) -> None:
-    services.charge_payment(units.uow, charge("o-1"))
-    services.charge_payment(units.uow, charge("o-2", method=DECLINING_CARD))
+    asyncio.run(services.charge_payment(units.uow, charge("o-1")))
+    asyncio.run(services.charge_payment(units.uow, charge("o-2", method=DECLINING_CARD)))
     answered = client.get("/payments/o-1")
     assert (answered.status_code, answered.headers["content-type"]) == (200, "application/json")
     assert answered.json() == {

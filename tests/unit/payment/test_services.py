@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 import pytest
 
@@ -25,13 +27,13 @@ SUCCEEDED = PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_ce
 
 def charge(uow: FakePaymentUnitOfWork) -> Payment:
     """Charge ``CHARGE``; the order's payment as stored afterwards."""
-    services.charge_payment(uow, CHARGE)
+    asyncio.run(services.charge_payment(uow, CHARGE))
     return uow.payments.rows["o-1"]
 
 
 def refund(uow: FakePaymentUnitOfWork) -> Payment:
     """Refund ``REFUND``; the order's payment as stored afterwards."""
-    services.refund_payment(uow, REFUND)
+    asyncio.run(services.refund_payment(uow, REFUND))
     return uow.payments.rows["o-1"]
 
 
@@ -59,8 +61,10 @@ def test_an_unknown_payment_method_is_declined_with_the_processors_code_and_no_i
         reason=f"payment declined: No such PaymentMethod: '{UNKNOWN_METHOD}' (resource_missing)",
         decline_code="resource_missing",
     )
-    assert services.charge_payment(uow, unknown) == declined
-    assert services.charge_payment(uow, unknown) == declined  # a repeat answers the same, asking Stripe nothing
+    assert asyncio.run(services.charge_payment(uow, unknown)) == declined
+    assert (
+        asyncio.run(services.charge_payment(uow, unknown)) == declined
+    )  # a repeat answers the same, asking Stripe nothing
     payment = uow.payments.rows["o-1"]
     assert (payment.status, payment.intent_id, payment.decline_code) == (
         PaymentStatus.DECLINED,
@@ -68,14 +72,14 @@ def test_an_unknown_payment_method_is_declined_with_the_processors_code_and_no_i
         "resource_missing",
     )
     assert uow.gateway.intents == {} and uow.gateway.charges == []
-    assert services.refund_payment(uow, REFUND) == PaymentRefunded(order_id="o-1", refund_id=None)
+    assert asyncio.run(services.refund_payment(uow, REFUND)) == PaymentRefunded(order_id="o-1", refund_id=None)
     assert uow.gateway.refunds == []
 
 
 def test_a_declines_reason_is_bounded_to_fit_the_reply() -> None:
     uow = FakePaymentUnitOfWork()
     uow.gateway.fail_next, uow.gateway.failure = "create", lambda _call: Declined("x" * 600, "resource_missing")
-    reply = services.charge_payment(uow, CHARGE)
+    reply = asyncio.run(services.charge_payment(uow, CHARGE))
     assert isinstance(reply, PaymentDeclined)
     assert reply.reason == "payment declined: " + "x" * (500 - len("payment declined: ") - 1) + "…"
 
@@ -86,9 +90,9 @@ def test_a_refusal_on_our_side_is_not_a_decline_and_a_retry_after_the_fix_charge
     gateway = uow.gateway
     gateway.fail_next, gateway.failure = call, GatewayRefused
     with pytest.raises(GatewayRefused, match=f"^{call}$"):
-        services.charge_payment(uow, CHARGE)
+        asyncio.run(services.charge_payment(uow, CHARGE))
     assert uow.payments.rows["o-1"].status is PaymentStatus.PENDING  # never recorded as declined
-    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == SUCCEEDED
     assert gateway.charges == ["pi_1"] and list(gateway.intents) == ["pi_1"]
 
 
@@ -153,48 +157,48 @@ def test_a_refund_of_an_unfinished_unconfirmed_charge_cancels_the_intent() -> No
 
 def test_a_charge_answers_payment_succeeded_with_its_intent_every_time() -> None:
     uow = FakePaymentUnitOfWork()
-    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
-    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == SUCCEEDED
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == SUCCEEDED
     assert uow.sent == []  # the use case answers; its handler sends
 
 
 def test_a_declined_charge_answers_payment_declined_with_the_processors_reason() -> None:
     uow = FakePaymentUnitOfWork(FakeGateway(decline=True))
-    assert services.charge_payment(uow, CHARGE) == PaymentDeclined(
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == PaymentDeclined(
         order_id="o-1", reason="payment declined: Your card was declined.", decline_code="card_declined"
     )
 
 
 def test_a_charge_blocked_by_an_earlier_refund_answers_payment_declined() -> None:
     uow = FakePaymentUnitOfWork()
-    services.refund_payment(uow, REFUND)
-    assert services.charge_payment(uow, CHARGE) == PaymentDeclined(
+    asyncio.run(services.refund_payment(uow, REFUND))
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == PaymentDeclined(
         order_id="o-1", reason="payment declined: payment cancelled", decline_code=None
     )
 
 
 def test_a_charge_repeated_after_its_refund_still_answers_payment_succeeded() -> None:
     uow = FakePaymentUnitOfWork()
-    services.charge_payment(uow, CHARGE)
-    services.refund_payment(uow, REFUND)
-    assert services.charge_payment(uow, CHARGE) == SUCCEEDED
+    asyncio.run(services.charge_payment(uow, CHARGE))
+    asyncio.run(services.refund_payment(uow, REFUND))
+    assert asyncio.run(services.charge_payment(uow, CHARGE)) == SUCCEEDED
     assert uow.gateway.charges == ["pi_1"]
 
 
 def test_a_refund_answers_payment_refunded_with_the_refund_if_there_was_one() -> None:
     uow = FakePaymentUnitOfWork()
-    assert services.refund_payment(uow, REFUND) == PaymentRefunded(order_id="o-1", refund_id=None)
+    assert asyncio.run(services.refund_payment(uow, REFUND)) == PaymentRefunded(order_id="o-1", refund_id=None)
     other = FakePaymentUnitOfWork()
-    services.charge_payment(other, CHARGE)
-    assert services.refund_payment(other, REFUND) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
-    assert services.refund_payment(other, REFUND) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
+    asyncio.run(services.charge_payment(other, CHARGE))
+    assert asyncio.run(services.refund_payment(other, REFUND)) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
+    assert asyncio.run(services.refund_payment(other, REFUND)) == PaymentRefunded(order_id="o-1", refund_id="re_pi_1")
     assert (uow.sent, other.sent) == ([], [])
 
 
 def test_a_payment_is_read_without_a_commit() -> None:
     units = payments()
-    services.charge_payment(units.uow, CHARGE)
-    payment = services.get_payment(units, "o-1")
+    asyncio.run(services.charge_payment(units.uow, CHARGE))
+    payment = asyncio.run(services.get_payment(units, "o-1"))
     assert (payment.order_id, payment.status, payment.intent_id, payment.amount_cents) == (
         "o-1",
         PaymentStatus.SUCCEEDED,
@@ -207,6 +211,6 @@ def test_a_payment_is_read_without_a_commit() -> None:
 def test_an_order_payment_has_not_seen_is_unknown() -> None:
     units = payments()
     with pytest.raises(services.UnknownPayment, match=r"^no payment for order 'o-9'$") as raised:
-        services.get_payment(units, "o-9")
+        asyncio.run(services.get_payment(units, "o-9"))
     assert isinstance(raised.value, LookupError)
     assert units.committed == 0

@@ -1,8 +1,10 @@
-"""The Stripe gateway against canned HTTP answers, through the real stripe SDK (its error classes chosen from the
-status as in production): how each Stripe error is sorted, and what a refused confirm leaves behind."""
+"""The Stripe gateway against canned HTTP answers, through the real stripe SDK's asynchronous path (its error
+classes chosen from the status as in production): how each Stripe error is sorted, and what a refused confirm
+leaves behind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from collections.abc import Mapping
@@ -40,16 +42,16 @@ class CannedStripe(stripe.HTTPClient):
     def answer(self, call: str, *answers: tuple[int, dict[str, Any]] | Exception) -> None:
         self.answers.setdefault(call, deque()).extend(answers)
 
-    def request(
-        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None, **_: Any
-    ) -> tuple[str, int, Mapping[str, str]]:
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         call = f"{method.upper()} {urlsplit(url).path}"
         self.calls.append(call)
         answer = self.answers[call].popleft()
         if isinstance(answer, Exception):
             raise answer
         status, body = answer
-        return json.dumps(body), status, {}
+        return json.dumps(body).encode(), status, {}
 
 
 def intent(status: str) -> tuple[int, dict[str, Any]]:
@@ -68,7 +70,7 @@ UNEXPECTED_STATE = error(400, "invalid_request_error", "cannot confirm", code="p
 @pytest.fixture
 def canned(monkeypatch: pytest.MonkeyPatch) -> CannedStripe:
     http = CannedStripe()
-    monkeypatch.setattr(stripe_gateway, "_http_client", lambda _base, _timeout: http)
+    monkeypatch.setattr(stripe_gateway, "_http_client", lambda _timeout, _connections: http)
     return http
 
 
@@ -101,7 +103,7 @@ def test_each_stripe_error_is_a_decline_an_outage_or_a_refusal_on_our_side(
 ) -> None:
     canned.answer(CREATE, answer)
     with pytest.raises(raised) as caught:
-        gateway().create_intent(PAYMENT)
+        asyncio.run(gateway().create_intent(PAYMENT))
     assert text in str(caught.value)
     assert isinstance(caught.value.__cause__, stripe.StripeError)
     if raised is Declined:
@@ -113,7 +115,7 @@ def test_each_stripe_error_is_a_decline_an_outage_or_a_refusal_on_our_side(
 def test_stripes_text_is_bounded_and_freed_of_nul_bytes(canned: CannedStripe) -> None:
     canned.answer(CREATE, error(400, "invalid_request_error", "No\x00 such " + "x" * 5000, code="c\x00" * 100))
     with pytest.raises(Declined) as caught:
-        gateway().create_intent(PAYMENT)
+        asyncio.run(gateway().create_intent(PAYMENT))
     reason, code = caught.value.reason, caught.value.code
     assert reason.startswith("No\ufffd such xxx") and len(reason) == 500 and reason.endswith("x…")
     assert code is not None and "\x00" not in code and len(code) == 100
@@ -121,14 +123,16 @@ def test_stripes_text_is_bounded_and_freed_of_nul_bytes(canned: CannedStripe) ->
 
 def test_a_declined_card_is_a_confirmation_that_did_not_succeed(canned: CannedStripe) -> None:
     canned.answer(CONFIRM, CARD_DECLINED)
-    assert gateway().confirm("pi_1", PAYMENT) == Confirmation(False, "Your card was declined.", "do_not_honor")
+    assert asyncio.run(gateway().confirm("pi_1", PAYMENT)) == Confirmation(
+        False, "Your card was declined.", "do_not_honor"
+    )
     assert canned.calls == [CONFIRM]  # the intent now needs a new payment method: nothing can charge it
 
 
 def test_a_refused_confirm_of_an_intent_that_already_succeeded_is_a_success(canned: CannedStripe) -> None:
     canned.answer(CONFIRM, UNEXPECTED_STATE)
     canned.answer(RETRIEVE, intent("succeeded"))
-    assert gateway().confirm("pi_1", PAYMENT) == Confirmation(True)
+    assert asyncio.run(gateway().confirm("pi_1", PAYMENT)) == Confirmation(True)
     assert canned.calls == [CONFIRM, RETRIEVE]
 
 
@@ -136,7 +140,7 @@ def test_a_refused_confirm_of_an_unfinished_intent_cancels_it_and_declines(canne
     canned.answer(CONFIRM, UNEXPECTED_STATE)
     canned.answer(RETRIEVE, intent("requires_confirmation"))
     canned.answer(CANCEL, intent("canceled"))
-    assert gateway().confirm("pi_1", PAYMENT) == Confirmation(
+    assert asyncio.run(gateway().confirm("pi_1", PAYMENT)) == Confirmation(
         False, "cannot confirm (payment_intent_unexpected_state)", "payment_intent_unexpected_state"
     )
     assert canned.calls == [CONFIRM, RETRIEVE, CANCEL]
@@ -145,14 +149,14 @@ def test_a_refused_confirm_of_an_unfinished_intent_cancels_it_and_declines(canne
 def test_a_confirm_that_ends_awaiting_the_customer_cancels_the_intent(canned: CannedStripe) -> None:
     canned.answer(CONFIRM, intent("requires_action"))
     canned.answer(CANCEL, intent("canceled"))
-    assert gateway().confirm("pi_1", PAYMENT) == Confirmation(False, "payment intent is requires_action")
+    assert asyncio.run(gateway().confirm("pi_1", PAYMENT)) == Confirmation(False, "payment intent is requires_action")
     assert canned.calls == [CONFIRM, CANCEL]
 
 
 def test_a_processing_intent_is_neither_charged_nor_cancelled_but_asked_about_later(canned: CannedStripe) -> None:
     canned.answer(RETRIEVE, intent("processing"))
     with pytest.raises(GatewayUnavailable, match="pi_1 is processing"):
-        gateway().cancel_unless_charged("pi_1")
+        asyncio.run(gateway().cancel_unless_charged("pi_1"))
     assert canned.calls == [RETRIEVE]
 
 
@@ -167,7 +171,7 @@ def test_only_outages_open_the_circuit_and_each_call_is_counted_by_outcome(canne
     canned.answer(CREATE, error(503, "api_error", "down"), error(503, "api_error", "down"))
     for raised in (Declined, GatewayRefused, GatewayUnavailable, GatewayUnavailable, GatewayUnavailable):
         with pytest.raises(raised):
-            stripe_.create_intent(PAYMENT)
+            asyncio.run(stripe_.create_intent(PAYMENT))
     assert canned.calls == [CREATE] * 4  # the fifth call failed at once: only the two outages counted
     assert stripe_.breaker_state == "open"
     # pybreaker reports the failure that trips the circuit as the circuit opening.

@@ -25,7 +25,9 @@ def test_without_an_instance_id_each_process_is_a_dynamic_member_named_after_hos
     monkeypatch.delenv("RV_INSTANCE_ID", raising=False)
     settings = ServiceSettings.from_env("coordinator")
     assert settings.instance_id == f"{socket.gethostname()}-{os.getpid()}" and not settings.static_instance
-    config = consumer_config("k:1", "coordinator", settings.instance_id, static=settings.static_instance)
+    config = consumer_config(
+        {"bootstrap.servers": "k:1"}, "coordinator", settings.instance_id, static=settings.static_instance
+    )
     assert "group.instance.id" not in config
     assert config["client.id"] == f"coordinator-{settings.instance_id}"
     assert config["partition.assignment.strategy"] == "cooperative-sticky"
@@ -35,7 +37,7 @@ def test_an_explicit_instance_id_gives_static_membership(monkeypatch: pytest.Mon
     monkeypatch.setenv("RV_INSTANCE_ID", "b-2.x_y")
     settings = ServiceSettings.from_env("catalog")
     assert (settings.instance_id, settings.static_instance) == ("b-2.x_y", True)
-    config = consumer_config("k:1", "catalog", settings.instance_id, static=True)
+    config = consumer_config({"bootstrap.servers": "k:1"}, "catalog", settings.instance_id, static=True)
     assert (config["group.instance.id"], config["client.id"], config["group.id"]) == (
         "catalog-b-2.x_y",
         "catalog-b-2.x_y",
@@ -46,7 +48,7 @@ def test_an_explicit_instance_id_gives_static_membership(monkeypatch: pytest.Mon
 @pytest.mark.parametrize("bad", ["", "a b", "x/y", "é", "a" * 65])
 def test_an_instance_id_that_does_not_fit_is_refused(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
     monkeypatch.setenv("RV_INSTANCE_ID", bad)
-    with pytest.raises(ValueError, match="RV_INSTANCE_ID must be 1-64 characters"):
+    with pytest.raises(ValueError, match=r"RV_INSTANCE_ID=.*: must be 1-64 characters of \[A-Za-z0-9_.-\]"):
         ServiceSettings.from_env("catalog")
 
 

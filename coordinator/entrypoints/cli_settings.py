@@ -1,0 +1,37 @@
+"""The ``retrovault`` command line's settings: where each service's HTTP API is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from plumbing.configuration import Settings
+from plumbing.settings import service_url
+
+
+def _url_field(service: str) -> Any:
+    return Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description=f"base URL of the {service} service's HTTP API; unset: the local stack's `http://127.0.0.1:<RV_{service.upper()}_PORT>`",
+    )
+
+
+class CliSettings(Settings):
+    """The services' base URLs (``RV_<SERVICE>_URL``); unset, the local stack's."""
+
+    catalog_url: str | None = _url_field("catalog")
+    orders_url: str | None = _url_field("orders")
+    payment_url: str | None = _url_field("payment")
+    coordinator_url: str | None = _url_field("coordinator")
+
+    def url(self, service: str) -> str:
+        """The base URL of ``service``'s HTTP API."""
+        configured: str | None = getattr(self, f"{service}_url")
+        return configured or service_url(service)
+
+
+def cli_settings() -> CliSettings:
+    """The settings as the environment has them; a value that does not fit ends the command with one line."""
+    return CliSettings.load_or_exit()

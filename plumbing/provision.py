@@ -1,0 +1,98 @@
+"""What a deployment provisions before the services start: their database tables and the Kafka topics.
+
+``python -m plumbing.provision`` does both, in this order: ``migrate [SERVICE ...]`` applies each service's
+migrations (all four by default) to its own database (``RV_<SERVICE>_DATABASE_URL``); ``topics`` creates the missing
+topics on ``RV_KAFKA_BOOTSTRAP`` with their configured partition counts. Both are safe to repeat and to run while
+another copy runs. Run by the Kubernetes Jobs and the Compose init step; the local stack calls ``ensure_topics``
+itself, and every service still applies its own migrations at start-up (a no-op once this has run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from contracts.topics import ALL_TOPICS, configured_partitions
+from plumbing.kafka import client_of
+from plumbing.kafka_settings import KafkaSettings
+from plumbing.migrations import upgrade_to_head
+from plumbing.services import SERVICE_NAMES
+from plumbing.settings import ServiceSettings
+
+BROKER_DEFAULT = -1
+"""A replication factor of -1 asks the broker for its ``default.replication.factor``."""
+
+
+def ensure_topics(
+    kafka: str | Mapping[str, Any], timeout_s: float = 30.0, replication_factor: int = BROKER_DEFAULT
+) -> list[str]:
+    """Create every topic in ``contracts.topics.ALL_TOPICS`` that does not exist yet; returns those this call
+    created (one another process created meanwhile is not an error)."""
+    admin = AdminClient(client_of(kafka))
+    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    wanted = [
+        NewTopic(
+            t.name,
+            num_partitions=configured_partitions(t),
+            replication_factor=replication_factor,
+            config={"cleanup.policy": "compact"} if t.compacted else {},
+        )
+        for t in ALL_TOPICS
+        if t.name not in existing
+    ]
+    if not wanted:
+        return []
+    created = []
+    for name, future in admin.create_topics(wanted, operation_timeout=timeout_s).items():
+        try:
+            future.result(timeout_s)
+            created.append(name)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+def migrate(services: list[str]) -> None:
+    """Apply each service's migrations to its own database, up to the newest revision."""
+    for service in services:
+        upgrade_to_head(service, ServiceSettings.from_env(service).database_url)
+        print(f"{service}: migrated")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m plumbing.provision [migrate [SERVICE ...] | topics [--replication-factor N]]``."""
+    parser = argparse.ArgumentParser(prog="python -m plumbing.provision", description=__doc__)
+    actions = parser.add_subparsers(dest="action")
+    migrating = actions.add_parser("migrate", help="apply the services' database migrations")
+    migrating.add_argument(
+        "services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICE_NAMES)}; default: all"
+    )
+    topics = actions.add_parser("topics", help="create the missing Kafka topics")
+    topics.add_argument("--replication-factor", type=int, default=BROKER_DEFAULT, help="default: the broker's")
+    parser.set_defaults(services=[], replication_factor=BROKER_DEFAULT)
+    args = parser.parse_args(argv)
+    if args.action == "migrate" and (unknown := sorted(set(args.services) - set(SERVICE_NAMES))):
+        parser.error(f"unknown service {unknown[0]!r}: expected one of {', '.join(SERVICE_NAMES)}")
+    try:
+        if args.action in ("migrate", None):
+            migrate(args.services or list(SERVICE_NAMES))
+        if args.action in ("topics", None):
+            kafka = KafkaSettings.load_or_exit().kafka_client()
+            created = ensure_topics(kafka, replication_factor=args.replication_factor)
+            print("created:", ", ".join(created) or "nothing (all topics exist)")
+    except (sa.exc.SQLAlchemyError, KafkaException) as error:
+        print(f"{args.action or 'provision'} failed: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
