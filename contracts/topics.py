@@ -41,16 +41,27 @@ ALL_TOPICS: tuple[Topic, ...] = (
 )
 
 
+class PartitionCountError(ValueError):
+    """A ``RV_TOPIC_PARTITIONS*`` variable that is not a whole number of at least 1; the message names it."""
+
+
 def configured_partitions(topic: Topic, environ: Mapping[str, str] = os.environ) -> int:
     """The partition count wanted for ``topic``: ``RV_TOPIC_PARTITIONS_<NAME>`` (name upper-cased, dots as
-    underscores), else ``RV_TOPIC_PARTITIONS`` for the keyed topics at the default, else its own count."""
-    own = environ.get("RV_TOPIC_PARTITIONS_" + topic.name.upper().replace(".", "_"))
-    if own is not None:
-        return int(own)
-    shared = environ.get("RV_TOPIC_PARTITIONS")
-    if shared is not None and topic.partitions == KEYED_PARTITIONS:
-        return int(shared)
+    underscores), else ``RV_TOPIC_PARTITIONS`` for the keyed topics at the default, else its own count.
+    ``PartitionCountError`` for a value that is not an integer >= 1."""
+    own = "RV_TOPIC_PARTITIONS_" + topic.name.upper().replace(".", "_")
+    if own in environ:
+        return _partitions(own, environ[own])
+    if "RV_TOPIC_PARTITIONS" in environ and topic.partitions == KEYED_PARTITIONS:
+        return _partitions("RV_TOPIC_PARTITIONS", environ["RV_TOPIC_PARTITIONS"])
     return topic.partitions
+
+
+def _partitions(variable: str, value: str) -> int:
+    count = int(value) if value.strip().isdecimal() else 0
+    if count < 1:
+        raise PartitionCountError(f"{variable}={value!r}: expected an integer >= 1")
+    return count
 
 
 def by_name(name: str) -> Topic:

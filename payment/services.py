@@ -9,6 +9,8 @@ They are coroutines: a charge waiting on the processor holds no thread (see ``pa
 
 from __future__ import annotations
 
+import asyncio
+
 from contracts.base import Reason, fit
 from contracts.payment import ChargePayment, PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from payment.domain.gateway import Confirmation, Declined
@@ -46,9 +48,17 @@ async def refund_payment(uow: PaymentUnitOfWork, command: RefundPayment) -> Paym
 
 
 async def get_payment(units: UnitsOfWork[PaymentUnitOfWork], order_id: str) -> Payment:
-    """The order's payment; ``UnknownPayment`` if payment has not seen the order."""
-    with units.read() as uow:
+    """The order's payment; ``UnknownPayment`` if payment has not seen the order.
+
+    The read's connection is opened and closed on a worker thread: waiting for the pool must not stall the
+    event loop the HTTP API (and, in tests, the charges) run on. ``payments.find`` threads its own query.
+    """
+    reading = units.read()
+    uow = await asyncio.to_thread(reading.__enter__)
+    try:
         payment = await uow.payments.find(order_id)
+    finally:
+        await asyncio.to_thread(reading.__exit__, None, None, None)
     if payment is None:
         raise UnknownPayment(order_id)
     return payment

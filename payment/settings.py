@@ -2,26 +2,36 @@
 simulated gateways) and how many charges it keeps in flight.
 
 Which Stripe: every key goes to Stripe itself (``api.stripe.com``, the SDK's default) unless a base URL is
-configured (``RV_STRIPE_API_BASE``: the emulator); the emulator's own key with no base URL is refused at start.
+configured (``RV_STRIPE_API_BASE``: the emulator); the emulator's own key with no base URL is refused at start, and
+so is a live key with one (the emulator never takes live keys, and its URL is plain http).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from plumbing.settings import ServiceSettings, database_field, port_field
 
 EMULATOR_KEY = "sk_test_localstripe"
 """The key localstripe takes (it accepts any ``sk_test_`` key; Stripe knows none like it)."""
 
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+"""Live secret and restricted keys: they move real money, so they only ever go to Stripe itself."""
+
 
 def stripe_api_base(api_key: str, configured_base: str | None) -> str | None:
     """Where Stripe calls go: the configured base URL (the emulator) if there is one, else None (the SDK's
-    default, Stripe itself). ``ValueError`` for the emulator's key with no base URL: it would go to Stripe."""
+    default, Stripe itself). ``ValueError`` for the emulator's key with no base URL (it would go to Stripe) and
+    for a live key with one (it would go to the emulator, possibly over plain http)."""
     if configured_base:
+        if api_key.startswith(LIVE_KEY_PREFIXES):
+            raise ValueError(
+                "RV_STRIPE_API_KEY is a live key but RV_STRIPE_API_BASE is set: the emulator never accepts live "
+                "keys; unset RV_STRIPE_API_BASE to charge through Stripe, or use a test key"
+            )
         return configured_base
     if api_key == EMULATOR_KEY:
         raise ValueError(
@@ -35,7 +45,7 @@ def stripe_api_base(api_key: str, configured_base: str | None) -> str | None:
 class StripeSettings:
     """The key and, for the emulator, the base URL (None: Stripe itself)."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     api_base: str | None
 
     @classmethod
@@ -80,7 +90,8 @@ class PaymentSettings(ServiceSettings):
         500, ge=1, description="orders whose commands are handled at once (each waiting on the gateway holds no thread)"
     )
     stripe_api_key: SecretStr = Field(
-        SecretStr(EMULATOR_KEY), description="Stripe secret or restricted key (a Kubernetes Secret in production)"
+        SecretStr(EMULATOR_KEY),
+        description="Stripe secret or restricted key (a Kubernetes Secret in production)",
     )
     stripe_api_base: str | None = Field(
         None,
@@ -88,6 +99,13 @@ class PaymentSettings(ServiceSettings):
         description="the Stripe emulator's URL (e.g. `http://127.0.0.1:8420`); unset: Stripe itself. The local "
         "stack sets it for its localstripe",
     )
+
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _key_is_given(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
 
     @model_validator(mode="after")
     def _stripe_is_reachable(self) -> Self:

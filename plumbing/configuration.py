@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
@@ -51,8 +51,13 @@ class Settings(BaseSettings):
         try:
             return cls.load()
         except ConfigurationError as error:
-            print(f"configuration error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
+            exit_for(error)
+
+
+def exit_for(error: ValueError) -> NoReturn:
+    """Print ``configuration error: <error>`` (one line) to stderr and exit with status 2."""
+    print(f"configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 def variable_of(name: str, field: FieldInfo) -> str:
@@ -61,15 +66,19 @@ def variable_of(name: str, field: FieldInfo) -> str:
     return alias if isinstance(alias, str) else PREFIX + name.upper()
 
 
-_SECRET = ("password", "secret", "key")
+_SECRET = ("password", "secret", "key", "database_url")
+"""Variables whose values never appear in an error: a database URL carries its role's password."""
 
 
 def describe(settings: type[Settings], error: ValidationError) -> str:
-    """Every problem in ``error`` as ``VARIABLE=value: what is wrong`` (secrets never shown), joined by "; "."""
+    """Every problem in ``error`` as ``VARIABLE=value: what is wrong`` (secrets never shown), joined by "; ";
+    one problem per variable (the first), so a value that fits no member of a union is one problem, not one
+    per member."""
+    # A default not computed is a consequence of another error, reported itself.
+    items = [item for item in error.errors(include_url=False) if item["type"] != "default_factory_not_called"]
     problems = []
-    for item in error.errors(include_url=False):
-        if item["type"] == "default_factory_not_called":  # a consequence of another error, reported itself
-            continue
+    named: set[str] = set()
+    for item in items:
         loc = [str(part) for part in item["loc"]]
         field = loc[0] if loc else ""
         if field in settings.model_fields:
@@ -79,6 +88,14 @@ def describe(settings: type[Settings], error: ValidationError) -> str:
         message = str(item["msg"]).removeprefix("Value error, ")
         if not name:
             problems.append(message)
+            continue
+        if name in named:
+            continue
+        named.add(name)
+        members = [str(other["loc"][-1]) for other in items if len(loc) > 2 and other["loc"][:-1] == item["loc"][:-1]]
+        if len(members) > 1:  # an entry inside the value (a JSON object's) that fits no member of its union
+            expected = ", ".join(members[:-1]) + f" or {members[-1]}"
+            problems.append(f"{name}: {loc[-2]!r} should be {expected}")
             continue
         shown = "" if any(word in name.lower() for word in _SECRET) else f"={_shown(item.get('input'))}"
         problems.append(f"{name}{shown}: {message}")

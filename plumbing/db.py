@@ -65,6 +65,7 @@ def messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("reply_key", sa.Text, nullable=True),
         sa.Column("reply_value", sa.LargeBinary, nullable=True),
         sa.Column("reply_headers", JSONB, nullable=True),
+        sa.Index("inbox_by_applied_at", "applied_at"),  # for pruning (plumbing.migrations.add_inbox_age_index)
     )
     return outbox, inbox
 

@@ -41,18 +41,23 @@ class InboxPruner:
         self._retention = retention
         self.pruned = 0
         """Rows deleted since start."""
+        self.failed = 0
+        """Prunes that failed since start (each retried at the next period)."""
 
     def run(self, stop: threading.Event) -> None:
-        """Prune until ``stop`` is set."""
+        """Prune until ``stop`` is set. A failed prune is logged and tried again at the next period: an inbox
+        pruned late costs disk, a worker that stops takes the whole service down."""
         while not stop.wait(self._retention.every_s):
             try:
                 self.prune(stop)
             except sa.exc.SQLAlchemyError as error:
-                if not is_transient(error):
-                    raise
-                log.warning(
-                    "inbox pruning: database unavailable (%s); next try in %.0f s", error, self._retention.every_s
-                )
+                self.failed += 1
+                if is_transient(error):
+                    log.warning(
+                        "inbox pruning: database unavailable (%s); next try in %.0f s", error, self._retention.every_s
+                    )
+                else:  # e.g. a statement timeout on a huge inbox; the next prune's batch may well pass
+                    log.exception("inbox pruning failed; next try in %.0f s", self._retention.every_s)
 
     def prune(self, stop: threading.Event | None = None) -> int:
         """Delete every row older than the retention, a batch per transaction; returns how many."""

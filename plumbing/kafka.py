@@ -2,7 +2,8 @@
 
 Settings are documented in librdkafka's CONFIGURATION.md; the reasons for ours are in docs/architecture.md.
 Every client is given ``client``: the connection and security settings (``KafkaSettings.kafka_client()``), which
-come last so that an operator's ``RV_KAFKA_CLIENT_CONFIG`` can override any of ours.
+come after our tuning so that an operator's ``RV_KAFKA_CLIENT_CONFIG`` can override it, but before the keys our
+delivery guarantees rest on (``GUARANTEE_KEYS``), which nothing overrides (the settings refuse them).
 """
 
 from __future__ import annotations
@@ -16,18 +17,33 @@ from confluent_kafka.admin import AdminClient
 
 from contracts.topics import by_name, configured_partitions
 
+GUARANTEE_KEYS = frozenset(
+    {
+        "enable.idempotence",
+        "acks",
+        "group.id",
+        "group.instance.id",
+        "enable.auto.commit",
+        "enable.auto.offset.store",
+        "auto.offset.reset",
+        "partition.assignment.strategy",
+        "isolation.level",
+    }
+)
+"""librdkafka keys that exactly-once effects and the consumer loop rely on: set by us only, after ``client``."""
+
 
 def producer_config(client: Mapping[str, Any], client_id: str) -> dict[str, Any]:
     """Idempotent producer: no duplicates or reordering from its own retries; short linger for latency."""
     return {
         "client.id": client_id,
-        "enable.idempotence": True,
-        "acks": "all",
         "linger.ms": 1,
         # Give up on a message within this bound, so a relay batch either lands or is retried from the outbox.
         "message.timeout.ms": 15000,
         "socket.keepalive.enable": True,
         **client,
+        "enable.idempotence": True,
+        "acks": "all",
     }
 
 
@@ -46,13 +62,8 @@ def consumer_config(
     confluent-kafka-python's ``src/confluent_kafka/src/Consumer.c``).
     """
     config: dict[str, Any] = {
-        "group.id": service,
         "client.id": f"{service}-{instance_id}",
-        "partition.assignment.strategy": "cooperative-sticky",
-        "enable.auto.commit": True,
-        "enable.auto.offset.store": False,
         "auto.commit.interval.ms": 500,
-        "auto.offset.reset": "earliest",
         "session.timeout.ms": 10000,
         # Partitions added to a topic (``python -m infra.topics raise``) are noticed, and assigned, at the next
         # metadata refresh: 10 s instead of librdkafka's 5 min, or their messages wait that long unconsumed.
@@ -61,6 +72,11 @@ def consumer_config(
         "fetch.min.bytes": 1,
         "socket.keepalive.enable": True,
         **client,
+        "group.id": service,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
     }
     if static:
         config["group.instance.id"] = f"{service}-{instance_id}"

@@ -2,7 +2,8 @@
 
 The security variables pass through to librdkafka (``security.protocol``, ``sasl.*``, ``ssl.*``), so a managed
 Kafka (SASL/SCRAM, SASL/PLAIN, TLS, mutual TLS) needs no code; anything else librdkafka knows goes in
-``RV_KAFKA_CLIENT_CONFIG`` as a JSON object, applied last.
+``RV_KAFKA_CLIENT_CONFIG`` as a JSON object, applied after our tuning; it may not set a key our delivery
+guarantees rest on (``plumbing.kafka.GUARANTEE_KEYS``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic.config import JsonDict
 
 from plumbing.configuration import Settings
+from plumbing.kafka import GUARANTEE_KEYS
 from plumbing.services import DEFAULT_KAFKA_PORT
 
 LOCAL_STACK: JsonDict = {"local_stack": True}
@@ -48,8 +50,16 @@ class KafkaSettings(Settings):
     kafka_ssl_key_password: SecretStr | None = Field(None, description="`ssl.key.password`")
     kafka_client_config: dict[str, str | int | bool] = Field(
         default_factory=dict,
-        description='any other librdkafka property, as a JSON object (e.g. `{"client.rack": "eu-1a"}`), applied last',
+        description='any other librdkafka property, as a JSON object (e.g. `{"client.rack": "eu-1a"}`), applied after'
+        " ours; not one our delivery guarantees rest on: " + ", ".join(f"`{key}`" for key in sorted(GUARANTEE_KEYS)),
     )
+
+    @model_validator(mode="after")
+    def _guarantees_are_ours(self) -> Self:
+        refused = sorted(GUARANTEE_KEYS.intersection(self.kafka_client_config))
+        if refused:
+            raise ValueError(f"RV_KAFKA_CLIENT_CONFIG may not set {refused[0]!r}: our delivery guarantees rest on it")
+        return self
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> Self:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from plumbing.tracing import current_ids, instance_id
+from plumbing.tracing import current_ids
 
 _order_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("order_id", default=None)
 _saga_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("saga_id", default=None)
@@ -28,12 +28,12 @@ def about(*, order_id: str | None, saga_id: object | None) -> Iterator[None]:
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object, naming the service and its instance (default: :func:`instance_id`)."""
+    """Formats a record as one JSON object, naming the service and its instance."""
 
-    def __init__(self, service: str, instance: str | None = None) -> None:
+    def __init__(self, service: str, instance: str) -> None:
         super().__init__()
         self._service = service
-        self._instance = instance or instance_id()
+        self._instance = instance
 
     def format(self, record: logging.LogRecord) -> str:
         """The record, its context and any exception, as JSON."""
@@ -57,12 +57,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, instance: str | None = None, log_format: str = "json", level: str = "INFO") -> None:
+def configure_logging(service: str, instance: str, log_format: str = "json", level: str = "INFO") -> None:
     """JSON lines on stderr (``log_format`` "text" for plain lines, the service shown as ``<service>#<instance>``)
-    from ``level`` up (``RV_LOG_FORMAT``, ``RV_LOG_LEVEL``); ``instance`` defaults to
-    :func:`plumbing.tracing.instance_id`."""
+    from ``level`` up (``RV_LOG_FORMAT``, ``RV_LOG_LEVEL``); ``instance``: the settings' ``instance_id``."""
     handler = logging.StreamHandler()
-    instance = instance or instance_id()
     if log_format == "json":
         handler.setFormatter(JsonFormatter(service, instance))
     else:

@@ -19,7 +19,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from contracts.topics import ALL_TOPICS, configured_partitions
+from contracts.topics import ALL_TOPICS, PartitionCountError, configured_partitions
+from plumbing.configuration import ConfigurationError, exit_for
 from plumbing.kafka import client_of
 from plumbing.kafka_settings import KafkaSettings
 from plumbing.migrations import upgrade_to_head
@@ -34,13 +35,15 @@ def ensure_topics(
     kafka: str | Mapping[str, Any], timeout_s: float = 30.0, replication_factor: int = BROKER_DEFAULT
 ) -> list[str]:
     """Create every topic in ``contracts.topics.ALL_TOPICS`` that does not exist yet; returns those this call
-    created (one another process created meanwhile is not an error)."""
+    created (one another process created meanwhile is not an error). ``PartitionCountError`` for a configured
+    partition count that is not an integer >= 1."""
+    partitions = {t.name: configured_partitions(t) for t in ALL_TOPICS}  # a bad count fails before connecting
     admin = AdminClient(client_of(kafka))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     wanted = [
         NewTopic(
             t.name,
-            num_partitions=configured_partitions(t),
+            num_partitions=partitions[t.name],
             replication_factor=replication_factor,
             config={"cleanup.policy": "compact"} if t.compacted else {},
         )
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             kafka = KafkaSettings.load_or_exit().kafka_client()
             created = ensure_topics(kafka, replication_factor=args.replication_factor)
             print("created:", ", ".join(created) or "nothing (all topics exist)")
+    except (ConfigurationError, PartitionCountError) as error:
+        exit_for(error)
     except (sa.exc.SQLAlchemyError, KafkaException) as error:
         print(f"{args.action or 'provision'} failed: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1

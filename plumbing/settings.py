@@ -14,8 +14,9 @@ import socket
 from functools import cache
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, create_model, field_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
+from contracts.topics import ALL_TOPICS, configured_partitions
 from plumbing.kafka_settings import LOCAL_STACK, KafkaSettings
 from plumbing.services import DEFAULT_PG_PORT
 from plumbing.services import service as service_of
@@ -32,6 +33,10 @@ _INSTANCE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 def is_instance_id(text: str) -> bool:
     """Whether ``text`` has the shape of an instance id: 1-64 of ``[A-Za-z0-9_.-]``."""
     return _INSTANCE_ID.fullmatch(text) is not None
+
+
+MIN_INBOX_RETENTION_S = 3600.0
+"""The shortest inbox retention allowed: twice the default saga step budget (30 min) and far beyond a redelivery."""
 
 
 class ServiceSettings(KafkaSettings):
@@ -63,7 +68,10 @@ class ServiceSettings(KafkaSettings):
     )
     retry_backoff_s: float = Field(0.1, ge=0, description="the wait after a first collision, doubled after each")
     inbox_retention_s: float = Field(
-        6 * 3600.0, gt=0, description="inbox rows (applied message ids, recorded replies) older than this are pruned"
+        6 * 3600.0,
+        ge=MIN_INBOX_RETENTION_S,
+        description="inbox rows (applied message ids, recorded replies) older than this are pruned; at least 1 h, to"
+        " outlast every redelivery and the saga budgets (docs/reliability.md, inbox retention)",
     )
     inbox_prune_every_s: float = Field(
         300.0, gt=0, description="time between inbox prunes, and from start to the first"
@@ -97,6 +105,12 @@ class ServiceSettings(KafkaSettings):
     @classmethod
     def _upper_case(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _topic_partitions_fit(self) -> ServiceSettings:
+        for topic in ALL_TOPICS:  # RV_TOPIC_PARTITIONS_<TOPIC>: names no field can list
+            configured_partitions(topic)
+        return self
 
     @property
     def instance_id(self) -> str:

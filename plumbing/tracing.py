@@ -9,7 +9,6 @@ process only when an OTLP endpoint is configured with the standard variables
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -27,35 +26,24 @@ TRACEPARENT = "traceparent"
 _TRACER_NAME = "retrovault"
 
 
-def instance_id() -> str:
-    """Which instance of its service this process is: ``$RV_INSTANCE_ID``, "1" when unset."""
-    return os.environ.get("RV_INSTANCE_ID") or "1"
+def configure_tracing(service: str, instance: str, *, export: bool) -> TracerProvider:
+    """Install the process's tracer provider; export over OTLP/HTTP only when ``export`` (the settings'
+    ``tracing``: an endpoint is configured).
 
-
-def configure_tracing(service: str, instance: str | None = None, *, export: bool | None = None) -> TracerProvider:
-    """Install the process's tracer provider; export over OTLP/HTTP only when ``export`` (default: when an
-    endpoint is configured, :func:`exporting`).
-
-    Its resource names the service and the instance (``service.instance.id``: ``instance``, else
-    :func:`instance_id`).
+    Its resource names the service and the instance (``service.instance.id``).
     """
     attributes = {
         SERVICE_NAME: service,
         "service.namespace": "retrovault",
-        SERVICE_INSTANCE_ID: instance or instance_id(),
+        SERVICE_INSTANCE_ID: instance,
     }
     provider = TracerProvider(resource=Resource.create(attributes))
-    if exporting() if export is None else export:
+    if export:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider
-
-
-def exporting() -> bool:
-    """Whether spans are sent anywhere (an OTLP endpoint is set)."""
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
 def shutdown_tracing() -> None:

@@ -156,7 +156,7 @@ def build_app(settings: ServiceSettings, parts: ServiceParts[U], messaging: Mess
     """The service's Litestar app: its routes, the parked outbox rows' routes, health, problem+json errors,
     workers in its lifespan."""
     engine = messaging.transactions.engine
-    provided = dependencies(engine, messaging.transactions)
+    provided = dependencies(engine, messaging.transactions, settings)
     return Litestar(
         route_handlers=[
             *parts.http,
@@ -188,13 +188,19 @@ EngineDependency = NamedDependency[Engine]
 """A route handler parameter named ``engine``: the service's engine, for reads."""
 TransactionsDependency = NamedDependency[Transactions[Any]]
 """A route handler parameter named ``transactions``: units of work, for writes."""
+# A route handler parameter named ``settings`` is the service's own settings object (``NamedDependency[<its
+# settings class>]``), the one the service started with.
 
 
-def dependencies(engine: Engine | None, transactions: Transactions[Any] | None) -> dict[str, Provide]:
-    """What route handlers may ask for by name: ``engine`` (reads) and ``transactions`` (writes)."""
+def dependencies(
+    engine: Engine | None, transactions: Transactions[Any] | None, settings: ServiceSettings | None = None
+) -> dict[str, Provide]:
+    """What route handlers may ask for by name: ``engine`` (reads), ``transactions`` (writes) and ``settings``
+    (the service's settings object)."""
     return {
         "engine": Provide(_constant(engine), use_cache=True, sync_to_thread=False),
         "transactions": Provide(_constant(transactions), use_cache=True, sync_to_thread=False),
+        "settings": Provide(_constant(settings), use_cache=True, sync_to_thread=False),
     }
 
 

@@ -40,8 +40,9 @@ Kafka: the security variables are handed to librdkafka as they are (its `CONFIGU
 producer, consumer and admin client, including `python -m plumbing.provision topics`; any other librdkafka
 property goes in `RV_KAFKA_CLIENT_CONFIG`. With a protocol other than `PLAINTEXT`, a service whose credentials
 Kafka refuses ends at start with Kafka's own words. Stripe: any key goes to Stripe itself unless
-`RV_STRIPE_API_BASE` (the emulator's URL) is set; the emulator's key `sk_test_localstripe` without that URL is
-refused at start.
+`RV_STRIPE_API_BASE` (the emulator's URL) is set; the emulator's key `sk_test_localstripe` without that URL,
+a live key (`sk_live_…`, `rk_live_…`) with it, and an empty key are refused at start. Partition counts:
+`RV_TOPIC_PARTITIONS_<TOPIC>` must be an integer of at least 1, like `RV_TOPIC_PARTITIONS`.
 """
 
 

@@ -84,11 +84,12 @@ def pod_errors(pod: Manifest) -> Iterator[str]:
 
 
 def service_errors(deployment: Manifest, objects: dict[tuple[str, str], Manifest]) -> Iterator[str]:
-    """A service's rules: probes on /health, two replicas at least, an autoscaler within the partitions, a
-    disruption budget and a Service."""
+    """A service's rules: probes on /health, an autoscaler that keeps two replicas at least and owns the count
+    (the Deployment sets none, else every apply resets it) within the partitions, a disruption budget and a
+    Service."""
     name = deployment["metadata"]["name"]
-    if deployment["spec"].get("replicas", 1) < 2:
-        yield "fewer than two replicas"
+    if "replicas" in deployment["spec"]:
+        yield "sets spec.replicas: its HorizontalPodAutoscaler owns the count (minReplicas keeps two)"
     for container in deployment["spec"]["template"]["spec"]["containers"]:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             if container.get(probe, {}).get("httpGet", {}).get("path") != "/health":

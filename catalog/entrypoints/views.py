@@ -23,8 +23,10 @@ MAX_DELTA = 1_000_000
 
 Reason = Annotated[
     str,
-    # At least one visible character and no NUL (PostgreSQL text cannot hold one). Linear: no nested repeats.
-    msgspec.Meta(min_length=1, max_length=200, pattern=r"^\s*[^\s\x00][^\x00]*$"),
+    # At least one character other than ASCII whitespace, and no NUL (PostgreSQL text cannot hold one). The class is
+    # spelled out because ``\s`` differs between Python's re (which counts e.g. U+001D) and ECMA regexes (which read
+    # the published schema). Linear: no nested repeats.
+    msgspec.Meta(min_length=1, max_length=200, pattern=r"^[\t\n\v\f\r ]*[^\t\n\v\f\r \x00][^\x00]*$"),
 ]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
@@ -25,29 +25,31 @@ class Resubmitted(msgspec.Struct):
     message_id: str | None
 
 
-@cache
-def _kafka() -> dict[str, Any]:
-    return CoordinatorSettings.load().kafka_client()
-
-
 class DeadLettersController(Controller):
     """Operators' view of the ``deadletter`` topic."""
 
     path = "/dead-letters"
 
     @get("/", sync_to_thread=True, responses=problems())
-    def list_dead_letters(self, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> list[DeadLetter]:
+    def list_dead_letters(
+        self, settings: NamedDependency[CoordinatorSettings], limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100
+    ) -> list[DeadLetter]:
         """The newest dead letters, oldest first, each with its reason and original bytes (``value``, base64)."""
-        return read_dead_letters(_kafka(), limit=limit)
+        return read_dead_letters(settings.kafka_client(), limit=limit)
 
     @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404))
-    def replay_dead_letter(self, transactions: TransactionsDependency, ident: Identifier) -> Resubmitted:
+    def replay_dead_letter(
+        self,
+        transactions: TransactionsDependency,
+        settings: NamedDependency[CoordinatorSettings],
+        ident: Identifier,
+    ) -> Resubmitted:
         """Put a dead letter (by id or original message id) back on its topic, unchanged; 404 if unknown.
 
         It goes through the coordinator's outbox like every message; its consumer applies it at most
         once (a dead-lettered message was never recorded in any inbox).
         """
-        letter = find_dead_letter(_kafka(), ident)
+        letter = find_dead_letter(settings.kafka_client(), ident)
         if letter is None:
             raise NotFoundException(f"no dead letter {ident!r}")
         services.resubmit(

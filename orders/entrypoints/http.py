@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 
 from contracts.base import CustomerId, Lines, PaymentMethod
@@ -78,6 +79,7 @@ class OrdersController(Controller):
         data: JSONBody[PlaceOrderBody],
         request: Request[Any, Any, Any],
         transactions: TransactionsDependency,
+        settings: NamedDependency[OrdersSettings],
         idempotency_key: Annotated[
             str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
         ] = None,
@@ -88,7 +90,8 @@ class OrdersController(Controller):
         strictly; ``data`` documents the body in the OpenAPI document.
         """
         data = decode_strictly(await request.body(), PlaceOrderBody)
-        return await anyio.to_thread.run_sync(_place, transactions, _request(data, idempotency_key))
+        window_s = settings.orders_group_commit_ms / 1000
+        return await anyio.to_thread.run_sync(_place, transactions, window_s, _request(data, idempotency_key))
 
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
     def get_order(self, transactions: TransactionsDependency, order_id: Identifier) -> OrderView:
@@ -110,27 +113,33 @@ _FRONT_DOORS: weakref.WeakKeyDictionary[object, GroupCommit[PlaceOrderRequest, s
 )
 
 
-def _front_door(units: UnitsOfWork[OrdersUnitOfWork]) -> GroupCommit[PlaceOrderRequest, services.Placed]:
+def _front_door(
+    units: UnitsOfWork[OrdersUnitOfWork], window_s: float
+) -> GroupCommit[PlaceOrderRequest, services.Placed]:
     """The group commit that concurrent ``POST /orders`` requests share (one per service's units of work)."""
     door = _FRONT_DOORS.get(units)
     if door is None:
-        door = _FRONT_DOORS.setdefault(units, _group_commit(units))
+        door = _FRONT_DOORS.setdefault(units, _group_commit(units, window_s))
     return door
 
 
-def _group_commit(units: UnitsOfWork[OrdersUnitOfWork]) -> GroupCommit[PlaceOrderRequest, services.Placed]:
+def _group_commit(
+    units: UnitsOfWork[OrdersUnitOfWork], window_s: float
+) -> GroupCommit[PlaceOrderRequest, services.Placed]:
     return GroupCommit(
         name="orders",
         together=lambda requests, scope: services.place_orders(units, requests, scope),
         alone=lambda request: services.place_order(units, request),
         alone_after=lambda error: fault_of(error) is not Fault.OUTAGE,  # an outage may have hit the commit itself
-        window_s=OrdersSettings.load().orders_group_commit_ms / 1000,
+        window_s=window_s,
     )
 
 
-def _place(units: UnitsOfWork[OrdersUnitOfWork], request: PlaceOrderRequest) -> Response[OrderAccepted]:
+def _place(
+    units: UnitsOfWork[OrdersUnitOfWork], window_s: float, request: PlaceOrderRequest
+) -> Response[OrderAccepted]:
     try:
-        order, _created = _front_door(units).submit(request)
+        order, _created = _front_door(units, window_s).submit(request)
     except UnknownProduct as error:
         raise FieldProblem(f"items[{error.index}].sku", str(error)) from error
     except services.IdempotencyConflict as error:

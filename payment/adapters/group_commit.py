@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from plumbing.errors import RetryLater
+
 C = TypeVar("C")
 R = TypeVar("R")
 
@@ -20,7 +22,8 @@ class GroupCommit(Generic[C, R]):
     """Runs ``apply`` (blocking: one transaction for a list of changes, returning one result per change) on a
     worker thread, for the changes queued while the previous group was being applied.
 
-    If ``apply`` fails, every change in its group fails with the same error (none of them committed).
+    If ``apply`` fails, every change in its group fails with the same error (none of them committed). If the
+    writer itself is cancelled, every change still waiting fails with ``RetryLater``.
     Use it from one event loop.
     """
 
@@ -39,18 +42,32 @@ class GroupCommit(Generic[C, R]):
         return await done
 
     async def _write(self) -> None:
+        group: list[tuple[C, asyncio.Future[R]]] = []
         try:
             while self._queued:
                 group, self._queued = self._queued, []
                 try:
                     results = await asyncio.to_thread(self._apply, [change for change, _ in group])
                 except Exception as error:
-                    for _, done in group:
-                        if not done.cancelled():
-                            done.set_exception(error)
+                    _fail(group, error)
                     continue
                 for (_, done), result in zip(group, results, strict=True):
                     if not done.cancelled():
                         done.set_result(result)
+        except BaseException as error:
+            # Cancelled (the loop is stopping) or worse: no caller may wait for ever, on this group or the
+            # next. Whether the group in progress committed is unknown; its callers retry, which is safe.
+            stopped = RetryLater(f"group commit stopped: {type(error).__name__}")
+            failure = error if isinstance(error, Exception) else stopped
+            group, self._queued = [*group, *self._queued], []
+            _fail(group, failure)
+            raise
         finally:
             self._writer = None
+
+
+def _fail(group: list[tuple[C, asyncio.Future[R]]], error: BaseException) -> None:
+    """Fail every change of ``group`` still waiting with ``error``."""
+    for _, done in group:
+        if not done.done():
+            done.set_exception(error)

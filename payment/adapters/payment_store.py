@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,20 +66,22 @@ class PaymentStore:
 
     def _write(self, changes: list[_Open | _Update]) -> list[Payment | None]:
         """One transaction: the new payments in one insert (and read back in one select), then the updates, one
-        executemany per set of columns; the opened payments as stored, in the order of ``changes``."""
-        opens = [change.values for change in changes if isinstance(change, _Open)]
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for change in changes:
-            if isinstance(change, _Update):
-                updates.setdefault(tuple(sorted(set(change.values) - {"key"})), []).append(change.values)
+        executemany per run of one set of columns; the opened payments as stored, in the order of ``changes``.
+
+        Rows are written in order-id order, not arrival order: two instances' transactions (during a rebalance
+        both may hold changes to the same orders) then lock their common rows in the same order and cannot
+        deadlock. An order has at most one change in a group (its messages run in turn).
+        """
+        opens = sorted((c.values for c in changes if isinstance(c, _Open)), key=lambda values: values["order_id"])
+        updates = sorted((c.values for c in changes if isinstance(c, _Update)), key=lambda values: values["key"])
         stored: dict[str, Payment] = {}
         with self._engine.begin() as conn:
             if opens:
                 conn.execute(_INSERT_NEW, opens)
                 keys = [values["order_id"] for values in opens]
                 stored = {row.order_id: _payment(row) for row in conn.execute(_BY_ORDERS, {"keys": keys})}
-            for columns, rows in updates.items():
-                conn.execute(_update(columns), rows)
+            for columns, rows in groupby(updates, key=_columns):
+                conn.execute(_update(columns), list(rows))
         return [stored[change.values["order_id"]] if isinstance(change, _Open) else None for change in changes]
 
 
@@ -98,6 +101,11 @@ class _Update:
 _INSERT_NEW = pg_insert(payments).on_conflict_do_nothing(index_elements=["order_id"])
 _BY_ORDER = sa.select(payments).where(payments.c.order_id == sa.bindparam("key"))
 _BY_ORDERS = sa.select(payments).where(payments.c.order_id == sa.any_(sa.bindparam("keys", type_=ARRAY(sa.Text))))
+
+
+def _columns(update: dict[str, Any]) -> tuple[str, ...]:
+    """The columns an update sets."""
+    return tuple(sorted(set(update) - {"key"}))
 
 
 @cache

@@ -55,7 +55,8 @@ def concurrently_by_order(
     connection is out of the stand-in's reach.
 
     If a handler fails, nothing is sent and the first error that is not ``RetryLater`` is raised (the
-    consumer isolates its message), else the first ``RetryLater`` (the consumer retries the batch).
+    consumer isolates its message), else the first ``RetryLater`` (the consumer retries the batch); a task
+    cancelled, or ended by any other ``BaseException``, counts as a ``RetryLater``.
     """
     limit = asyncio.Semaphore(max_in_flight)  # bound to ``loop`` when first used there
     concurrent: dict[str, dict[str, Handler[U] | Batched[U]]] = {}
@@ -84,7 +85,7 @@ def _batched(handlers: Mapping[str, AsyncHandler[U]], loop: EventLoopThread, lim
             return await asyncio.gather(*map(one_order, by_order.values()), return_exceptions=True)
 
         outcomes = loop.run(every_order())
-        errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        errors = [_as_error(outcome) for outcome in outcomes if isinstance(outcome, BaseException)]
         if errors:
             # What was done stays done (payment's store commits at once): a retry resumes, calling Stripe no more.
             raise next((e for e in errors if not isinstance(e, RetryLater)), errors[0])
@@ -99,6 +100,16 @@ def _batched(handlers: Mapping[str, AsyncHandler[U]], loop: EventLoopThread, lim
                     send(uow)
 
     return Batched(many)
+
+
+def _as_error(outcome: BaseException) -> Exception:
+    """An order's failure as the consumer handles it: a task cancelled (the loop is stopping) or any other
+    ``BaseException`` retries the batch, rather than escape the consumer's ``except Exception`` and stop it."""
+    if isinstance(outcome, Exception):
+        return outcome
+    retry = RetryLater(f"an order's task ended with {type(outcome).__name__}")
+    retry.__cause__ = outcome
+    return retry
 
 
 class _Recording:

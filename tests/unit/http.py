@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.testing import TestClient
 
 from plumbing.http import EXCEPTION_HANDLERS
+from plumbing.settings import ServiceSettings
 from plumbing.unit_of_work import Transactions
 from plumbing.wiring import api_plugins
 from tests.unit.fakes import FakeUnitsOfWork
@@ -36,12 +37,17 @@ class ThroughFakes(Transactions[Any]):
 
 
 @contextmanager
-def client_for(route_handlers: list[Any], units: FakeUnitsOfWork[Any]) -> Iterator[Client]:
-    """A test client for ``route_handlers`` whose ``transactions`` are ``units``, with the services' error
-    handling and API plugins."""
+def client_for(
+    route_handlers: list[Any], units: FakeUnitsOfWork[Any], settings: ServiceSettings | None = None
+) -> Iterator[Client]:
+    """A test client for ``route_handlers`` whose ``transactions`` are ``units`` and ``settings`` the service's
+    settings object, with the services' error handling and API plugins."""
     app = Litestar(
         route_handlers=route_handlers,
-        dependencies={"transactions": Provide(lambda: ThroughFakes(units), sync_to_thread=False)},
+        dependencies={
+            "transactions": Provide(lambda: ThroughFakes(units), sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=api_plugins(),
     )

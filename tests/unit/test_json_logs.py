@@ -13,10 +13,11 @@ def _record(message: str) -> logging.LogRecord:
 
 
 def test_a_record_inside_about_carries_the_order_and_saga() -> None:
-    formatter = JsonFormatter("orders")
+    formatter = JsonFormatter("orders", "orders-1")
     with about(order_id="o-1", saga_id="s-1"):
         inside = json.loads(formatter.format(_record("handling")))
     outside = json.loads(formatter.format(_record("idle")))
     assert inside["order_id"] == "o-1" and inside["saga_id"] == "s-1"
     assert inside["service"] == "orders" and inside["level"] == "WARNING" and inside["message"] == "handling"
+    assert inside["instance"] == "orders-1"
     assert "order_id" not in outside and "saga_id" not in outside

@@ -52,7 +52,7 @@ def test_a_message_without_trace_context_starts_a_new_trace() -> None:
 
 
 def test_log_lines_inside_a_span_carry_its_trace_and_span_ids() -> None:
-    formatter = JsonFormatter("catalog")
+    formatter = JsonFormatter("catalog", "catalog-1")
     record = logging.LogRecord("catalog.handlers", logging.INFO, __file__, 1, "reserved", None, None)
     with tracer().start_as_current_span("work") as span:
         inside = json.loads(formatter.format(record))

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from orders.bootstrap import HTTP_API
+from orders.settings import OrdersSettings
 from tests.unit.fakes import FakeUnitsOfWork
 from tests.unit.http import Client, client_for
 from tests.unit.orders.fakes import FakeOrdersUnitOfWork, pending, product, shop
@@ -53,7 +54,7 @@ def units() -> Unanswered:
 
 @pytest.fixture
 def client(units: FakeUnitsOfWork[FakeOrdersUnitOfWork]) -> Iterator[Client]:
-    with client_for(HTTP_API, units) as client:
+    with client_for(HTTP_API, units, OrdersSettings.load()) as client:
         yield client
 
 

@@ -279,3 +279,16 @@ def test_no_more_orders_than_the_limit_are_in_flight_at_once() -> None:
     handler.many(uow, [command(charge(f"o-{n}")) for n in range(9)], untraced)
     assert uow.gateway.most_in_flight == 3
     assert len(uow.gateway.charges) == 9
+
+
+def test_a_cancelled_order_retries_the_batch_and_sends_nothing() -> None:
+    async def handler(uow: FakeUnit, envelope: Envelope[RefundPayment]) -> None:
+        answer(uow, envelope)
+        if envelope.payload.order_id == "b":
+            raise asyncio.CancelledError
+
+    uow = FakeUnit()
+    with pytest.raises(RetryLater, match=r"^an order's task ended with CancelledError$") as raised:
+        batched(handler).many(uow, [message("a", 1), message("b", 1)], untraced)
+    assert isinstance(raised.value.__cause__, asyncio.CancelledError)
+    assert uow.sent == []

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from payment.adapters.group_commit import GroupCommit
+from plumbing.errors import RetryLater
 
 
 class Transactions:
@@ -95,3 +96,26 @@ def test_one_group_per_burst(count: int) -> None:
 
     asyncio.run(scenario())
     assert transactions.groups == [[1, 2]] * count
+
+
+def test_a_cancelled_writer_leaves_no_caller_waiting() -> None:
+    transactions = Transactions()
+    transactions.release.clear()
+
+    async def scenario() -> list[int | BaseException]:
+        commit = GroupCommit(transactions.apply)
+        callers = [asyncio.ensure_future(commit.submit(n)) for n in range(2)]
+        async with asyncio.timeout(5):
+            while not transactions.threads:  # until the first group is being applied
+                await asyncio.sleep(0)
+        later = asyncio.ensure_future(commit.submit(2))
+        await asyncio.sleep(0)
+        assert commit._writer is not None
+        commit._writer.cancel()
+        outcomes = await asyncio.wait_for(asyncio.gather(*callers, later, return_exceptions=True), 5)
+        transactions.release.set()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert [type(outcome) for outcome in outcomes] == [RetryLater] * 3
+    assert [str(outcome) for outcome in outcomes] == ["group commit stopped: CancelledError"] * 3

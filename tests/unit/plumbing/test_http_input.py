@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.testing import TestClient
 
 from orders.bootstrap import HTTP_API as ORDERS_API
+from orders.settings import OrdersSettings
 from plumbing.http import EXCEPTION_HANDLERS, MAX_JSON_DEPTH, FieldProblem, decode_json
 from plumbing.http_input import MAX_PARAMETER_CHARS, InputGuard
 from tests.unit.fakes import FakeUnitsOfWork
@@ -40,7 +41,12 @@ def add_thing(data: JSONBody[dict[str, Any]]) -> str:
 def guarded(handlers: list[Any], units: FakeUnitsOfWork[Any] | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,
-        dependencies={"transactions": Provide(lambda: ThroughFakes(units), sync_to_thread=False)} if units else {},
+        dependencies={
+            "transactions": Provide(lambda: ThroughFakes(units), sync_to_thread=False),
+            "settings": Provide(OrdersSettings.load, sync_to_thread=False),
+        }
+        if units
+        else {},
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[InputGuard()],
     )

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from plumbing.configuration import ConfigurationError
 from plumbing.db import messaging_tables
 from plumbing.inbox_pruning import InboxPruner, Retention
 from plumbing.settings import ServiceSettings
@@ -45,6 +46,20 @@ def pruner(engine: FakeEngine, **retention: Any) -> InboxPruner:
     return InboxPruner(engine, INBOX, Retention(**retention))  # type: ignore[arg-type]
 
 
+def run_until_pruned(work: InboxPruner, rows: int) -> None:
+    """Run the worker on a thread until it has pruned ``rows`` rows (or 5 s have passed), then stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=work.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 5.0
+    try:
+        while work.pruned < rows and time.monotonic() < deadline:
+            stop.wait(0.01)  # poll interval; the deadline bounds the wait
+    finally:
+        stop.set()
+        thread.join(5)
+
+
 def test_a_prune_deletes_bounded_batches_until_a_batch_comes_back_short() -> None:
     engine = FakeEngine([3, 3, 1])
     assert pruner(engine, keep_s=60.0, batch=3).prune() == 7
@@ -62,24 +77,26 @@ def test_the_worker_waits_a_period_before_its_first_prune_and_survives_an_outage
     outage = sa.exc.OperationalError("DELETE", {}, psycopg.OperationalError("connection refused"))
     engine = FakeEngine([outage, 2])
     work = pruner(engine, every_s=0.01, batch=5)
-    stop = threading.Event()
-    thread = threading.Thread(target=work.run, args=(stop,))
-    thread.start()
-    deadline = time.monotonic() + 5.0
-    try:
-        while work.pruned < 2 and time.monotonic() < deadline:
-            stop.wait(0.01)  # poll interval; the deadline bounds the wait
-    finally:
-        stop.set()
-        thread.join(5)
+    run_until_pruned(work, 2)
     assert work.pruned == 2
     assert engine.counts == []
 
 
-def test_a_bug_is_not_swallowed() -> None:
-    engine = FakeEngine([sa.exc.ProgrammingError("DELETE", {}, psycopg.errors.UndefinedTable("no inbox"))])
+def test_a_failed_prune_is_logged_and_tried_again_at_the_next_period(caplog: pytest.LogCaptureFixture) -> None:
+    timeout = sa.exc.OperationalError("DELETE", {}, psycopg.errors.QueryCanceled("canceling statement due to timeout"))
+    engine = FakeEngine([timeout, 4])
+    work = pruner(engine, every_s=0.01, batch=5)
+    run_until_pruned(work, 4)
+    assert (work.pruned, work.failed, engine.counts) == (4, 1, [])
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "inbox pruning failed; next try in 0 s"
+    ]
+
+
+def test_a_bug_outside_the_database_is_not_swallowed() -> None:
+    engine = FakeEngine([TypeError("not a row count")])
     stop = threading.Event()
-    with pytest.raises(sa.exc.ProgrammingError):
+    with pytest.raises(TypeError):
         pruner(engine, every_s=0.0).run(stop)
 
 
@@ -87,3 +104,10 @@ def test_the_retention_is_read_with_the_services_settings(monkeypatch: pytest.Mo
     monkeypatch.setenv("RV_INBOX_RETENTION_S", "7200")
     settings = ServiceSettings.from_env("catalog")
     assert (settings.inbox_retention_s, settings.inbox_prune_every_s) == (7200.0, 300.0)
+
+
+def test_a_retention_shorter_than_an_hour_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RV_INBOX_RETENTION_S", "3599")
+    with pytest.raises(ConfigurationError) as raised:
+        ServiceSettings.from_env("catalog")
+    assert str(raised.value) == "RV_INBOX_RETENTION_S='3599': Input should be greater than or equal to 3600"

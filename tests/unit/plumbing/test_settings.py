@@ -98,6 +98,13 @@ def test_a_secret_is_never_shown(environment: pytest.MonkeyPatch) -> None:
     assert "hunter2" not in repr(KafkaSettings.load())
 
 
+def test_a_database_url_is_never_shown(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("RV_CATALOG_DATABASE_URL", "")  # a URL carries its role's password: no value is echoed
+    with pytest.raises(ConfigurationError) as raised:
+        CatalogSettings.load()
+    assert str(raised.value) == "RV_CATALOG_DATABASE_URL: String should have at least 1 character"
+
+
 def test_a_sasl_protocol_needs_a_mechanism(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("RV_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
     with pytest.raises(
