@@ -117,6 +117,15 @@ def order_body(index: int, rng: random.Random) -> dict[str, Any]:
     return {"customer_id": f"fault-{index}", "items": items, "payment_method": method}
 
 
+def expected_statuses(orders: list[Any]) -> dict[str, str]:
+    """What each order of the stream must end as, from its place in the mix (``order_body``): the declined card
+    and the out-of-stock order REJECTED, every other APPROVED (``restock`` leaves plenty for them)."""
+    return {
+        o.order_id: "REJECTED" if int(o.customer_id.removeprefix("fault-")) % 10 in (8, 9) else "APPROVED"
+        for o in orders
+    }
+
+
 def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None:
     """Place ``count`` orders one after another; refusals (service down) are counted, not retried."""
     rng = random.Random(seed)
@@ -158,7 +167,8 @@ def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7,
 def _orders_of(run: Run) -> list[Any]:
     return query(
         "orders",
-        "SELECT order_id, status, reason FROM orders WHERE created_at >= :t AND customer_id LIKE 'fault-%'",
+        "SELECT order_id, customer_id, status, reason FROM orders"
+        " WHERE created_at >= :t AND customer_id LIKE 'fault-%'",
         t=run.started_at,
     )
 
