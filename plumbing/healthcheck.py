@@ -11,7 +11,7 @@ import os
 import sys
 import urllib.request
 
-from plumbing.services import SERVICES
+from plumbing.services import ALL_SERVICES
 
 
 def healthy(port: int, timeout_s: float = 3.0) -> bool:
@@ -25,7 +25,7 @@ def healthy(port: int, timeout_s: float = 3.0) -> bool:
 
 def main() -> int:
     """Exit status 0 if the container's service is healthy, else 1."""
-    ports = [int(os.environ.get(f"RV_{s.name.upper()}_PORT", s.port)) for s in SERVICES]
+    ports = [int(os.environ.get(f"RV_{s.name.upper()}_PORT", s.port)) for s in ALL_SERVICES]
     return 0 if any(healthy(port) for port in ports) else 1
 
 

@@ -81,6 +81,9 @@ class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
 _PROBLEMS = {
     400: "The request is malformed: a parameter or body field is missing, mistyped, out of range, too long or holds "
     "a NUL character, or the body is not JSON (named in `errors`).",
+    401: "No valid token: it is missing, expired, malformed, for another audience or issuer, or badly signed "
+    "(`WWW-Authenticate` says which), or the login was wrong.",
+    403: "The token is valid but its role may not do this.",
     404: "There is no such resource.",
     409: "The resource is in a state that does not allow this.",
     412: "`If-Match` does not name the resource's current revision: it changed since it was read. Read it again.",

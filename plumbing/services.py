@@ -1,5 +1,7 @@
 """The services this system is made of, each declared once: its name, HTTP port and database.
 
+``SERVICES`` are the ones that exchange messages over Kafka; ``GATEWAY`` is the front door in front of them.
+
 Read by the settings, the local stack, the benchmark and the contract tooling; nothing else lists them.
 """
 
@@ -27,13 +29,18 @@ SERVICES: tuple[Service, ...] = (
 
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 
+GATEWAY = Service("gateway", 8100, "gateway")
+"""The one public entry point: it routes the public API to the services above and consumes no messages."""
+ALL_SERVICES: tuple[Service, ...] = (*SERVICES, GATEWAY)
+"""Every service with a database and a port, the gateway last (it starts once the services it routes to run)."""
+
 DEFAULT_PG_PORT = 55432
 DEFAULT_KAFKA_PORT = 19092
 
 
 def service(name: str) -> Service:
     """The service called ``name``; ``KeyError`` for any other name."""
-    for candidate in SERVICES:
+    for candidate in ALL_SERVICES:
         if candidate.name == name:
             return candidate
     raise KeyError(name)

@@ -20,9 +20,11 @@ from pydantic.fields import FieldInfo
 
 from coordinator.entrypoints.cli_settings import CliSettings
 from plumbing.configuration import Settings, variable_of
-from plumbing.services import SERVICE_NAMES
+from plumbing.services import ALL_SERVICES
 from plumbing.settings import ServiceSettings
 
+SERVICE_NAMES = tuple(s.name for s in ALL_SERVICES)
+"""Every service with settings of its own, the gateway included."""
 OUT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 HEADER = """# Configuration

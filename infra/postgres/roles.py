@@ -11,7 +11,7 @@ import re
 from infra.postgres.config import SUPERUSER
 from infra.postgres.install import run_as_user, tool
 from infra.postgres.layout import port, socket_dir
-from plumbing.services import SERVICES
+from plumbing.services import ALL_SERVICES
 
 BENCH = "bench"
 
@@ -20,7 +20,7 @@ _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def databases() -> list[str]:
     """Every database the cluster holds for the project: each service's, then ``bench``."""
-    return list(dict.fromkeys([*(s.database for s in SERVICES), BENCH]))
+    return list(dict.fromkeys([*(s.database for s in ALL_SERVICES), BENCH]))
 
 
 def _checked(name: str) -> str:

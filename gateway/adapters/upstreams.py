@@ -1,0 +1,59 @@
+"""The services behind the gateway, called with httpx: streamed both ways, a timeout on every call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import httpx
+
+from gateway.ports import UpstreamFailed, UpstreamRequest, UpstreamResponse
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"}
+    | {"upgrade", "host"}
+)
+"""Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded either way."""
+
+
+class HttpUpstreams:
+    """One connection pool per service; ``timeout`` bounds connecting, each read, each write and the pool wait."""
+
+    def __init__(self, base_urls: Mapping[str, str], timeout: httpx.Timeout, max_connections: int = 100) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, follow_redirects=False)
+            for name, url in base_urls.items()
+        }
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        """Forward ``request``; ``UpstreamFailed`` (503 refused, 504 timed out, 502 broken) if no answer came."""
+        client = self._clients[request.service]
+        outgoing = client.build_request(
+            request.method,
+            httpx.URL(path=request.path, query=request.query),
+            headers=dict(request.headers),
+            content=request.body,
+        )
+        try:
+            response = await client.send(outgoing, stream=True)
+        except httpx.TimeoutException as error:
+            raise UpstreamFailed(request.service, 504, f"{request.service} did not answer in time") from error
+        except httpx.ConnectError as error:
+            raise UpstreamFailed(request.service, 503, f"{request.service} is not reachable") from error
+        except httpx.HTTPError as error:
+            raise UpstreamFailed(request.service, 502, f"{request.service} broke off: {error}") from error
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        return UpstreamResponse(response.status_code, headers, _body(request.service, response), response.aclose)
+
+    async def aclose(self) -> None:
+        """Close every pool (at shutdown)."""
+        for client in self._clients.values():
+            await client.aclose()
+
+
+async def _body(service: str, response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as error:  # the status line is gone already: all that is left is to stop early
+        raise UpstreamFailed(service, 502, f"{service} broke off its answer: {error}") from error

@@ -1,0 +1,3 @@
+from plumbing.migrations import run_migrations
+
+run_migrations()
