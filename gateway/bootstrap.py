@@ -65,6 +65,7 @@ def main() -> None:
     settings = GatewaySettings.load_or_exit()
     configure_logging(settings.service, settings.instance_id, settings.log_format, settings.log_level)
     configure_tracing(settings.service, settings.instance_id, export=settings.tracing)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per forwarded call would drown the log
     upgrade_to_head("gateway", settings.database_url)
     engine = create_db_engine(settings.database_url, pool_size=4)
     gateway, upstreams = build_gateway(settings, engine)

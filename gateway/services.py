@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.domain.principals import Principal
-from gateway.domain.users import DEMO_LOGINS, User
+from gateway.domain.principals import Principal, Role
+from gateway.domain.users import User
 from gateway.ports import InvalidToken, IssuedToken, Passwords, TokenIssuer, TokenVerifier, Users
+from plumbing.demo_logins import DEMO_LOGINS
 
 _NOBODY_HASH: dict[int, str] = {}
 
@@ -91,7 +92,7 @@ def seed_demo_logins(users: Users, passwords: Passwords) -> list[str]:
     added = []
     for login in DEMO_LOGINS:
         if users.find(login.username) is None and users.add_if_missing(
-            User(login.username, passwords.hash(login.password), login.role)
+            User(login.username, passwords.hash(login.password), Role(login.role))
         ):
             added.append(login.username)
     return added

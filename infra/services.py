@@ -22,11 +22,13 @@ from pathlib import Path
 from infra import localstripe, state, trace_sink
 from infra.process import Daemon
 from payment.settings import EMULATOR_KEY
-from plumbing.services import SERVICE_NAMES
+from plumbing.services import GATEWAY, SERVICE_NAMES
 from plumbing.services import service as service_of
 
 SERVICES = SERVICE_NAMES
-"""The services' names, in start order."""
+"""The message-driven services' names, in start order."""
+FRONT_DOOR = GATEWAY.name
+"""The gateway, started after them (one instance)."""
 PORT_STRIDE = 100
 """Instance ``k`` listens on the service's port + ``PORT_STRIDE * (k - 1)``."""
 
@@ -98,7 +100,8 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
 
     It gets ``RV_INSTANCE_ID`` and its port (``RV_<SERVICE>_PORT``); ``extra_env`` comes last. While the trace
     sink runs, the instance exports its spans to it. Payment is pointed at the local localstripe
-    (``RV_STRIPE_API_BASE``) unless it was given a Stripe key or a base URL of its own.
+    (``RV_STRIPE_API_BASE``) unless it was given a Stripe key or a base URL of its own; the gateway signs its
+    tokens with ``<state>/gateway/signing-key.pem`` unless told another key file.
     """
     daemon = _daemon(service, instance)
     running = daemon.pid()
@@ -110,6 +113,8 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
     emulated = "RV_STRIPE_API_BASE" not in env and env.get("RV_STRIPE_API_KEY", EMULATOR_KEY) == EMULATOR_KEY
     if service == "payment" and emulated:
         env["RV_STRIPE_API_BASE"] = localstripe.api_base()
+    if service == FRONT_DOOR:  # one key for every start: tokens outlive a restart
+        env.setdefault("RV_GATEWAY_SIGNING_KEY_FILE", str(state_dir() / "gateway" / "signing-key.pem"))
     return daemon.spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
 
 

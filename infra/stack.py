@@ -56,10 +56,15 @@ def up(*, trace_sink_on: bool = False, instances: int = 1) -> None:
     for name, k in copies:
         services.wait_healthy(name, instance=k)
     _step("all services healthy: " + ", ".join(f"{services.daemon_name(n, k)} {services.url(n, k)}" for n, k in copies))
+    _step(f"gateway {services.url(services.FRONT_DOOR)}")
+    services.start(services.FRONT_DOOR)
+    services.wait_healthy(services.FRONT_DOOR)
 
 
 def down() -> None:
-    """Stop every instance of the services (gracefully), then every component in reverse start order."""
+    """Stop the gateway and every instance of the services (gracefully), then every component in reverse start
+    order."""
+    services.stop(services.FRONT_DOOR)
     for name in reversed(services.SERVICES):
         for k in reversed(services.instances(name)):
             services.stop(name, instance=k)
@@ -73,6 +78,7 @@ def status() -> bool:
     for component in COMPONENTS:
         print(describe(component))
     copies = [(name, k) for name in services.SERVICES for k in sorted({1, *services.instances(name)})]
+    copies.append((services.FRONT_DOOR, 1))
     healthy = {(name, k): services.health(name, instance=k) is not None for name, k in copies}
     for (name, k), ok in healthy.items():
         print(f"{services.daemon_name(name, k)}: {'healthy' if ok else 'down'} ({services.url(name, k)})")

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from coordinator.entrypoints import cli_dlq, cli_orders, cli_outbox, cli_sagas
+from coordinator.entrypoints import cli_auth, cli_dlq, cli_orders, cli_outbox, cli_sagas
 from coordinator.entrypoints.cli_http import Api, CliError
 from coordinator.entrypoints.cli_settings import cli_settings
+from plumbing.settings import service_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,10 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--coordinator", default=cli_settings().url("coordinator"))
     parser.add_argument("--orders", default=cli_settings().url("orders"))
+    parser.add_argument("--gateway", default=cli_settings().gateway_url, help="go through the gateway (`/api`)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     groups = parser.add_subparsers(dest="group", required=True)
-    for group in (cli_sagas, cli_dlq, cli_orders, cli_outbox):
+    for group in (cli_sagas, cli_dlq, cli_orders, cli_outbox, cli_auth):
         group.register(groups, common)
     return parser
 
@@ -33,7 +35,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``retrovault`` console script."""
     args = _parser().parse_args(argv)
-    apis = {"coordinator": Api("coordinator", args.coordinator), "orders": Api("orders", args.orders)}
+    token = cli_settings().token
+    secret = token.get_secret_value() if token else None
+    via = f"{args.gateway.rstrip('/')}/api" if args.gateway else None
+    apis = {
+        "coordinator": Api("coordinator", via or args.coordinator, secret),
+        "orders": Api("orders", via or args.orders, secret),
+        "gateway": Api("gateway", args.gateway or service_url("gateway")),
+    }
     run: Callable[[argparse.Namespace, Api], None] = args.run
     try:
         run(args, apis[args.api])

@@ -33,9 +33,10 @@ def duration(text: str) -> timedelta:
 class Api:
     """A thin HTTP client that turns every failure into one readable line."""
 
-    def __init__(self, name: str, base_url: str) -> None:
+    def __init__(self, name: str, base_url: str, token: str | None = None) -> None:
         self.name = name
-        self._client = httpx.Client(base_url=base_url, timeout=30.0)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(base_url=base_url, timeout=30.0, headers=headers)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON body of a successful call; raises CliError otherwise."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from plumbing.configuration import Settings
 from plumbing.settings import service_url
@@ -25,6 +25,15 @@ class CliSettings(Settings):
     orders_url: str | None = _url_field("orders")
     payment_url: str | None = _url_field("payment")
     coordinator_url: str | None = _url_field("coordinator")
+    gateway_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="base URL of the gateway: set, every command goes through it (its `/api` routes) with "
+        "`RV_TOKEN`; unset: straight to the services (`auth token` uses the local stack's gateway)",
+    )
+    token: SecretStr | None = Field(
+        None, description="the access token commands send (`export RV_TOKEN=$(retrovault auth token --role operator)`)"
+    )
 
     def url(self, service: str) -> str:
         """The base URL of ``service``'s HTTP API."""

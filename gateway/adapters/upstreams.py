@@ -30,7 +30,7 @@ class HttpUpstreams:
         client = self._clients[request.service]
         outgoing = client.build_request(
             request.method,
-            httpx.URL(path=request.path, query=request.query),
+            httpx.URL(path=request.path, query=request.query) if request.query else httpx.URL(path=request.path),
             headers=dict(request.headers),
             content=request.body,
         )

@@ -152,7 +152,8 @@ def _streamed(upstream: UpstreamResponse) -> Response[Any]:
 
 
 def _answer_headers(upstream: UpstreamResponse) -> dict[str, str]:
-    return {k: v for k, v in upstream.headers if k.lower() not in ("content-type", "content-length", "server", "date")}
+    """The upstream's headers but those of its own connection (its ``content-type`` wins over ``media_type``)."""
+    return {k: v for k, v in upstream.headers if k.lower() not in ("content-length", "server", "date")}
 
 
 def _type(upstream: UpstreamResponse) -> str:

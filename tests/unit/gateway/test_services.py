@@ -7,7 +7,8 @@ import pytest
 from gateway import services
 from gateway.adapters.passwords import Argon2Passwords
 from gateway.domain.principals import Role
-from gateway.domain.users import DEMO_LOGINS, User
+from gateway.domain.users import User
+from plumbing.demo_logins import DEMO_LOGINS
 from tests.unit.gateway.fakes import Clock, FakeUsers, PlainPasswords, issuer
 
 
