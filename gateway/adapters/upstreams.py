@@ -18,10 +18,18 @@ HOP_BY_HOP = frozenset(
 class HttpUpstreams:
     """One connection pool per service; ``timeout`` bounds connecting, each read, each write and the pool wait."""
 
-    def __init__(self, base_urls: Mapping[str, str], timeout: httpx.Timeout, max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        base_urls: Mapping[str, str],
+        timeout: httpx.Timeout,
+        max_connections: int = 100,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._clients = {
-            name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, follow_redirects=False)
+            name: httpx.AsyncClient(
+                base_url=url, timeout=timeout, limits=limits, follow_redirects=False, transport=transport
+            )
             for name, url in base_urls.items()
         }
 
