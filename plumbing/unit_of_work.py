@@ -69,6 +69,8 @@ class UnitOfWork:
         records it in the inbox, to answer the command again if it comes again)."""
         self.instance: str | None = None
         """The service instance running this unit of work (see ``run_by``), named by every message it queues."""
+        self.on_commit: list[Callable[[], None]] = []
+        """Called once the transaction has committed (``Transactions.commit``), in order; never if it rolls back."""
 
     def run_by(self, instance: str | None) -> None:
         """Name the service instance this unit of work runs in (``Transactions`` does, when it knows it): every
@@ -188,6 +190,8 @@ class Transactions(Generic[U]):
         """Write ``uow``'s queued rows, commit, and hand its rows to the relay (in commit order)."""
         uow.flush()
         self._hand_over(commit, uow.written, uow.conn)
+        for committed in uow.on_commit:
+            committed()
 
     @contextmanager
     def begin(self) -> Iterator[U]:

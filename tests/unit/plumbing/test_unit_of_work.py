@@ -1,11 +1,17 @@
 """The unit of work keeps each reply's outbox row by its command (for the inbox to record), and forgets the
-ones whose rows it discards."""
+ones whose rows it discards; what waits for its commit runs after it, never after a failed one."""
 
 from __future__ import annotations
 
+from typing import cast
+
+import pytest
+from sqlalchemy.engine import Engine
+
 from contracts.catalog import ReleaseStock, StockReleased
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES
-from tests.unit.plumbing.fakes import FakeDatabase, FakeTransaction, FakeUnitOfWork, command
+from plumbing.unit_of_work import Transactions
+from tests.unit.plumbing.fakes import OUTBOX, FakeDatabase, FakeTransaction, FakeUnitOfWork, command
 
 
 def test_each_reply_row_is_kept_by_the_id_of_the_command_it_answers() -> None:
@@ -33,3 +39,20 @@ def test_a_dead_letter_is_queued_as_given() -> None:
             "headers": {"h": "v", "dlq.reason": "why", "dlq.topic": "t"},
         }
     ]
+
+
+def test_the_on_commit_callbacks_run_after_the_commit_and_only_if_it_happens() -> None:
+    done: list[str] = []
+    uow = FakeUnitOfWork(FakeTransaction(FakeDatabase()))
+    uow.on_commit.append(lambda: done.append("woken"))
+    units = Transactions(cast(Engine, None), OUTBOX, lambda _conn, _outbox: uow)
+
+    with pytest.raises(RuntimeError, match=r"^commit failed$"):
+        units.commit(_failing_commit, uow)
+    assert done == []
+    units.commit(lambda: done.append("committed"), uow)
+    assert done == ["committed", "woken"]
+
+
+def _failing_commit() -> None:
+    raise RuntimeError("commit failed")
