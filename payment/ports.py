@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contracts.envelope import Envelope
+from payment.domain.driving import Command
 from payment.domain.gateway import Confirmation
-from payment.domain.payments import Payment
+from payment.domain.payments import Payment, PaymentStatus
 from plumbing.unit_of_work import Messages
 
 
@@ -74,3 +77,62 @@ class PaymentUnitOfWork(Messages, Protocol):
 
     @property
     def gateway(self) -> PaymentGateway: ...
+
+    @property
+    def driven(self) -> DrivenPayments:
+        """Bound to the unit of work's transaction, unlike ``payments``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A payment as its driver sees it, with the commands whose replies it still owes (None: none owed)."""
+
+    payment: Payment
+    charge: Envelope[Any] | None
+    refund: Envelope[Any] | None
+    attempts: int = 0
+    """Tries since the payment last moved on (each ended by a processor outage)."""
+
+
+class DrivenPayments(Protocol):
+    """The payments' driving state, in the transaction of the unit of work that holds it: which replies each
+    payment owes and which instance drives it (``payment.driving``)."""
+
+    def lock(self, new: list[Payment]) -> dict[str, Owed]:
+        """Record the payments whose orders have none yet, then lock every one of these orders' payments."""
+        ...
+
+    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
+        """Set the payment's status and record ``envelope`` as the command of that kind it owes a reply to."""
+        ...
+
+    def claim(self, instance: str, limit: int, lease_s: float) -> list[Owed]:
+        """Lease up to ``limit`` payments to drive that nobody holds (or whose lease ran out) to ``instance``."""
+        ...
+
+    def held(self, order_ids: list[str], instance: str) -> dict[str, Owed]:
+        """Lock these payments; those ``instance`` still holds, with the replies they owe now."""
+        ...
+
+    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
+        """Store the payment's outcome, forget the replies answered, and release it (no claimant, no lease)."""
+        ...
+
+    def postpone(self, order_id: str, instance: str, wait_s: float) -> None:
+        """Release a payment ``instance`` holds, to be driven again in ``wait_s`` (a processor outage)."""
+        ...
+
+    def release(self, instance: str) -> None:
+        """Release every payment ``instance`` holds (it starts again: what it was driving died with its process)."""
+        ...
+
+    def record_replies(self) -> None:
+        """Keep each reply queued so far in this unit of work in the inbox beside its command, for a copy of the
+        command to get."""
+        ...
+
+    def park(self, order_id: str, instance: str) -> None:
+        """Release a payment ``instance`` holds until a command comes for it again (the processor refused a call
+        for good), forgetting its owed replies and their commands' inbox entries (answered with a failure)."""
+        ...

@@ -29,7 +29,11 @@ class UnknownPayment(NotFound):
 
 async def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> PaymentSucceeded | PaymentDeclined:
     """Charge the order once; a repeat answers as the first time did (a refunded charge still succeeded)."""
-    payment = await _charge(uow, command)
+    return charge_reply(await _charge(uow, command))
+
+
+def charge_reply(payment: Payment) -> PaymentSucceeded | PaymentDeclined:
+    """The answer to a charge of ``payment``, which is no longer PENDING."""
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING, PaymentStatus.REFUNDED):
         assert payment.intent_id is not None
         return PaymentSucceeded(
@@ -43,8 +47,20 @@ async def charge_payment(uow: PaymentUnitOfWork, command: ChargePayment) -> Paym
 
 async def refund_payment(uow: PaymentUnitOfWork, command: RefundPayment) -> PaymentRefunded:
     """Refund the order's charge if it succeeded; a refund before any charge cancels the order's payment."""
-    payment = await _refund(uow, command)
+    return refund_reply(await _refund(uow, command))
+
+
+def refund_reply(payment: Payment) -> PaymentRefunded:
+    """The answer to a refund of ``payment``, which rests (refunded, cancelled, or never charged)."""
     return PaymentRefunded(order_id=payment.order_id, refund_id=payment.refund_id)
+
+
+async def step(store: PaymentRecords, gateway: PaymentGateway, payment: Payment, refund_key: str | None) -> Payment:
+    """Take a PENDING or REFUNDING payment through its next step with the processor: the charge, or, when a
+    refund is owed (``refund_key``), the refund (which cancels a charge that has not gone through)."""
+    if refund_key is None and payment.status is PaymentStatus.PENDING:
+        return await _charged(store, gateway, payment)
+    return await _refunded(store, gateway, payment, refund_key or payment.idempotency_key)
 
 
 async def get_payment(units: UnitsOfWork[PaymentUnitOfWork], order_id: str) -> Payment:
@@ -78,6 +94,10 @@ async def _charge(uow: PaymentUnitOfWork, command: ChargePayment) -> Payment:
     )
     if payment.status is not PaymentStatus.PENDING:
         return payment
+    return await _charged(store, gateway, payment)
+
+
+async def _charged(store: PaymentRecords, gateway: PaymentGateway, payment: Payment) -> Payment:
     outcome = await _confirmation(store, gateway, payment)
     if outcome.succeeded:
         return await store.update(payment, status=PaymentStatus.SUCCEEDED)
@@ -112,6 +132,10 @@ async def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
                 status=PaymentStatus.CANCELLED,
             )
         )
+    return await _refunded(store, gateway, payment, command.idempotency_key)
+
+
+async def _refunded(store: PaymentRecords, gateway: PaymentGateway, payment: Payment, idempotency_key: str) -> Payment:
     if payment.status is PaymentStatus.PENDING:
         # A charge that never finished (the process died mid-way): it may or may not have gone through.
         charged = payment.intent_id is not None and await gateway.cancel_unless_charged(payment.intent_id)
@@ -121,6 +145,6 @@ async def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDING):
         assert payment.intent_id is not None
         await store.update(payment, status=PaymentStatus.REFUNDING)
-        refund_id = await gateway.refund(payment.intent_id, command.idempotency_key)
+        refund_id = await gateway.refund(payment.intent_id, idempotency_key)
         return await store.update(payment, status=PaymentStatus.REFUNDED, refund_id=refund_id)
     return payment

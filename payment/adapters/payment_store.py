@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from itertools import groupby
 from typing import Any
@@ -17,13 +17,14 @@ from payment.adapters.group_commit import GroupCommit
 from payment.adapters.tables import payments
 from payment.domain.payments import Payment, PaymentStatus
 
+_FIELDS = tuple(field.name for field in fields(Payment))
 
-def _payment(row: sa.Row[tuple[object, ...]]) -> Payment:
-    m = dict(row._mapping)
-    m.pop("created_at")
-    m.pop("updated_at")
-    m["status"] = PaymentStatus(m["status"])
-    return Payment(**m)
+
+def payment_of(row: sa.Row[Any]) -> Payment:
+    """The row's payment (its driving columns, see ``payment.adapters.driving_store``, are not the payment's)."""
+    m = row._mapping
+    columns: dict[str, Any] = {name: m[name] for name in _FIELDS}
+    return Payment(**{**columns, "status": PaymentStatus(m["status"])})
 
 
 class PaymentStore:
@@ -62,7 +63,7 @@ class PaymentStore:
     def _find(self, order_id: str) -> Payment | None:
         with self._engine.connect() as conn:
             row = conn.execute(_BY_ORDER, {"key": order_id}).first()
-        return _payment(row) if row else None
+        return payment_of(row) if row else None
 
     def _write(self, changes: list[_Open | _Update]) -> list[Payment | None]:
         """One transaction: the new payments in one insert (and read back in one select), then the updates, one
@@ -79,7 +80,7 @@ class PaymentStore:
             if opens:
                 conn.execute(_INSERT_NEW, opens)
                 keys = [values["order_id"] for values in opens]
-                stored = {row.order_id: _payment(row) for row in conn.execute(_BY_ORDERS, {"keys": keys})}
+                stored = {row.order_id: payment_of(row) for row in conn.execute(_BY_ORDERS, {"keys": keys})}
             for columns, rows in groupby(updates, key=_columns):
                 conn.execute(_update(columns), list(rows))
         return [stored[change.values["order_id"]] if isinstance(change, _Open) else None for change in changes]

@@ -21,6 +21,11 @@ payments = sa.Table(
     sa.Column("decline_reason", sa.Text, nullable=True),
     sa.Column("decline_code", sa.Text, nullable=True),
     sa.Column("refund_id", sa.Text, nullable=True),
+    sa.Column("charge_command", sa.LargeBinary, nullable=True),
+    sa.Column("refund_command", sa.LargeBinary, nullable=True),
+    sa.Column("claimed_by", sa.Text, nullable=True),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from payment.adapters.driving_store import SqlDrivenPayments
 from payment.ports import PaymentGateway, PaymentRecords
 from plumbing.unit_of_work import UnitOfWork
 
@@ -15,13 +16,14 @@ class SqlPaymentUnitOfWork(UnitOfWork):
     """``payment.ports.PaymentUnitOfWork`` on PostgreSQL.
 
     ``payments`` (a ``PaymentStore``) commits on its own engine, outside ``conn``'s transaction, on
-    purpose: see ``PaymentUnitOfWork``.
+    purpose: see ``PaymentUnitOfWork``; ``driven`` works in that transaction.
     """
 
     def __init__(self, conn: Connection, outbox: sa.Table, payments: PaymentRecords, gateway: PaymentGateway) -> None:
         super().__init__(conn, outbox)
         self.payments = payments
         self.gateway = gateway
+        self.driven = SqlDrivenPayments(conn, lambda: self.replies)
 
 
 def unit_factory(

@@ -1,0 +1,126 @@
+"""``payment.ports.DrivenPayments`` in the ``payments`` table, on the connection of a unit of work.
+
+The owed replies are kept as the commands' encoded envelopes (``charge_command``, ``refund_command``): all a
+reply needs (saga, correlation and message ids) and what an operator needs to see what was asked. Every write
+locks rows in ``order_id`` order, so the consumer's accepts and the drivers' settlements never deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from contracts.codecs import Codec, codec_for
+from contracts.envelope import Envelope
+from contracts.topics import PAYMENT_COMMANDS
+from payment.adapters.payment_store import payment_of
+from payment.adapters.tables import inbox, payments
+from payment.domain.driving import TO_DRIVE, Command
+from payment.domain.payments import Payment, PaymentStatus
+from payment.ports import Owed
+from plumbing.inbox import Inbox
+
+_KEYS = sa.bindparam("keys", type_=ARRAY(sa.Text))
+_TO_DRIVE = [status.value for status in TO_DRIVE]
+
+_INSERT_NEW = pg_insert(payments).on_conflict_do_nothing(index_elements=["order_id"])
+_LOCK = sa.select(payments).where(payments.c.order_id == sa.any_(_KEYS)).order_by(payments.c.order_id).with_for_update()
+_CLAIM = sa.text(
+    "UPDATE payments SET claimed_by = :instance, lease_until = now() + make_interval(secs => :lease_s)"
+    " WHERE order_id = ANY(ARRAY(SELECT order_id FROM payments WHERE status = ANY(:to_drive)"
+    " AND (lease_until IS NULL OR lease_until < now()) ORDER BY order_id LIMIT :limit FOR UPDATE SKIP LOCKED))"
+    " RETURNING *"
+).bindparams(sa.bindparam("to_drive", type_=ARRAY(sa.Text)))
+_POSTPONE = sa.text(
+    "UPDATE payments SET claimed_by = NULL, lease_until = now() + make_interval(secs => :wait_s),"
+    " attempts = attempts + 1 WHERE order_id = :key AND claimed_by = :instance"
+)
+_PARK = sa.text(
+    "UPDATE payments SET claimed_by = NULL, lease_until = 'infinity', charge_command = NULL, refund_command = NULL"
+    " WHERE order_id = :key AND claimed_by = :instance"
+)
+_RELEASE = sa.text("UPDATE payments SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = :instance")
+_INBOX = Inbox(inbox)
+_FORGET = sa.text(f"DELETE FROM {inbox.name} WHERE message_id = ANY(CAST(:ids AS uuid[]))")
+
+
+class SqlDrivenPayments:
+    """``DrivenPayments`` on ``conn``: its changes commit (or not) with the unit of work's transaction."""
+
+    def __init__(self, conn: Connection, replies: Callable[[], Mapping[uuid.UUID, dict[str, Any]]]) -> None:
+        self._conn = conn
+        self._replies = replies
+
+    def lock(self, new: list[Payment]) -> dict[str, Owed]:
+        """One insert of the new payments (``ON CONFLICT DO NOTHING``), one ``SELECT … FOR UPDATE``."""
+        if new:
+            self._conn.execute(_INSERT_NEW, [{**vars(p), "status": p.status.value} for p in new])
+        rows = self._conn.execute(_LOCK, {"keys": sorted({p.order_id for p in new})})
+        return {row.order_id: _owed(row) for row in rows}
+
+    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
+        """A parked payment (see ``park``) is driven again: a command has come for it."""
+        self._conn.execute(
+            payments.update()
+            .where(payments.c.order_id == order_id)
+            .values(
+                {
+                    "status": status.value,
+                    f"{command.value}_command": Codec.encode(envelope),
+                    "attempts": 0,
+                    "lease_until": sa.case((payments.c.claimed_by.is_(None), None), else_=payments.c.lease_until),
+                    "updated_at": sa.func.now(),
+                }
+            )
+        )
+
+    def claim(self, instance: str, limit: int, lease_s: float) -> list[Owed]:
+        params = {"instance": instance, "lease_s": lease_s, "limit": limit, "to_drive": _TO_DRIVE}
+        return [_owed(row) for row in self._conn.execute(_CLAIM, params)]
+
+    def held(self, order_ids: list[str], instance: str) -> dict[str, Owed]:
+        rows = self._conn.execute(_LOCK, {"keys": sorted(order_ids)})
+        return {row.order_id: _owed(row) for row in rows if row.claimed_by == instance}
+
+    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
+        c = payments.c
+        changes: dict[str, Any] = {name: getattr(payment, name) for name in ("decline_reason", "decline_code")}
+        changes |= {"intent_id": payment.intent_id, "refund_id": payment.refund_id, "status": payment.status.value}
+        if charge_answered:
+            changes["charge_command"] = None
+        if refund_answered:
+            changes["refund_command"] = None
+        released = {"claimed_by": None, "lease_until": None, "attempts": 0, "updated_at": sa.func.now()}
+        self._conn.execute(payments.update().where(c.order_id == payment.order_id).values({**changes, **released}))
+
+    def postpone(self, order_id: str, instance: str, wait_s: float) -> None:
+        self._conn.execute(_POSTPONE, {"key": order_id, "instance": instance, "wait_s": wait_s})
+
+    def release(self, instance: str) -> None:
+        self._conn.execute(_RELEASE, {"instance": instance})
+
+    def record_replies(self) -> None:
+        _INBOX.record_replies(self._conn, self._replies())
+
+    def park(self, order_id: str, instance: str) -> None:
+        commands = self.held([order_id], instance).get(order_id)
+        if commands is None:
+            return
+        ids = [str(e.message_id) for e in (commands.charge, commands.refund) if e is not None]
+        self._conn.execute(_PARK, {"key": order_id, "instance": instance})
+        self._conn.execute(_FORGET, {"ids": ids})
+
+
+def _owed(row: sa.Row[Any]) -> Owed:
+    m = row._mapping
+    return Owed(payment_of(row), _decoded(m["charge_command"]), _decoded(m["refund_command"]), m["attempts"])
+
+
+def _decoded(command: bytes | None) -> Envelope[Any] | None:
+    return codec_for(PAYMENT_COMMANDS.name).decode(bytes(command)) if command is not None else None
