@@ -8,8 +8,9 @@ from payment.adapters.stripe_gateway import StripeGateway
 from payment.adapters.tables import inbox, outbox
 from payment.adapters.unit_of_work import unit_factory
 from payment.entrypoints.concurrency import concurrently_by_order
+from payment.entrypoints.driver import Driver
 from payment.entrypoints.http import PaymentsController
-from payment.entrypoints.messages import HANDLERS
+from payment.entrypoints.messages import HANDLERS, accepting
 from payment.ports import PaymentGateway
 from payment.settings import PaymentSettings
 from plumbing.db import create_db_engine
@@ -23,14 +24,23 @@ def main() -> None:
     # The store commits on an engine of its own, outside the consumer's transaction, before a charge goes on.
     settings = PaymentSettings.load_or_exit()
     store = PaymentStore(create_db_engine(settings.database_url, pool_size=4))
+    gateway, max_in_flight = _gateway(settings), settings.gateway().max_in_flight
+    routes = concurrently_by_order(HANDLERS, max_in_flight=max_in_flight)
+    workers = None
+    if settings.payment_driver:  # accept in the consumer's transaction; a driver answers (#16)
+        driver = Driver(
+            gateway, instance=settings.instance_id, max_in_flight=max_in_flight, lease_s=settings.payment_lease_s
+        )
+        routes, workers = accepting(driver.wake), lambda units: [driver.worker(units)]
     run_service(
         ServiceParts(
             name="payment",
             outbox=outbox,
             inbox=inbox,
-            unit=unit_factory(store, _gateway(settings)),
-            routes=concurrently_by_order(HANDLERS, max_in_flight=settings.gateway().max_in_flight),
+            unit=unit_factory(store, gateway),
+            routes=routes,
             http=HTTP_API,
+            workers=workers,
             settings=settings,
         )
     )

@@ -11,8 +11,12 @@ for good answers every owed command with ``CommandFailed`` and parks the payment
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +31,8 @@ from payment import services
 from payment.domain.driving import TO_DRIVE, Command, accepted, settled
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.domain.payments import Payment, PaymentStatus
-from payment.ports import Owed, PaymentGateway, PaymentRecords, PaymentUnitOfWork
+from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
+from plumbing.routing import Scope
 from plumbing.unit_of_work import UnitsOfWork, reply_to
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,11 @@ FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 30.0
 
 
-def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]]) -> bool:
+def _unscoped(_envelope: Envelope[Any]) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope = _unscoped) -> bool:
     """Accept a batch's ChargePayment and RefundPayment commands, in order; True if a payment is left to drive.
 
     Answered now: a charge whose payment rests already, a refund of a payment never charged or refunded already.
@@ -47,17 +56,21 @@ def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]]) -> bool:
     owed = uow.driven.lock(list(candidates.values()))
     to_drive = False
     for envelope in commands:
-        payment = owed[envelope.payload.order_id].payment
-        command = Command.CHARGE if isinstance(envelope.payload, ChargePayment) else Command.REFUND
-        status, now = accepted(payment.status, command)
-        if now:
-            reply = services.charge_reply(payment) if command is Command.CHARGE else services.refund_reply(payment)
-            uow.reply(envelope, reply)
-        else:
-            payment.status = status
-            uow.driven.owe(payment.order_id, status, command, envelope)
-            to_drive = True
+        with scope(envelope):
+            to_drive |= _accepted(uow, owed[envelope.payload.order_id].payment, envelope)
     return to_drive
+
+
+def _accepted(uow: PaymentUnitOfWork, payment: Payment, envelope: Envelope[Any]) -> bool:
+    command = Command.CHARGE if isinstance(envelope.payload, ChargePayment) else Command.REFUND
+    status, now = accepted(payment.status, command)
+    if now:
+        reply = services.charge_reply(payment) if command is Command.CHARGE else services.refund_reply(payment)
+        uow.reply(envelope, reply)
+        return False
+    payment.status = status
+    uow.driven.owe(payment.order_id, status, command, envelope)
+    return True
 
 
 def _new(command: ChargePayment | RefundPayment) -> Payment:
@@ -88,34 +101,53 @@ class Stepped:
     payment: Payment | None = None
     unavailable: str | None = None
     refused: str | None = None
+    lost: bool = False
+    """Another claim holds the payment now: this step's outcome is not this driver's to record."""
 
 
-async def step(store: PaymentRecords, gateway: PaymentGateway, owed: Owed) -> Stepped:
-    """Take the payment through its step with the processor; only the intent id is stored on the way."""
+StoreIntent = Callable[[str, str, str], Awaitable[bool]]
+"""``DrivenPayments.store_intent`` (order id, intent id, lease), committed before it returns."""
+
+
+class _LostLease(Exception):
+    pass
+
+
+async def step(store_intent: StoreIntent, gateway: PaymentGateway, owed: Owed) -> Stepped:
+    """Take the payment through its step with the processor; only the intent id is stored on the way (fenced by
+    the claim: a driver whose lease ran out never confirms an intent of its own)."""
+    assert owed.lease is not None
     refund_key = owed.refund.payload.idempotency_key if owed.refund is not None else None
+    progress = _Progress(store_intent, owed.lease)
     try:
-        return Stepped(owed, payment=await services.step(_Progress(store), gateway, owed.payment, refund_key))
+        return Stepped(
+            owed, payment=await services.step(progress, gateway, dataclasses.replace(owed.payment), refund_key)
+        )
+    except _LostLease:
+        return Stepped(owed, lost=True)
     except GatewayUnavailable as error:
         return Stepped(owed, unavailable=str(error) or type(error).__name__)
     except GatewayRefused as error:
         return Stepped(owed, refused=str(error) or type(error).__name__)
 
 
-def settle(units: UnitsOfWork[PaymentUnitOfWork], instance: str, steps: list[Stepped]) -> list[bool]:
+def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped]) -> list[bool]:
     """Record the steps' outcomes and replies in one transaction; for each, whether its payment is to drive
-    again now. A payment this instance no longer holds (its lease ran out) is left to its new driver."""
+    again now. A payment its claim no longer holds (the lease ran out) is left to its new driver."""
     again = []
     with units.begin() as uow:
-        held = uow.driven.held([s.owed.payment.order_id for s in steps], instance)
+        held = uow.driven.held([s.owed.payment.order_id for s in steps])
         for stepped in steps:
             now = held.get(stepped.owed.payment.order_id)
-            again.append(now is not None and _settled(uow, instance, stepped, now))
+            mine = now is not None and not stepped.lost and now.lease == stepped.owed.lease
+            again.append(now is not None and mine and _settled(uow, stepped, now))
         uow.driven.record_replies()
     return again
 
 
-def _settled(uow: PaymentUnitOfWork, instance: str, stepped: Stepped, now: Owed) -> bool:
-    order_id = stepped.owed.payment.order_id
+def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed) -> bool:
+    order_id, lease = stepped.owed.payment.order_id, now.lease
+    assert lease is not None
     if stepped.payment is not None:
         payment = stepped.payment
         rests = settled(payment.status, charge_owed=now.charge is not None, refund_owed=now.refund is not None)
@@ -129,7 +161,7 @@ def _settled(uow: PaymentUnitOfWork, instance: str, stepped: Stepped, now: Owed)
     if stepped.unavailable is not None:
         wait_s = min(FIRST_BACKOFF_S * 2**now.attempts, MAX_BACKOFF_S)
         log.warning("payment %s: processor unavailable (%s); again in %.1f s", order_id, stepped.unavailable, wait_s)
-        uow.driven.postpone(order_id, instance, wait_s)
+        uow.driven.postpone(order_id, lease, wait_s)
         return False
     reason = f"the processor refused the request: {stepped.refused}"
     log.error("payment %s: %s; parked until a command comes again", order_id, reason)
@@ -139,7 +171,7 @@ def _settled(uow: PaymentUnitOfWork, instance: str, stepped: Stepped, now: Owed)
             # Not the reply's id: the real reply, once a command comes again after a fix, must not pass for a copy.
             failure = msgspec.structs.replace(reply_to(command, failed), message_id=uuid.uuid4())
             uow.publish(SAGA_REPLIES, failure, key=str(command.saga_id))
-    uow.driven.park(order_id, instance)
+    uow.driven.park(order_id, lease)
     return False
 
 
@@ -147,18 +179,20 @@ class _Progress:
     """``PaymentRecords`` for a driven step: the intent id is stored at once (before it is confirmed, so a
     retry never creates a second one); the rest waits for ``settle``, which stores it with the replies."""
 
-    def __init__(self, store: PaymentRecords) -> None:
-        self._store = store
+    def __init__(self, store_intent: StoreIntent, lease: str) -> None:
+        self._store_intent = store_intent
+        self._lease = lease
 
     async def open(self, payment: Payment) -> Payment:
         raise AssertionError("a driven payment exists already")
 
     async def find(self, order_id: str) -> Payment | None:
-        return await self._store.find(order_id)
+        raise AssertionError("a driven payment is at hand")
 
     async def update(self, payment: Payment, **changes: Any) -> Payment:
-        if "intent_id" in changes:
-            await self._store.update(payment, intent_id=changes.pop("intent_id"))
+        intent_id = changes.get("intent_id")
+        if intent_id is not None and not await self._store_intent(payment.order_id, intent_id, self._lease):
+            raise _LostLease(payment.order_id)
         for name, value in changes.items():
             setattr(payment, name, value)
         return payment

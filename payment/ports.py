@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,6 +80,11 @@ class PaymentUnitOfWork(Messages, Protocol):
     def gateway(self) -> PaymentGateway: ...
 
     @property
+    def on_commit(self) -> list[Callable[[], None]]:
+        """Called once the unit of work's transaction has committed."""
+        ...
+
+    @property
     def driven(self) -> DrivenPayments:
         """Bound to the unit of work's transaction, unlike ``payments``."""
         ...
@@ -93,6 +99,8 @@ class Owed:
     refund: Envelope[Any] | None
     attempts: int = 0
     """Tries since the payment last moved on (each ended by a processor outage)."""
+    lease: str | None = None
+    """The claim that holds the payment (``DrivenPayments.claim``), if any: a fence for everything its driver writes."""
 
 
 class DrivenPayments(Protocol):
@@ -107,24 +115,30 @@ class DrivenPayments(Protocol):
         """Set the payment's status and record ``envelope`` as the command of that kind it owes a reply to."""
         ...
 
-    def claim(self, instance: str, limit: int, lease_s: float) -> list[Owed]:
-        """Lease up to ``limit`` payments to drive that nobody holds (or whose lease ran out) to ``instance``."""
+    def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
+        """Lease up to ``limit`` payments to drive that nobody holds (or whose lease ran out) for ``lease_s`` to the
+        claim named ``lease`` (``<instance>/<unique>``: an instance may hold several claims)."""
         ...
 
-    def held(self, order_ids: list[str], instance: str) -> dict[str, Owed]:
-        """Lock these payments; those ``instance`` still holds, with the replies they owe now."""
+    def held(self, order_ids: list[str]) -> dict[str, Owed]:
+        """Lock these payments; each with the replies it owes now and the claim that holds it now."""
         ...
 
     def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
         """Store the payment's outcome, forget the replies answered, and release it (no claimant, no lease)."""
         ...
 
-    def postpone(self, order_id: str, instance: str, wait_s: float) -> None:
-        """Release a payment ``instance`` holds, to be driven again in ``wait_s`` (a processor outage)."""
+    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+        """Store the payment's new intent id, committed at once, if the claim ``lease`` still holds the payment
+        and it has no intent yet; whether it did (if not, the intent must not be confirmed)."""
+        ...
+
+    def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
+        """Release a payment the claim ``lease`` holds, to be driven again in ``wait_s`` (a processor outage)."""
         ...
 
     def release(self, instance: str) -> None:
-        """Release every payment ``instance`` holds (it starts again: what it was driving died with its process)."""
+        """Release every payment the claims of ``instance`` hold (it starts again: what it drove died with it)."""
         ...
 
     def record_replies(self) -> None:
@@ -132,7 +146,7 @@ class DrivenPayments(Protocol):
         command to get."""
         ...
 
-    def park(self, order_id: str, instance: str) -> None:
-        """Release a payment ``instance`` holds until a command comes for it again (the processor refused a call
+    def park(self, order_id: str, lease: str) -> None:
+        """Release a payment the claim ``lease`` holds until a command comes for it again (the processor refused a call
         for good), forgetting its owed replies and their commands' inbox entries (answered with a failure)."""
         ...

@@ -89,6 +89,14 @@ class PaymentSettings(ServiceSettings):
     payment_max_in_flight: int = Field(
         500, ge=1, description="orders whose commands are handled at once (each waiting on the gateway holds no thread)"
     )
+    payment_driver: bool = Field(
+        False,
+        description="accept each command in the consumer's transaction and answer it once a background driver has "
+        "made the Stripe calls, instead of holding the consumer's batch until its slowest charge is made (#16)",
+    )
+    payment_lease_s: float = Field(
+        30.0, gt=0, description="how long an instance holds a payment it drives before another may take it over"
+    )
     stripe_api_key: SecretStr = Field(
         SecretStr(EMULATOR_KEY),
         description="Stripe secret or restricted key (a Kubernetes Secret in production)",

@@ -32,20 +32,26 @@ _TO_DRIVE = [status.value for status in TO_DRIVE]
 _INSERT_NEW = pg_insert(payments).on_conflict_do_nothing(index_elements=["order_id"])
 _LOCK = sa.select(payments).where(payments.c.order_id == sa.any_(_KEYS)).order_by(payments.c.order_id).with_for_update()
 _CLAIM = sa.text(
-    "UPDATE payments SET claimed_by = :instance, lease_until = now() + make_interval(secs => :lease_s)"
+    "UPDATE payments SET claimed_by = :lease, lease_until = now() + make_interval(secs => :lease_s)"
     " WHERE order_id = ANY(ARRAY(SELECT order_id FROM payments WHERE status = ANY(:to_drive)"
     " AND (lease_until IS NULL OR lease_until < now()) ORDER BY order_id LIMIT :limit FOR UPDATE SKIP LOCKED))"
     " RETURNING *"
 ).bindparams(sa.bindparam("to_drive", type_=ARRAY(sa.Text)))
 _POSTPONE = sa.text(
     "UPDATE payments SET claimed_by = NULL, lease_until = now() + make_interval(secs => :wait_s),"
-    " attempts = attempts + 1 WHERE order_id = :key AND claimed_by = :instance"
+    " attempts = attempts + 1 WHERE order_id = :key AND claimed_by = :lease"
 )
 _PARK = sa.text(
     "UPDATE payments SET claimed_by = NULL, lease_until = 'infinity', charge_command = NULL, refund_command = NULL"
-    " WHERE order_id = :key AND claimed_by = :instance"
+    " WHERE order_id = :key AND claimed_by = :lease"
 )
-_RELEASE = sa.text("UPDATE payments SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = :instance")
+_RELEASE = sa.text(
+    "UPDATE payments SET claimed_by = NULL, lease_until = NULL WHERE left(claimed_by, length(:prefix)) = :prefix"
+)
+_STORE_INTENT = sa.text(
+    "UPDATE payments SET intent_id = :intent_id, updated_at = now()"
+    " WHERE order_id = :key AND claimed_by = :lease AND intent_id IS NULL"
+)
 _INBOX = Inbox(inbox)
 _FORGET = sa.text(f"DELETE FROM {inbox.name} WHERE message_id = ANY(CAST(:ids AS uuid[]))")
 
@@ -80,13 +86,18 @@ class SqlDrivenPayments:
             )
         )
 
-    def claim(self, instance: str, limit: int, lease_s: float) -> list[Owed]:
-        params = {"instance": instance, "lease_s": lease_s, "limit": limit, "to_drive": _TO_DRIVE}
+    def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
+        params = {"lease": lease, "lease_s": lease_s, "limit": limit, "to_drive": _TO_DRIVE}
         return [_owed(row) for row in self._conn.execute(_CLAIM, params)]
 
-    def held(self, order_ids: list[str], instance: str) -> dict[str, Owed]:
+    def held(self, order_ids: list[str]) -> dict[str, Owed]:
         rows = self._conn.execute(_LOCK, {"keys": sorted(order_ids)})
-        return {row.order_id: _owed(row) for row in rows if row.claimed_by == instance}
+        return {row.order_id: _owed(row) for row in rows}
+
+    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+        """Its own statement, committed with the unit of work (the driver opens one for it)."""
+        params = {"key": order_id, "intent_id": intent_id, "lease": lease}
+        return self._conn.execute(_STORE_INTENT, params).rowcount == 1
 
     def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
         c = payments.c
@@ -99,27 +110,29 @@ class SqlDrivenPayments:
         released = {"claimed_by": None, "lease_until": None, "attempts": 0, "updated_at": sa.func.now()}
         self._conn.execute(payments.update().where(c.order_id == payment.order_id).values({**changes, **released}))
 
-    def postpone(self, order_id: str, instance: str, wait_s: float) -> None:
-        self._conn.execute(_POSTPONE, {"key": order_id, "instance": instance, "wait_s": wait_s})
+    def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
+        self._conn.execute(_POSTPONE, {"key": order_id, "lease": lease, "wait_s": wait_s})
 
     def release(self, instance: str) -> None:
-        self._conn.execute(_RELEASE, {"instance": instance})
+        self._conn.execute(_RELEASE, {"prefix": f"{instance}/"})
 
     def record_replies(self) -> None:
         _INBOX.record_replies(self._conn, self._replies())
 
-    def park(self, order_id: str, instance: str) -> None:
-        commands = self.held([order_id], instance).get(order_id)
-        if commands is None:
+    def park(self, order_id: str, lease: str) -> None:
+        commands = self.held([order_id]).get(order_id)
+        if commands is None or commands.lease != lease:
             return
         ids = [str(e.message_id) for e in (commands.charge, commands.refund) if e is not None]
-        self._conn.execute(_PARK, {"key": order_id, "instance": instance})
+        self._conn.execute(_PARK, {"key": order_id, "lease": lease})
         self._conn.execute(_FORGET, {"ids": ids})
 
 
 def _owed(row: sa.Row[Any]) -> Owed:
     m = row._mapping
-    return Owed(payment_of(row), _decoded(m["charge_command"]), _decoded(m["refund_command"]), m["attempts"])
+    return Owed(
+        payment_of(row), _decoded(m["charge_command"]), _decoded(m["refund_command"]), m["attempts"], m["claimed_by"]
+    )
 
 
 def _decoded(command: bytes | None) -> Envelope[Any] | None:

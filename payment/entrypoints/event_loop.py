@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -30,6 +31,10 @@ class EventLoopThread:
             coroutine.close()
             raise RuntimeError(f"{self._name}: run() from the loop's own thread would wait for itself")
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coroutine`` on the loop without waiting for it; its future."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._started())
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._starting:

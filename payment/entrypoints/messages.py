@@ -1,23 +1,25 @@
-"""Payment's message handlers, and the table that routes each message type to one.
+"""Payment's message handlers, and the tables that route each message type to one.
 
 They are coroutines applying one command each; ``ROUTES`` runs a batch's commands concurrently, one order per
-task on payment's event loop, with ``payment.entrypoints.concurrency.concurrently_by_order``.
+task on payment's event loop, with ``payment.entrypoints.concurrency.concurrently_by_order``. With
+``RV_PAYMENT_DRIVER`` set, ``accepting`` routes them instead: accepted at once, answered by the driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.payment import ChargePayment, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS
-from payment import services
+from payment import driving, services
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.entrypoints.concurrency import AsyncRoutes, concurrently_by_order
 from payment.ports import PaymentUnitOfWork
 from plumbing.errors import RetryLater, Unprocessable
-from plumbing.routing import Routes
+from plumbing.routing import Batched, Routes, Scope
 
 
 async def charge_payment(uow: PaymentUnitOfWork, command: Envelope[ChargePayment]) -> None:
@@ -54,6 +56,20 @@ HANDLERS: AsyncRoutes[PaymentUnitOfWork] = {
         "RefundPayment": refund_payment,
     },
 }
+
+
+def accepting(wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
+    """Payment's commands accepted in the consumer's transaction (``payment.driving.accept``), the driver woken
+    (``wake``) once the transaction has committed if it accepted a payment to drive; both kinds of command go
+    in one call, in the batch's order."""
+
+    def many(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
+        if driving.accept(uow, commands, scope):
+            uow.on_commit.append(wake)
+
+    accept = Batched(many)
+    return {PAYMENT_COMMANDS.name: {"ChargePayment": accept, "RefundPayment": accept}}
+
 
 ROUTES: Routes[PaymentUnitOfWork] = concurrently_by_order(HANDLERS)
 """The handlers as the consumer runs them (the service sets its own in-flight limit: see bootstrap)."""

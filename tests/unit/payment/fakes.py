@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 
+from contracts.envelope import Envelope
 from contracts.payment import ChargePayment
+from contracts.topics import SAGA_REPLIES
 from payment.adapters.group_commit import GroupCommit
+from payment.domain.driving import TO_DRIVE, Command
 from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
-from payment.domain.payments import Payment
+from payment.domain.payments import Payment, PaymentStatus
+from payment.ports import Owed
+from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
 
 
@@ -129,12 +135,14 @@ class FakeGateway:
 
 
 class FakePaymentUnitOfWork(FakeMessages):
-    """``payment.ports.PaymentUnitOfWork`` in memory."""
+    """``payment.ports.PaymentUnitOfWork`` in memory, with its payments' driving state."""
 
     def __init__(self, gateway: FakeGateway | None = None) -> None:
         super().__init__()
         self.payments = FakeRecords()
         self.gateway = gateway or FakeGateway()
+        self.driven = FakeDrivenPayments(self.payments, self)
+        self.on_commit: list[Callable[[], None]] = []
 
 
 def payments(uow: FakePaymentUnitOfWork | None = None) -> FakeUnitsOfWork[FakePaymentUnitOfWork]:
@@ -191,3 +199,101 @@ class GroupCommittedRecords:
             setattr(payment, name, value)
         await self._writes.submit(("update", dataclasses.replace(payment)))
         return payment
+
+
+@dataclasses.dataclass
+class DrivenRow:
+    """What ``payments`` holds about driving one payment."""
+
+    charge: Envelope[Any] | None = None
+    refund: Envelope[Any] | None = None
+    claimed_by: str | None = None
+    lease_until: float | None = None
+    attempts: int = 0
+
+
+class FakeDrivenPayments:
+    """``payment.ports.DrivenPayments`` beside a ``FakeRecords`` (the same payments), on a clock of its own
+    (``now``, in seconds) for the leases; ``inbox`` keeps each recorded reply's payload by its command's id."""
+
+    def __init__(self, records: FakeRecords, messages: FakeMessages) -> None:
+        self.records = records
+        self.messages = messages
+        self.rows: dict[str, DrivenRow] = {}
+        self.inbox: dict[uuid.UUID, Any] = {}
+        self.now = 0.0
+
+    def _owed(self, order_id: str) -> Owed:
+        row = self.rows.setdefault(order_id, DrivenRow())
+        payment = dataclasses.replace(self.records.rows[order_id])
+        return Owed(payment, row.charge, row.refund, row.attempts, row.claimed_by)
+
+    def lock(self, new: list[Payment]) -> dict[str, Owed]:
+        for payment in new:
+            self.records.rows.setdefault(payment.order_id, dataclasses.replace(payment))
+        return {p.order_id: self._owed(p.order_id) for p in new}
+
+    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
+        self.records.rows[order_id].status = status
+        row = self.rows.setdefault(order_id, DrivenRow())
+        setattr(row, command.value, envelope)
+        row.attempts = 0
+        if row.claimed_by is None:
+            row.lease_until = None
+
+    def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
+        due = [
+            order_id
+            for order_id, payment in sorted(self.records.rows.items())
+            if payment.status in TO_DRIVE
+            and (self.rows.setdefault(order_id, DrivenRow()).lease_until or -1.0) < self.now
+        ][:limit]
+        for order_id in due:
+            self.rows[order_id].claimed_by, self.rows[order_id].lease_until = lease, self.now + lease_s
+        return [self._owed(order_id) for order_id in due]
+
+    def held(self, order_ids: list[str]) -> dict[str, Owed]:
+        return {o: self._owed(o) for o in order_ids if o in self.records.rows}
+
+    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+        payment = self.records.rows[order_id]
+        if self.rows[order_id].claimed_by != lease or payment.intent_id is not None:
+            return False
+        payment.intent_id = intent_id
+        return True
+
+    async def stored_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+        """``store_intent`` as the driver calls it."""
+        return self.store_intent(order_id, intent_id, lease)
+
+    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
+        self.records.rows[payment.order_id] = dataclasses.replace(payment)
+        row = self.rows[payment.order_id]
+        row.charge = None if charge_answered else row.charge
+        row.refund = None if refund_answered else row.refund
+        row.claimed_by, row.lease_until, row.attempts = None, None, 0
+
+    def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
+        row = self.rows[order_id]
+        if row.claimed_by == lease:
+            row.claimed_by, row.lease_until, row.attempts = None, self.now + wait_s, row.attempts + 1
+
+    def release(self, instance: str) -> None:
+        for row in self.rows.values():
+            if (row.claimed_by or "").startswith(f"{instance}/"):
+                row.claimed_by, row.lease_until = None, None
+
+    def record_replies(self) -> None:
+        for sent in self.messages.sent:
+            command_id = sent.envelope.causation_id
+            if sent.topic == SAGA_REPLIES.name and command_id and sent.envelope.message_id == reply_id(command_id):
+                self.inbox[command_id] = sent.envelope.payload
+
+    def park(self, order_id: str, lease: str) -> None:
+        row = self.rows[order_id]
+        if row.claimed_by == lease:
+            for command in (row.charge, row.refund):
+                if command is not None:
+                    self.inbox.pop(command.message_id, None)
+            row.charge = row.refund = row.claimed_by = None
+            row.lease_until = float("inf")

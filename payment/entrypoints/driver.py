@@ -1,0 +1,116 @@
+"""The driver: payment's worker that takes accepted payments through their steps with the processor.
+
+Woken right after a consumer's transaction accepted a payment to drive (``wake``), and every
+``scan_every_s`` anyway (a payment whose lease ran out, whose outage backoff is over, or that another
+instance left behind). Each claim leases the payments for ``lease_s``; their steps run side by side on
+payment's event loop (at most ``max_in_flight``), and the steps that end together settle in one transaction
+(``GroupCommit``), outcome and replies at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from payment import driving
+from payment.adapters.group_commit import GroupCommit
+from payment.entrypoints.event_loop import PAYMENT_LOOP, EventLoopThread
+from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
+from plumbing.runtime import Worker
+from plumbing.unit_of_work import UnitsOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Driver:
+    """Drives the payments ``instance`` claims; ``run`` is its worker loop (``plumbing.runtime.Worker``)."""
+
+    def __init__(
+        self,
+        gateway: PaymentGateway,
+        *,
+        instance: str,
+        max_in_flight: int,
+        lease_s: float = 30.0,
+        scan_every_s: float = 1.0,
+        loop: EventLoopThread = PAYMENT_LOOP,
+    ) -> None:
+        self._units: UnitsOfWork[PaymentUnitOfWork] | None = None
+        self._gateway = gateway
+        self._instance, self._max_in_flight = instance, max_in_flight
+        self._lease_s, self._scan_every_s, self._loop = lease_s, scan_every_s, loop
+        self._woken = threading.Event()
+        self._counting = threading.Lock()
+        self._in_flight = 0
+        self._settlements: GroupCommit[driving.Stepped, bool] = GroupCommit(self._settle)
+        self._intents: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._store_intents)
+
+    def worker(self, units: UnitsOfWork[PaymentUnitOfWork]) -> Worker:
+        """The driver's worker, opening its transactions through ``units`` (the service's, handing to its relay)."""
+        self._units = units
+        return Worker("payment-driver", self.run)
+
+    @property
+    def units(self) -> UnitsOfWork[PaymentUnitOfWork]:
+        assert self._units is not None, "the driver's worker was not made (see ``worker``)"
+        return self._units
+
+    def wake(self) -> None:
+        """Look for payments to drive now (called once a transaction that accepted one has committed)."""
+        self._woken.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Claim and drive payments until ``stop``; first release what this instance held before it restarted."""
+        with self.units.begin() as uow:
+            uow.driven.release(self._instance)
+        while not stop.is_set():
+            self._woken.wait(self._scan_every_s)
+            self._woken.clear()
+            if not stop.is_set():
+                self.claim()
+
+    def claim(self) -> int:
+        """Claim as many payments as there is room for and start driving them; how many."""
+        with self._counting:
+            room = self._max_in_flight - self._in_flight
+        if room <= 0:
+            return 0
+        with self.units.begin() as uow:
+            claimed = uow.driven.claim(f"{self._instance}/{uuid.uuid4().hex[:12]}", room, self._lease_s)
+        with self._counting:
+            self._in_flight += len(claimed)
+        for owed in claimed:
+            self._loop.submit(self._drive(owed))
+        if len(claimed) == room:
+            self._woken.set()  # there may be more
+        return len(claimed)
+
+    @property
+    def in_flight(self) -> int:
+        """Payments claimed and not settled yet."""
+        with self._counting:
+            return self._in_flight
+
+    async def _drive(self, owed: Owed) -> None:
+        again = False
+        try:
+            stepped = await driving.step(self._store_intent, self._gateway, owed)
+            again = await self._settlements.submit(stepped)
+        except Exception:  # the database: the lease runs out and the payment is claimed again
+            log.exception("payment %s: not settled; driven again once its lease runs out", owed.payment.order_id)
+        finally:
+            with self._counting:
+                self._in_flight -= 1
+        if again:
+            self.wake()
+
+    async def _store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+        return await self._intents.submit((order_id, intent_id, lease))
+
+    def _store_intents(self, intents: list[tuple[str, str, str]]) -> list[bool]:
+        with self.units.begin() as uow:
+            return [uow.driven.store_intent(*intent) for intent in intents]
+
+    def _settle(self, steps: list[driving.Stepped]) -> list[bool]:
+        return driving.settle(self.units, steps)
