@@ -1,0 +1,155 @@
+"""Payment accepts its commands in the consumer's transaction and a driver answers them (``RV_PAYMENT_DRIVER``),
+against payment's real database: a batch's charges take one latency round together, a copy of a command in
+flight starts no second charge, and everything is answered exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from contracts.codecs import codec_for
+from contracts.envelope import Envelope
+from contracts.payment import PaymentSucceeded
+from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
+from coordinator.sagas.create_order import charge_payment
+from infra import services
+from payment.adapters.payment_store import PaymentStore
+from payment.adapters.simulated_gateway import SimulatedGateway
+from payment.adapters.tables import outbox as payment_outbox
+from payment.adapters.unit_of_work import SqlPaymentUnitOfWork, unit_factory
+from payment.domain.gateway import Confirmation
+from payment.domain.payments import Payment
+from payment.entrypoints.driver import Driver
+from payment.entrypoints.event_loop import EventLoopThread
+from payment.entrypoints.messages import accepting
+from plumbing.outbox import OutboxRow
+from plumbing.routing import Batched
+from plumbing.unit_of_work import Transactions, reply_id
+from tests.e2e.test_consumer_contracts import _command, _data
+from tests.restocking import set_available
+from tests.support import database, place_order, query, settled_saga, wait_for
+from tests.unit.payment.fakes import Together
+
+
+class CountingGateway(SimulatedGateway):
+    """The latency gateway, counting the intents it charged (a charge is an intent confirmed for the first time)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.charged: list[str] = []
+
+    async def confirm(self, intent_id: str, payment: Payment) -> Confirmation:
+        before = self._status.get(intent_id)
+        confirmation = await super().confirm(intent_id, payment)
+        if confirmation.succeeded and before != "succeeded":
+            self.charged.append(intent_id)
+        return confirmation
+
+
+@contextlib.contextmanager
+def driven(gateway: SimulatedGateway) -> Iterator[tuple[Transactions[SqlPaymentUnitOfWork], Driver, list[OutboxRow]]]:
+    """Payment's units of work on its real database (each commit's outbox rows kept in a list) and a driver on an
+    event loop of its own; its leases released at the end."""
+    engine = database("payment")
+    written: list[OutboxRow] = []
+
+    def hand_over(commit: Any, rows: list[OutboxRow], _conn: sa.Connection) -> None:
+        commit()
+        written.extend(rows)
+
+    units = Transactions(engine, payment_outbox, unit_factory(PaymentStore(engine), gateway), hand_over)
+    driver = Driver(gateway, instance=f"test-{uuid.uuid4().hex[:8]}", max_in_flight=500, loop=EventLoopThread("t"))
+    driver.worker(units)
+    yield units, driver, written
+
+
+def accept(units: Transactions[SqlPaymentUnitOfWork], driver: Driver, commands: list[Envelope[Any]]) -> None:
+    handler = accepting(driver.wake)[PAYMENT_COMMANDS.name]["ChargePayment"]
+    assert isinstance(handler, Batched)
+    with units.begin() as uow:
+        handler.many(uow, commands, lambda _envelope: contextlib.nullcontext())
+
+
+def replies_to(written: list[OutboxRow], commands: list[Envelope[Any]]) -> list[Any]:
+    """The replies written to these commands, in their order (a command not answered has none)."""
+    codec = codec_for(SAGA_REPLIES.name)
+    replies = {
+        e.message_id: e.payload for e in (codec.decode(r.value) for r in written if r.topic == SAGA_REPLIES.name)
+    }
+    return [replies[reply_id(c.message_id)] for c in commands if reply_id(c.message_id) in replies]
+
+
+def test_a_batch_of_100_charges_is_answered_after_one_round_of_stripe_calls() -> None:
+    together = Together(100)  # each round of Stripe calls answers once all of the batch's calls wait
+    gateway = CountingGateway(0.2, sleep=lambda _seconds: together.wait())
+    batch = [_command(charge_payment, _data()) for _ in range(100)]
+    with driven(gateway) as (units, driver, written):
+        accept(units, driver, batch)
+        assert written == []  # accepted: nothing answered in the consumer's transaction
+        assert driver.claim() == 100
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the batch settled")
+        replies = replies_to(written, batch)
+    assert together.waiting == 200  # every create, then every confirm, in flight at the same time
+    assert [type(r) for r in replies] == [PaymentSucceeded] * 100
+    ids = [c.payload.order_id for c in batch]
+    rows = query("payment", "SELECT status, intent_id, claimed_by FROM payments WHERE order_id = ANY(:ids)", ids=ids)
+    assert sorted(r.status for r in rows) == ["SUCCEEDED"] * 100 and {r.claimed_by for r in rows} == {None}
+    assert len(set(gateway.charged)) == len(gateway.charged) == 100
+
+
+def test_a_copy_of_a_charge_in_flight_starts_no_second_charge_and_gets_the_one_reply() -> None:
+    calls_go = threading.Event()  # the processor answers nothing until the copy has been accepted
+    gateway = CountingGateway(0.2, sleep=lambda _seconds: asyncio.to_thread(calls_go.wait, 30))
+    first = _command(charge_payment, _data())
+    copy = msgspec.structs.replace(first, message_id=uuid.uuid4())  # the same command, sent again
+    with driven(gateway) as (units, driver, written):
+        accept(units, driver, [first])
+        assert driver.claim() == 1
+        accept(units, driver, [copy])  # while the first is in flight
+        assert driver.claim() == 0  # held by the first claim: nobody drives it twice
+        calls_go.set()
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the charge settled")
+        replies = replies_to(written, [first, copy])
+    assert [type(r) for r in replies] == [PaymentSucceeded]  # one reply, to the copy: the command owed it last
+    assert replies_to(written, [copy]) == replies
+    assert len(gateway.charged) == 1
+
+
+@pytest.fixture
+def payment_driven_with_latency() -> Iterator[None]:
+    """The payment service restarted with its driver on and the latency gateway (200 ms a call), then as it was."""
+    restarted_with({"RV_PAYMENT_GATEWAY": "latency", "RV_PAYMENT_DRIVER": "true"})
+    try:
+        yield
+    finally:
+        restarted_with({})
+
+
+def restarted_with(env: dict[str, str]) -> None:
+    instances = services.instances("payment")
+    for k in instances:
+        services.stop("payment", instance=k)
+        services.start("payment", env or None, instance=k)
+    for k in instances:
+        services.wait_healthy("payment", instance=k)
+
+
+@pytest.mark.usefixtures("payment_driven_with_latency")
+def test_the_service_with_its_driver_completes_every_saga_charging_each_order_once() -> None:
+    set_available("SNES-SMW", 1000)
+    order_ids = [place_order([("SNES-SMW", 1)]).json()["order_id"] for _ in range(30)]
+    sagas = [settled_saga(order_id, timeout_s=60) for order_id in order_ids]
+    assert {saga["state"] for saga in sagas} == {"COMPLETED"}
+    rows = query(
+        "payment", "SELECT status, intent_id, claimed_by FROM payments WHERE order_id = ANY(:ids)", ids=order_ids
+    )
+    assert len(rows) == 30 and {r.status for r in rows} == {"SUCCEEDED"} and {r.claimed_by for r in rows} == {None}
+    assert len({r.intent_id for r in rows}) == 30
