@@ -1,6 +1,7 @@
 """Payment accepts its commands in the consumer's transaction and a driver answers them (``RV_PAYMENT_DRIVER``),
 against payment's real database: a batch's charges take one latency round together, a copy of a command in
-flight starts no second charge, and everything is answered exactly once."""
+flight starts no second charge, a redelivery gets the reply from the inbox once it exists, and everything is
+answered exactly once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -23,6 +25,7 @@ from coordinator.sagas.create_order import charge_payment
 from infra import services
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.simulated_gateway import SimulatedGateway
+from payment.adapters.tables import inbox as payment_inbox
 from payment.adapters.tables import outbox as payment_outbox
 from payment.adapters.unit_of_work import SqlPaymentUnitOfWork, unit_factory
 from payment.domain.gateway import Confirmation
@@ -30,6 +33,7 @@ from payment.domain.payments import Payment
 from payment.entrypoints.driver import Driver
 from payment.entrypoints.event_loop import EventLoopThread
 from payment.entrypoints.messages import accepting
+from plumbing.inbox import Inbox
 from plumbing.outbox import OutboxRow
 from plumbing.routing import Batched
 from plumbing.unit_of_work import Transactions, reply_id
@@ -153,3 +157,33 @@ def test_the_service_with_its_driver_completes_every_saga_charging_each_order_on
     )
     assert len(rows) == 30 and {r.status for r in rows} == {"SUCCEEDED"} and {r.claimed_by for r in rows} == {None}
     assert len({r.intent_id for r in rows}) == 30
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A command as the inbox sees it."""
+
+    envelope: Envelope[Any]
+    topic: str = PAYMENT_COMMANDS.name
+
+
+def test_a_redelivered_command_in_flight_gets_no_reply_until_the_driver_records_it_in_the_inbox() -> None:
+    calls_go = threading.Event()
+    gateway = CountingGateway(0.2, sleep=lambda _seconds: asyncio.to_thread(calls_go.wait, 30))
+    asked = _command(charge_payment, _data())
+    inbox = Inbox(payment_inbox)
+    with driven(gateway) as (units, driver, written):
+        with units.begin() as uow:
+            assert inbox.claim(uow.conn, [Delivered(asked)]) == {asked.message_id}
+        accept(units, driver, [asked])
+        assert driver.claim() == 1
+        with units.begin() as uow:  # the same command delivered again while its charge is made
+            assert inbox.claim(uow.conn, [Delivered(asked)]) == set()
+            assert inbox.recorded_replies(uow.conn, [asked.message_id]) == []  # nothing to send yet
+        calls_go.set()
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the charge settled")
+        with units.begin() as uow:  # delivered once more: the consumer sends the recorded reply
+            [recorded] = inbox.recorded_replies(uow.conn, [asked.message_id])
+    [reply] = [row for row in written if row.topic == SAGA_REPLIES.name]
+    assert recorded["value"] == reply.value
+    assert len(gateway.charged) == 1
