@@ -17,6 +17,7 @@ from payment import driving
 from payment.adapters.group_commit import GroupCommit
 from payment.entrypoints.event_loop import PAYMENT_LOOP, EventLoopThread
 from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
+from plumbing.db import Fault, fault_of
 from plumbing.runtime import Worker
 from plumbing.unit_of_work import UnitsOfWork
 
@@ -61,14 +62,24 @@ class Driver:
         self._woken.set()
 
     def run(self, stop: threading.Event) -> None:
-        """Claim and drive payments until ``stop``; first release what this instance held before it restarted."""
-        with self.units.begin() as uow:
-            uow.driven.release(self._instance)
+        """Claim and drive payments until ``stop``; first release what this instance held before it restarted.
+
+        A database outage or collision is waited out: the next scan tries again.
+        """
+        released = False
         while not stop.is_set():
+            try:
+                if not released:
+                    with self.units.begin() as uow:
+                        uow.driven.release(self._instance)
+                    released = True
+                self.claim()
+            except Exception as error:
+                if fault_of(error) is Fault.PERMANENT:
+                    raise
+                log.warning("payment driver: the database failed (%r); trying again at the next scan", error)
             self._woken.wait(self._scan_every_s)
             self._woken.clear()
-            if not stop.is_set():
-                self.claim()
 
     def claim(self) -> int:
         """Claim as many payments as there is room for and start driving them; how many."""
