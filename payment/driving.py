@@ -53,24 +53,30 @@ def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope =
     candidates: dict[str, Payment] = {}
     for envelope in commands:
         candidates.setdefault(envelope.payload.order_id, _new(envelope.payload))
-    owed = uow.driven.lock(list(candidates.values()))
-    to_drive = False
+    stored = uow.driven.lock(list(candidates.values()))
+    owing: dict[str, Owed] = {}
     for envelope in commands:
         with scope(envelope):
-            to_drive |= _accepted(uow, owed[envelope.payload.order_id].payment, envelope)
-    return to_drive
+            _accepted(uow, stored[envelope.payload.order_id].payment, envelope, owing)
+    if owing:
+        uow.driven.owe(list(owing.values()))
+    return bool(owing)
 
 
-def _accepted(uow: PaymentUnitOfWork, payment: Payment, envelope: Envelope[Any]) -> bool:
+def _accepted(uow: PaymentUnitOfWork, payment: Payment, envelope: Envelope[Any], owing: dict[str, Owed]) -> None:
+    """Answer the command now, or add it to what its payment owes (``owing``)."""
     command = Command.CHARGE if isinstance(envelope.payload, ChargePayment) else Command.REFUND
     status, now = accepted(payment.status, command)
     if now:
         reply = services.charge_reply(payment) if command is Command.CHARGE else services.refund_reply(payment)
         uow.reply(envelope, reply)
-        return False
+        return
     payment.status = status
-    uow.driven.owe(payment.order_id, status, command, envelope)
-    return True
+    before = owing.get(payment.order_id, Owed(payment, None, None))
+    if command is Command.CHARGE:
+        owing[payment.order_id] = dataclasses.replace(before, charge=envelope)
+    else:
+        owing[payment.order_id] = dataclasses.replace(before, refund=envelope)
 
 
 def _new(command: ChargePayment | RefundPayment) -> Payment:

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contracts.envelope import Envelope
-from payment.domain.driving import Command
 from payment.domain.gateway import Confirmation
-from payment.domain.payments import Payment, PaymentStatus
+from payment.domain.payments import Payment
 from plumbing.unit_of_work import Messages
 
 
@@ -111,8 +110,9 @@ class DrivenPayments(Protocol):
         """Record the payments whose orders have none yet, then lock every one of these orders' payments."""
         ...
 
-    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
-        """Set the payment's status and record ``envelope`` as the command of that kind it owes a reply to."""
+    def owe(self, owed: list[Owed]) -> None:
+        """Set each payment's status and record its commands (those not None) as the ones it owes replies to;
+        a payment nobody drives is due at once."""
         ...
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from contracts.codecs import Codec, codec_for
@@ -21,15 +20,27 @@ from contracts.envelope import Envelope
 from contracts.topics import PAYMENT_COMMANDS
 from payment.adapters.payment_store import payment_of
 from payment.adapters.tables import inbox, payments
-from payment.domain.driving import TO_DRIVE, Command
-from payment.domain.payments import Payment, PaymentStatus
+from payment.domain.driving import TO_DRIVE
+from payment.domain.payments import Payment
 from payment.ports import Owed
 from plumbing.inbox import Inbox
 
 _KEYS = sa.bindparam("keys", type_=ARRAY(sa.Text))
 _TO_DRIVE = [status.value for status in TO_DRIVE]
 
-_INSERT_NEW = pg_insert(payments).on_conflict_do_nothing(index_elements=["order_id"])
+_INSERT_NEW = sa.text(
+    "INSERT INTO payments (order_id, idempotency_key, amount_cents, currency, payment_method, status)"
+    " SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:idempotency_keys AS text[]), CAST(:amounts AS bigint[]),"
+    " CAST(:currencies AS text[]), CAST(:methods AS text[]), CAST(:statuses AS text[]))"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+_OWE = sa.text(
+    "UPDATE payments AS p SET status = o.status, charge_command = coalesce(o.charge, p.charge_command),"
+    " refund_command = coalesce(o.refund, p.refund_command), attempts = 0, updated_at = now(),"
+    " lease_until = CASE WHEN p.claimed_by IS NULL THEN NULL ELSE p.lease_until END"
+    " FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS text[]), CAST(:charges AS bytea[]),"
+    " CAST(:refunds AS bytea[])) AS o(order_id, status, charge, refund) WHERE p.order_id = o.order_id"
+)
 _LOCK = sa.select(payments).where(payments.c.order_id == sa.any_(_KEYS)).order_by(payments.c.order_id).with_for_update()
 _CLAIM = sa.text(
     "UPDATE payments SET claimed_by = :lease, lease_until = now() + make_interval(secs => :lease_s)"
@@ -66,24 +77,30 @@ class SqlDrivenPayments:
     def lock(self, new: list[Payment]) -> dict[str, Owed]:
         """One insert of the new payments (``ON CONFLICT DO NOTHING``), one ``SELECT … FOR UPDATE``."""
         if new:
-            self._conn.execute(_INSERT_NEW, [{**vars(p), "status": p.status.value} for p in new])
+            self._conn.execute(
+                _INSERT_NEW,
+                {
+                    "keys": [p.order_id for p in new],
+                    "idempotency_keys": [p.idempotency_key for p in new],
+                    "amounts": [p.amount_cents for p in new],
+                    "currencies": [p.currency for p in new],
+                    "methods": [p.payment_method for p in new],
+                    "statuses": [p.status.value for p in new],
+                },
+            )
         rows = self._conn.execute(_LOCK, {"keys": sorted({p.order_id for p in new})})
         return {row.order_id: _owed(row) for row in rows}
 
-    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
-        """A parked payment (see ``park``) is driven again: a command has come for it."""
+    def owe(self, owed: list[Owed]) -> None:
+        """One ``UPDATE … FROM unnest(…)``. A parked payment (see ``park``) is driven again: a command came for it."""
         self._conn.execute(
-            payments.update()
-            .where(payments.c.order_id == order_id)
-            .values(
-                {
-                    "status": status.value,
-                    f"{command.value}_command": Codec.encode(envelope),
-                    "attempts": 0,
-                    "lease_until": sa.case((payments.c.claimed_by.is_(None), None), else_=payments.c.lease_until),
-                    "updated_at": sa.func.now(),
-                }
-            )
+            _OWE,
+            {
+                "keys": [o.payment.order_id for o in owed],
+                "statuses": [o.payment.status.value for o in owed],
+                "charges": [_encoded(o.charge) for o in owed],
+                "refunds": [_encoded(o.refund) for o in owed],
+            },
         )
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
@@ -133,6 +150,10 @@ def _owed(row: sa.Row[Any]) -> Owed:
     return Owed(
         payment_of(row), _decoded(m["charge_command"]), _decoded(m["refund_command"]), m["attempts"], m["claimed_by"]
     )
+
+
+def _encoded(command: Envelope[Any] | None) -> bytes | None:
+    return Codec.encode(command) if command is not None else None
 
 
 def _decoded(command: bytes | None) -> Envelope[Any] | None:

@@ -21,7 +21,7 @@ from contracts.codecs import codec_for
 from contracts.envelope import Envelope
 from contracts.payment import PaymentSucceeded
 from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
-from coordinator.sagas.create_order import charge_payment
+from coordinator.sagas.create_order import charge_payment, refund_payment
 from infra import services
 from payment.adapters.payment_store import PaymentStore
 from payment.adapters.simulated_gateway import SimulatedGateway
@@ -187,3 +187,20 @@ def test_a_redelivered_command_in_flight_gets_no_reply_until_the_driver_records_
     [reply] = [row for row in written if row.topic == SAGA_REPLIES.name]
     assert recorded["value"] == reply.value
     assert len(gateway.charged) == 1
+
+
+def test_a_charge_and_its_refund_in_one_batch_cancel_the_payment_and_both_are_answered() -> None:
+    gateway = CountingGateway()  # answers at once
+    data = _data()
+    charge, refund = _command(charge_payment, data), _command(refund_payment, data)
+    with driven(gateway) as (units, driver, written):
+        accept(units, driver, [charge, refund])
+        assert driver.claim() == 1
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the payment settled")
+        replies = replies_to(written, [charge, refund])
+    assert [type(r).__name__ for r in replies] == ["PaymentDeclined", "PaymentRefunded"]
+    assert gateway.charged == []
+    [row] = query(
+        "payment", "SELECT status, charge_command, refund_command FROM payments WHERE order_id = :id", id=data.order_id
+    )
+    assert (row.status, row.charge_command, row.refund_command) == ("CANCELLED", None, None)

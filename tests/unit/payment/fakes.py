@@ -16,9 +16,9 @@ from contracts.envelope import Envelope
 from contracts.payment import ChargePayment
 from contracts.topics import SAGA_REPLIES
 from payment.adapters.group_commit import GroupCommit
-from payment.domain.driving import TO_DRIVE, Command
+from payment.domain.driving import TO_DRIVE
 from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
-from payment.domain.payments import Payment, PaymentStatus
+from payment.domain.payments import Payment
 from payment.ports import Owed
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
@@ -233,13 +233,15 @@ class FakeDrivenPayments:
             self.records.rows.setdefault(payment.order_id, dataclasses.replace(payment))
         return {p.order_id: self._owed(p.order_id) for p in new}
 
-    def owe(self, order_id: str, status: PaymentStatus, command: Command, envelope: Envelope[Any]) -> None:
-        self.records.rows[order_id].status = status
-        row = self.rows.setdefault(order_id, DrivenRow())
-        setattr(row, command.value, envelope)
-        row.attempts = 0
-        if row.claimed_by is None:
-            row.lease_until = None
+    def owe(self, owed: list[Owed]) -> None:
+        for owing in owed:
+            self.records.rows[owing.payment.order_id].status = owing.payment.status
+            row = self.rows.setdefault(owing.payment.order_id, DrivenRow())
+            row.charge = owing.charge or row.charge
+            row.refund = owing.refund or row.refund
+            row.attempts = 0
+            if row.claimed_by is None:
+                row.lease_until = None
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
         due = [
