@@ -10,7 +10,7 @@ from payment.adapters.unit_of_work import unit_factory
 from payment.entrypoints.concurrency import concurrently_by_order
 from payment.entrypoints.driver import Driver
 from payment.entrypoints.http import PaymentsController
-from payment.entrypoints.messages import HANDLERS, accepting
+from payment.entrypoints.messages import HANDLERS, accepting, driven_first
 from payment.ports import PaymentGateway
 from payment.settings import PaymentSettings
 from plumbing.db import create_db_engine
@@ -25,13 +25,14 @@ def main() -> None:
     settings = PaymentSettings.load_or_exit()
     store = PaymentStore(create_db_engine(settings.database_url, pool_size=4))
     gateway, max_in_flight = _gateway(settings), settings.gateway().max_in_flight
-    routes = concurrently_by_order(HANDLERS, max_in_flight=max_in_flight)
-    workers = None
-    if settings.payment_driver:  # accept in the consumer's transaction; a driver answers (#16)
-        driver = Driver(
-            gateway, instance=settings.instance_id, max_in_flight=max_in_flight, lease_s=settings.payment_lease_s
-        )
-        routes, workers = accepting(driver.wake), lambda units: [driver.worker(units)]
+    # The driver runs whatever RV_PAYMENT_DRIVER says: with it off, it still settles what was accepted with it on.
+    driver = Driver(
+        gateway, instance=settings.instance_id, max_in_flight=max_in_flight, lease_s=settings.payment_lease_s
+    )
+    if settings.payment_driver:  # accept in the consumer's transaction; the driver answers (#16)
+        routes = accepting(driver.wake)
+    else:
+        routes = driven_first(concurrently_by_order(HANDLERS, max_in_flight=max_in_flight), driver.wake)
     run_service(
         ServiceParts(
             name="payment",
@@ -40,7 +41,7 @@ def main() -> None:
             unit=unit_factory(store, gateway),
             routes=routes,
             http=HTTP_API,
-            workers=workers,
+            workers=lambda units: [driver.worker(units)],
             settings=settings,
         )
     )

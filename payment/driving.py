@@ -6,7 +6,9 @@ each through its step with the same idempotency protocol as before (``payment.se
 is stored before it is confirmed), and writes the outcome and its replies in one transaction (``settle``).
 A copy of a command whose payment is still being driven is answered by that reply; one that comes after it by
 the inbox (the reply is recorded there too). A processor outage postpones the payment with a backoff; a refusal
-for good answers every owed command with ``CommandFailed`` and parks the payment until a command comes again.
+for good dead-letters every owed command (with the reason, as the consumer does with a command it cannot apply),
+answers it with ``CommandFailed`` and parks the payment until a command comes again (a replay of the dead letter).
+Each owed command keeps the trace it came in (its ``traceparent``): the step's Stripe calls and the replies join it.
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from opentelemetry.context import Context
 
 from contracts.base import Reason, fit
+from contracts.codecs import Codec
 from contracts.envelope import Envelope
 from contracts.failures import CommandFailed
 from contracts.payment import ChargePayment, RefundPayment
-from contracts.topics import SAGA_REPLIES
+from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
 from payment import services
 from payment.domain.driving import TO_DRIVE, Command, accepted, settled
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.domain.payments import Payment, PaymentStatus
 from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
+from plumbing.escaping import printable
+from plumbing.poison import REASON_CHARS
 from plumbing.routing import Scope
+from plumbing.tracing import TRACEPARENT, captured, current_traceparent, resumed, within
 from plumbing.unit_of_work import UnitsOfWork, reply_to
 
 log = logging.getLogger(__name__)
@@ -73,10 +80,11 @@ def _accepted(uow: PaymentUnitOfWork, payment: Payment, envelope: Envelope[Any],
         return
     payment.status = status
     before = owing.get(payment.order_id, Owed(payment, None, None))
+    trace = current_traceparent()  # the command's own span (``scope``): the driver's work joins its trace
     if command is Command.CHARGE:
-        owing[payment.order_id] = dataclasses.replace(before, charge=envelope)
+        owing[payment.order_id] = dataclasses.replace(before, charge=envelope, charge_trace=trace)
     else:
-        owing[payment.order_id] = dataclasses.replace(before, refund=envelope)
+        owing[payment.order_id] = dataclasses.replace(before, refund=envelope, refund_trace=trace)
 
 
 def _new(command: ChargePayment | RefundPayment) -> Payment:
@@ -109,6 +117,8 @@ class Stepped:
     refused: str | None = None
     lost: bool = False
     """Another claim holds the payment now: this step's outcome is not this driver's to record."""
+    context: Context | None = None
+    """The trace context the step ran in (its command's trace): the replies are sent in it."""
 
 
 StoreIntent = Callable[[str, str, str], Awaitable[bool]]
@@ -121,7 +131,15 @@ class _LostLease(Exception):
 
 async def step(store_intent: StoreIntent, gateway: PaymentGateway, owed: Owed) -> Stepped:
     """Take the payment through its step with the processor; only the intent id is stored on the way (fenced by
-    the claim: a driver whose lease ran out never confirms an intent of its own)."""
+    the claim: a driver whose lease ran out never confirms an intent of its own), in the trace of the command
+    it is for."""
+    command, trace = (owed.refund, owed.refund_trace) if owed.refund is not None else (owed.charge, owed.charge_trace)
+    attributes = {"retrovault.order_id": owed.payment.order_id, "retrovault.message_type": getattr(command, "type", "")}
+    with resumed(trace, "drive payment", attributes):
+        return dataclasses.replace(await _step(store_intent, gateway, owed), context=captured())
+
+
+async def _step(store_intent: StoreIntent, gateway: PaymentGateway, owed: Owed) -> Stepped:
     assert owed.lease is not None
     refund_key = owed.refund.payload.idempotency_key if owed.refund is not None else None
     progress = _Progress(store_intent, owed.lease)
@@ -146,7 +164,8 @@ def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped]) -> list[
         for stepped in steps:
             now = held.get(stepped.owed.payment.order_id)
             mine = now is not None and not stepped.lost and now.lease == stepped.owed.lease
-            again.append(now is not None and mine and _settled(uow, stepped, now))
+            with within(stepped.context) if stepped.context is not None else contextlib.nullcontext():
+                again.append(now is not None and mine and _settled(uow, stepped, now))
         uow.driven.record_replies()
     return again
 
@@ -171,14 +190,31 @@ def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed) -> bool:
         return False
     reason = f"the processor refused the request: {stepped.refused}"
     log.error("payment %s: %s; parked until a command comes again", order_id, reason)
-    for command in (now.charge, now.refund):
+    for command, trace in ((now.charge, now.charge_trace), (now.refund, now.refund_trace)):
         if command is not None:
+            uow.dead_letter(**_dead_letter_fields(command, trace, reason))
             failed = CommandFailed(order_id=order_id, command=command.type, reason=fit(reason, Reason))
             # Not the reply's id: the real reply, once a command comes again after a fix, must not pass for a copy.
             failure = msgspec.structs.replace(reply_to(command, failed), message_id=uuid.uuid4())
             uow.publish(SAGA_REPLIES, failure, key=str(command.saga_id))
     uow.driven.park(order_id, lease)
     return False
+
+
+def _dead_letter_fields(command: Envelope[Any], trace: str | None, reason: str) -> dict[str, Any]:
+    """The dead letter of a command the driver gives up on, as the consumer writes one (``plumbing.poison``): its
+    bytes, key and headers as it came (its trace too), so an operator's replay of it drives the payment on."""
+    headers = {"type": command.type, "message_id": str(command.message_id), "dlq.service": "payment"}
+    if trace is not None:
+        headers[TRACEPARENT] = trace
+    value = Codec.encode(command)
+    return {
+        "topic": PAYMENT_COMMANDS.name,
+        "key": str(command.saga_id),
+        "value": value,
+        "headers": headers,
+        "reason": printable(reason, REASON_CHARS),
+    }
 
 
 class _Progress:

@@ -88,6 +88,10 @@ class PaymentUnitOfWork(Messages, Protocol):
         """Bound to the unit of work's transaction, unlike ``payments``."""
         ...
 
+    def dead_letter(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str], reason: str) -> None:
+        """Queue a message given up on for the dead-letter topic, saying why (``UnitOfWork.dead_letter``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Owed:
@@ -100,6 +104,10 @@ class Owed:
     """Tries since the payment last moved on (each ended by a processor outage)."""
     lease: str | None = None
     """The claim that holds the payment (``DrivenPayments.claim``), if any: a fence for everything its driver writes."""
+    charge_trace: str | None = None
+    """The ``traceparent`` the owed charge came in (None: none known)."""
+    refund_trace: str | None = None
+    """The ``traceparent`` the owed refund came in."""
 
 
 class DrivenPayments(Protocol):
@@ -117,7 +125,16 @@ class DrivenPayments(Protocol):
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
         """Lease up to ``limit`` payments to drive that nobody holds (or whose lease ran out) for ``lease_s`` to the
-        claim named ``lease`` (``<instance>/<unique>``: an instance may hold several claims)."""
+        claim named ``lease`` (``<instance>/<unique>``: an instance may hold several claims). Only payments that
+        owe a reply are driven: one without (charged by the consumer itself, driver off) is never taken."""
+        ...
+
+    def renew(self, leases: list[str], lease_s: float) -> None:
+        """Extend the payments these claims still hold to ``lease_s`` from now (their Stripe calls go on)."""
+        ...
+
+    def owing(self, order_ids: list[str]) -> set[str]:
+        """Which of these orders' payments owe a reply (accepted, not settled): those are the driver's."""
         ...
 
     def held(self, order_ids: list[str]) -> dict[str, Owed]:

@@ -90,12 +90,16 @@ class PaymentSettings(ServiceSettings):
         500, ge=1, description="orders whose commands are handled at once (each waiting on the gateway holds no thread)"
     )
     payment_driver: bool = Field(
-        False,
+        True,
         description="accept each command in the consumer's transaction and answer it once a background driver has "
-        "made the Stripe calls, instead of holding the consumer's batch until its slowest charge is made (#16)",
+        "made the Stripe calls, instead of holding the consumer's batch until its slowest charge is made (#16); "
+        "`false`: the consumer calls Stripe itself, and the driver still settles the payments accepted before",
     )
     payment_lease_s: float = Field(
-        30.0, gt=0, description="how long an instance holds a payment it drives before another may take it over"
+        30.0,
+        gt=0,
+        description="how long an instance holds a payment it drives before another may take it over (renewed "
+        "every third of it while its Stripe calls go on)",
     )
     stripe_api_key: SecretStr = Field(
         SecretStr(EMULATOR_KEY),

@@ -1,7 +1,8 @@
 """``payment.ports.DrivenPayments`` in the ``payments`` table, on the connection of a unit of work.
 
 The owed replies are kept as the commands' encoded envelopes (``charge_command``, ``refund_command``): all a
-reply needs (saga, correlation and message ids) and what an operator needs to see what was asked. Every write
+reply needs (saga, correlation and message ids) and what an operator needs to see what was asked; beside each,
+the ``traceparent`` it came in (``charge_trace``, ``refund_trace``). Every write
 locks rows in ``order_id`` order, so the consumer's accepts and the drivers' settlements never deadlock.
 """
 
@@ -26,6 +27,7 @@ from payment.ports import Owed
 from plumbing.inbox import Inbox
 
 _KEYS = sa.bindparam("keys", type_=ARRAY(sa.Text))
+_OWES = " (charge_command IS NOT NULL OR refund_command IS NOT NULL)"
 _TO_DRIVE = [status.value for status in TO_DRIVE]
 
 _INSERT_NEW = sa.text(
@@ -36,16 +38,20 @@ _INSERT_NEW = sa.text(
 )
 _OWE = sa.text(
     "UPDATE payments AS p SET status = o.status, charge_command = coalesce(o.charge, p.charge_command),"
-    " refund_command = coalesce(o.refund, p.refund_command), attempts = 0, updated_at = now(),"
-    " lease_until = CASE WHEN p.claimed_by IS NULL THEN NULL ELSE p.lease_until END"
+    " refund_command = coalesce(o.refund, p.refund_command),"
+    " charge_trace = CASE WHEN o.charge IS NULL THEN p.charge_trace ELSE o.charge_trace END,"
+    " refund_trace = CASE WHEN o.refund IS NULL THEN p.refund_trace ELSE o.refund_trace END,"
+    " attempts = 0, updated_at = now(), lease_until = CASE WHEN p.claimed_by IS NULL THEN NULL ELSE p.lease_until END"
     " FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS text[]), CAST(:charges AS bytea[]),"
-    " CAST(:refunds AS bytea[])) AS o(order_id, status, charge, refund) WHERE p.order_id = o.order_id"
+    " CAST(:refunds AS bytea[]), CAST(:charge_traces AS text[]), CAST(:refund_traces AS text[]))"
+    " AS o(order_id, status, charge, refund, charge_trace, refund_trace) WHERE p.order_id = o.order_id"
 )
 _LOCK = sa.select(payments).where(payments.c.order_id == sa.any_(_KEYS)).order_by(payments.c.order_id).with_for_update()
 _CLAIM = sa.text(
     "UPDATE payments SET claimed_by = :lease, lease_until = now() + make_interval(secs => :lease_s)"
-    " WHERE order_id = ANY(ARRAY(SELECT order_id FROM payments WHERE status = ANY(:to_drive)"
-    " AND (lease_until IS NULL OR lease_until < now()) ORDER BY order_id LIMIT :limit FOR UPDATE SKIP LOCKED))"
+    " WHERE order_id = ANY(ARRAY(SELECT order_id FROM payments WHERE status = ANY(:to_drive) AND"
+    + _OWES
+    + " AND (lease_until IS NULL OR lease_until < now()) ORDER BY order_id LIMIT :limit FOR UPDATE SKIP LOCKED))"
     " RETURNING *"
 ).bindparams(sa.bindparam("to_drive", type_=ARRAY(sa.Text)))
 _POSTPONE = sa.text(
@@ -53,9 +59,13 @@ _POSTPONE = sa.text(
     " attempts = attempts + 1 WHERE order_id = :key AND claimed_by = :lease"
 )
 _PARK = sa.text(
-    "UPDATE payments SET claimed_by = NULL, lease_until = 'infinity', charge_command = NULL, refund_command = NULL"
-    " WHERE order_id = :key AND claimed_by = :lease"
+    "UPDATE payments SET claimed_by = NULL, lease_until = NULL, charge_command = NULL, refund_command = NULL,"
+    " charge_trace = NULL, refund_trace = NULL WHERE order_id = :key AND claimed_by = :lease"
 )
+_RENEW = sa.text(
+    "UPDATE payments SET lease_until = now() + make_interval(secs => :lease_s) WHERE claimed_by = ANY(:leases)"
+).bindparams(sa.bindparam("leases", type_=ARRAY(sa.Text)))
+_OWING = sa.text("SELECT order_id FROM payments WHERE order_id = ANY(:keys) AND" + _OWES).bindparams(_KEYS)
 _RELEASE = sa.text(
     "UPDATE payments SET claimed_by = NULL, lease_until = NULL WHERE left(claimed_by, length(:prefix)) = :prefix"
 )
@@ -100,12 +110,20 @@ class SqlDrivenPayments:
                 "statuses": [o.payment.status.value for o in owed],
                 "charges": [_encoded(o.charge) for o in owed],
                 "refunds": [_encoded(o.refund) for o in owed],
+                "charge_traces": [o.charge_trace for o in owed],
+                "refund_traces": [o.refund_trace for o in owed],
             },
         )
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
         params = {"lease": lease, "lease_s": lease_s, "limit": limit, "to_drive": _TO_DRIVE}
         return [_owed(row) for row in self._conn.execute(_CLAIM, params)]
+
+    def renew(self, leases: list[str], lease_s: float) -> None:
+        self._conn.execute(_RENEW, {"leases": leases, "lease_s": lease_s})
+
+    def owing(self, order_ids: list[str]) -> set[str]:
+        return set(self._conn.execute(_OWING, {"keys": order_ids}).scalars())
 
     def held(self, order_ids: list[str]) -> dict[str, Owed]:
         rows = self._conn.execute(_LOCK, {"keys": sorted(order_ids)})
@@ -121,9 +139,9 @@ class SqlDrivenPayments:
         changes: dict[str, Any] = {name: getattr(payment, name) for name in ("decline_reason", "decline_code")}
         changes |= {"intent_id": payment.intent_id, "refund_id": payment.refund_id, "status": payment.status.value}
         if charge_answered:
-            changes["charge_command"] = None
+            changes |= {"charge_command": None, "charge_trace": None}
         if refund_answered:
-            changes["refund_command"] = None
+            changes |= {"refund_command": None, "refund_trace": None}
         released = {"claimed_by": None, "lease_until": None, "attempts": 0, "updated_at": sa.func.now()}
         self._conn.execute(payments.update().where(c.order_id == payment.order_id).values({**changes, **released}))
 
@@ -148,7 +166,13 @@ class SqlDrivenPayments:
 def _owed(row: sa.Row[Any]) -> Owed:
     m = row._mapping
     return Owed(
-        payment_of(row), _decoded(m["charge_command"]), _decoded(m["refund_command"]), m["attempts"], m["claimed_by"]
+        payment_of(row),
+        _decoded(m["charge_command"]),
+        _decoded(m["refund_command"]),
+        m["attempts"],
+        m["claimed_by"],
+        m["charge_trace"],
+        m["refund_trace"],
     )
 
 

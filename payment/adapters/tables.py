@@ -23,6 +23,8 @@ payments = sa.Table(
     sa.Column("refund_id", sa.Text, nullable=True),
     sa.Column("charge_command", sa.LargeBinary, nullable=True),
     sa.Column("refund_command", sa.LargeBinary, nullable=True),
+    sa.Column("charge_trace", sa.Text, nullable=True),
+    sa.Column("refund_trace", sa.Text, nullable=True),
     sa.Column("claimed_by", sa.Text, nullable=True),
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),

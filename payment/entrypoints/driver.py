@@ -4,14 +4,18 @@ Woken right after a consumer's transaction accepted a payment to drive (``wake``
 ``scan_every_s`` anyway (a payment whose lease ran out, whose outage backoff is over, or that another
 instance left behind). Each claim leases the payments for ``lease_s``; their steps run side by side on
 payment's event loop (at most ``max_in_flight``), and the steps that end together settle in one transaction
-(``GroupCommit``), outcome and replies at once.
+(``GroupCommit``), outcome and replies at once. While a claim's payments are in flight, its lease is renewed
+every third of ``lease_s``: a slow Stripe call never lets another instance take a payment its driver still
+drives (the claim's fences stay for a driver that stops renewing: a frozen or partitioned process).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+from collections import Counter
 
 from payment import driving
 from payment.adapters.group_commit import GroupCommit
@@ -44,6 +48,8 @@ class Driver:
         self._woken = threading.Event()
         self._counting = threading.Lock()
         self._in_flight = 0
+        self._claims: Counter[str] = Counter()  # payments in flight per claim (lease)
+        self._renewed_at = time.monotonic()
         self._settlements: GroupCommit[driving.Stepped, bool] = GroupCommit(self._settle)
         self._intents: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._store_intents)
 
@@ -74,12 +80,26 @@ class Driver:
                         uow.driven.release(self._instance)
                     released = True
                 self.claim()
+                self.renew()
             except Exception as error:
                 if fault_of(error) is Fault.PERMANENT:
                     raise
                 log.warning("payment driver: the database failed (%r); trying again at the next scan", error)
-            self._woken.wait(self._scan_every_s)
+            self._woken.wait(min(self._scan_every_s, self._lease_s / 3))
             self._woken.clear()
+
+    def renew(self, *, every_s: float | None = None) -> bool:
+        """Renew the leases of the claims with payments in flight, if the last renewal is a third of ``lease_s``
+        (or ``every_s``) old; whether it did."""
+        if time.monotonic() - self._renewed_at < (self._lease_s / 3 if every_s is None else every_s):
+            return False
+        with self._counting:
+            claims = sorted(self._claims)
+        if claims:
+            with self.units.begin() as uow:
+                uow.driven.renew(claims, self._lease_s)
+        self._renewed_at = time.monotonic()
+        return bool(claims)
 
     def claim(self) -> int:
         """Claim as many payments as there is room for and start driving them; how many."""
@@ -87,10 +107,13 @@ class Driver:
             room = self._max_in_flight - self._in_flight
         if room <= 0:
             return 0
+        lease = f"{self._instance}/{uuid.uuid4().hex[:12]}"
         with self.units.begin() as uow:
-            claimed = uow.driven.claim(f"{self._instance}/{uuid.uuid4().hex[:12]}", room, self._lease_s)
+            claimed = uow.driven.claim(lease, room, self._lease_s)
         with self._counting:
             self._in_flight += len(claimed)
+            if claimed:
+                self._claims[lease] += len(claimed)
         for owed in claimed:
             self._loop.submit(self._drive(owed))
         if len(claimed) == room:
@@ -113,6 +136,10 @@ class Driver:
         finally:
             with self._counting:
                 self._in_flight -= 1
+                lease = owed.lease or ""
+                self._claims[lease] -= 1
+                if self._claims[lease] <= 0:
+                    del self._claims[lease]
         if again:
             self.wake()
 

@@ -2,7 +2,8 @@
 
 They are coroutines applying one command each; ``ROUTES`` runs a batch's commands concurrently, one order per
 task on payment's event loop, with ``payment.entrypoints.concurrency.concurrently_by_order``. With
-``RV_PAYMENT_DRIVER`` set, ``accepting`` routes them instead: accepted at once, answered by the driver.
+``RV_PAYMENT_DRIVER`` set (the default), ``accepting`` routes them instead: accepted at once, answered by the
+driver; with it off, ``driven_first`` still leaves to the driver a command whose payment it has yet to settle.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ def accepting(wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
 
     accept = Batched(many)
     return {PAYMENT_COMMANDS.name: {"ChargePayment": accept, "RefundPayment": accept}}
+
+
+def driven_first(routes: Routes[PaymentUnitOfWork], wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
+    """``routes`` (the handlers that call Stripe themselves: driver off), except that a command for a payment that
+    still owes a reply (accepted while the driver was on, here or in another instance) is accepted too, and left
+    to the driver: one payment is never driven by both at once. One statement per batch finds those payments."""
+    handled = routes[PAYMENT_COMMANDS.name]["ChargePayment"]
+    assert isinstance(handled, Batched) and routes[PAYMENT_COMMANDS.name]["RefundPayment"] is handled
+
+    def many(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
+        owing = uow.driven.owing(sorted({c.payload.order_id for c in commands}))
+        to_drive = [c for c in commands if c.payload.order_id in owing]
+        if to_drive and driving.accept(uow, to_drive, scope):
+            uow.on_commit.append(wake)
+        rest = [c for c in commands if c.payload.order_id not in owing]
+        if rest:
+            handled.many(uow, rest, scope)
+
+    either = Batched(many)
+    return {PAYMENT_COMMANDS.name: {"ChargePayment": either, "RefundPayment": either}}
 
 
 ROUTES: Routes[PaymentUnitOfWork] = concurrently_by_order(HANDLERS)

@@ -1,7 +1,8 @@
 """Payment accepts its commands in the consumer's transaction and a driver answers them (``RV_PAYMENT_DRIVER``),
 against payment's real database: a batch's charges take one latency round together, a copy of a command in
 flight starts no second charge, a redelivery gets the reply from the inbox once it exists, and everything is
-answered exactly once."""
+answered exactly once; a refusal for good is dead-lettered, a slow call keeps its lease, and switching the
+driver off leaves nothing accepted unanswered."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 
 from contracts.codecs import codec_for
 from contracts.envelope import Envelope
+from contracts.failures import CommandFailed
 from contracts.payment import PaymentSucceeded
-from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
+from contracts.topics import DEAD_LETTERS, PAYMENT_COMMANDS, SAGA_REPLIES
 from coordinator.sagas.create_order import charge_payment, refund_payment
 from infra import services
 from payment.adapters.payment_store import PaymentStore
@@ -28,7 +30,7 @@ from payment.adapters.simulated_gateway import SimulatedGateway
 from payment.adapters.tables import inbox as payment_inbox
 from payment.adapters.tables import outbox as payment_outbox
 from payment.adapters.unit_of_work import SqlPaymentUnitOfWork, unit_factory
-from payment.domain.gateway import Confirmation
+from payment.domain.gateway import Confirmation, GatewayRefused
 from payment.domain.payments import Payment
 from payment.entrypoints.driver import Driver
 from payment.entrypoints.event_loop import EventLoopThread
@@ -39,7 +41,7 @@ from plumbing.routing import Batched
 from plumbing.unit_of_work import Transactions, reply_id
 from tests.e2e.test_consumer_contracts import _command, _data
 from tests.restocking import set_available
-from tests.support import database, place_order, query, settled_saga, wait_for
+from tests.support import database, payment_intents, place_order, query, settled_saga, wait_for
 from tests.unit.payment.fakes import Together
 
 
@@ -59,9 +61,11 @@ class CountingGateway(SimulatedGateway):
 
 
 @contextlib.contextmanager
-def driven(gateway: SimulatedGateway) -> Iterator[tuple[Transactions[SqlPaymentUnitOfWork], Driver, list[OutboxRow]]]:
+def driven(
+    gateway: SimulatedGateway, lease_s: float = 30.0
+) -> Iterator[tuple[Transactions[SqlPaymentUnitOfWork], Driver, list[OutboxRow]]]:
     """Payment's units of work on its real database (each commit's outbox rows kept in a list) and a driver on an
-    event loop of its own; its leases released at the end."""
+    event loop of its own."""
     engine = database("payment")
     written: list[OutboxRow] = []
 
@@ -70,7 +74,8 @@ def driven(gateway: SimulatedGateway) -> Iterator[tuple[Transactions[SqlPaymentU
         written.extend(rows)
 
     units = Transactions(engine, payment_outbox, unit_factory(PaymentStore(engine), gateway), hand_over)
-    driver = Driver(gateway, instance=f"test-{uuid.uuid4().hex[:8]}", max_in_flight=500, loop=EventLoopThread("t"))
+    instance = f"test-{uuid.uuid4().hex[:8]}"
+    driver = Driver(gateway, instance=instance, max_in_flight=500, lease_s=lease_s, loop=EventLoopThread("t"))
     driver.worker(units)
     yield units, driver, written
 
@@ -149,7 +154,7 @@ def restarted_with(env: dict[str, str]) -> None:
 @pytest.mark.usefixtures("payment_driven_with_latency")
 def test_the_service_with_its_driver_completes_every_saga_charging_each_order_once() -> None:
     set_available("SNES-SMW", 1000)
-    order_ids = [place_order([("SNES-SMW", 1)]).json()["order_id"] for _ in range(30)]
+    order_ids = [place_order([("SNES-SMW", 1)], customer=f"customer-{i}").json()["order_id"] for i in range(30)]
     sagas = [settled_saga(order_id, timeout_s=60) for order_id in order_ids]
     assert {saga["state"] for saga in sagas} == {"COMPLETED"}
     rows = query(
@@ -204,3 +209,104 @@ def test_a_charge_and_its_refund_in_one_batch_cancel_the_payment_and_both_are_an
         "payment", "SELECT status, charge_command, refund_command FROM payments WHERE order_id = :id", id=data.order_id
     )
     assert (row.status, row.charge_command, row.refund_command) == ("CANCELLED", None, None)
+
+
+class RefusingGateway(CountingGateway):
+    """Refuses every intent as Stripe refuses a revoked API key: no retry can help."""
+
+    async def create_intent(self, payment: Payment) -> str:
+        raise GatewayRefused("Invalid API Key provided: sk_test_****oked (AuthenticationError)")
+
+
+def test_a_command_the_processor_refuses_for_good_is_dead_lettered_with_its_reason_and_its_replay_charges() -> None:
+    asked = _command(charge_payment, _data())
+    with driven(RefusingGateway()) as (units, driver, written):
+        accept(units, driver, [asked])
+        assert driver.claim() == 1
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the refusal settled")
+    reason = "the processor refused the request: Invalid API Key provided: sk_test_****oked (AuthenticationError)"
+    [letter] = [row for row in written if row.topic == DEAD_LETTERS.name]
+    assert letter.key == str(asked.saga_id) and letter.headers["dlq.reason"] == reason
+    assert (letter.headers["dlq.topic"], letter.headers["dlq.service"]) == (PAYMENT_COMMANDS.name, "payment")
+    assert letter.headers["message_id"] == str(asked.message_id)
+    assert codec_for(PAYMENT_COMMANDS.name).decode(letter.value) == asked  # replayable as it came
+    [failed] = [codec_for(SAGA_REPLIES.name).decode(r.value).payload for r in written if r.topic == SAGA_REPLIES.name]
+    assert failed == CommandFailed(order_id=asked.payload.order_id, command="ChargePayment", reason=reason)
+    [row] = query(
+        "payment",
+        "SELECT status, charge_command, claimed_by, lease_until IS NULL AS parked FROM payments WHERE order_id = :o",
+        o=asked.payload.order_id,
+    )
+    assert (row.status, row.charge_command, row.claimed_by, row.parked) == ("PENDING", None, None, True)
+
+    gateway = CountingGateway()  # the key fixed: the operator replays the dead letter
+    with driven(gateway) as (units, driver, written):
+        accept(units, driver, [codec_for(PAYMENT_COMMANDS.name).decode(letter.value)])
+        assert driver.claim() == 1
+        wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the replay settled")
+        assert [type(r) for r in replies_to(written, [asked])] == [PaymentSucceeded]
+    assert len(gateway.charged) == 1
+
+
+def test_a_lease_is_renewed_while_its_stripe_call_goes_on_so_no_other_instance_takes_the_payment() -> None:
+    calls_go = threading.Event()
+    gateway = CountingGateway(0.2, sleep=lambda _seconds: asyncio.to_thread(calls_go.wait, 60))
+    asked = _command(charge_payment, _data())
+    order_id = asked.payload.order_id
+    stop = threading.Event()
+    with driven(gateway, lease_s=1.0) as (units, driver, written):
+        worker = threading.Thread(target=driver.run, args=(stop,))
+        worker.start()
+        try:
+            accept(units, driver, [asked])  # wakes the worker, which claims the payment
+            claimed = "SELECT claimed_by, lease_until FROM payments WHERE order_id = :o AND claimed_by IS NOT NULL"
+            [first] = wait_for(lambda: query("payment", claimed, o=order_id) or None, timeout_s=30, what="the claim")
+            past = "SELECT now() > :t AS past"
+            wait_for(
+                lambda: query("payment", past, t=first.lease_until)[0].past or None,
+                timeout_s=30,
+                what="the first lease to end",
+            )
+            other = Driver(gateway, instance="test-other", max_in_flight=500, lease_s=1.0, loop=EventLoopThread("o"))
+            other.worker(units)
+            assert other.claim() == 0  # renewed: still the first claim's
+            [now] = query("payment", claimed, o=order_id)
+            assert now.claimed_by == first.claimed_by and now.lease_until > first.lease_until
+            calls_go.set()
+            wait_for(lambda: driver.in_flight == 0 or None, timeout_s=30, what="the charge settled")
+        finally:
+            calls_go.set()
+            stop.set()
+            worker.join(10)
+        replies = replies_to(written, [asked])
+    assert [type(r) for r in replies] == [PaymentSucceeded] and len(gateway.charged) == 1
+
+
+@pytest.fixture
+def payment_without_driver() -> Iterator[None]:
+    """The payment service restarted with its driver switched off, then as it was."""
+    restarted_with({"RV_PAYMENT_DRIVER": "false"})
+    try:
+        yield
+    finally:
+        restarted_with({})
+
+
+@pytest.mark.usefixtures("payment_without_driver")
+def test_with_the_driver_switched_off_the_service_still_settles_what_was_accepted_with_it_on() -> None:
+    asked = _command(charge_payment, _data())
+    order_id = asked.payload.order_id
+    inbox = Inbox(payment_inbox)
+    with driven(CountingGateway()) as (units, driver, _written):  # only accepted here: never driven by this driver
+        with units.begin() as uow:
+            assert inbox.claim(uow.conn, [Delivered(asked)]) == {asked.message_id}
+        accept(units, driver, [asked])
+        done = "SELECT status, claimed_by, intent_id FROM payments WHERE order_id = :o AND charge_command IS NULL"
+        [row] = wait_for(lambda: query("payment", done, o=order_id) or None, timeout_s=30, what="the service to settle")
+        with units.begin() as uow:
+            [recorded] = inbox.recorded_replies(uow.conn, [asked.message_id])
+    assert (row.status, row.claimed_by) == ("SUCCEEDED", None)
+    [intent] = payment_intents(order_id)  # charged once, through the service's own gateway (the emulator)
+    assert (intent.status, intent.id) == ("succeeded", row.intent_id)
+    reply = codec_for(SAGA_REPLIES.name).decode(recorded["value"])
+    assert reply.payload == PaymentSucceeded(order_id=order_id, payment_intent_id=intent.id, amount_cents=4999)

@@ -143,6 +143,10 @@ class FakePaymentUnitOfWork(FakeMessages):
         self.gateway = gateway or FakeGateway()
         self.driven = FakeDrivenPayments(self.payments, self)
         self.on_commit: list[Callable[[], None]] = []
+        self.dead_letters: list[dict[str, Any]] = []
+
+    def dead_letter(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str], reason: str) -> None:
+        self.dead_letters.append({"topic": topic, "key": key, "value": value, "headers": headers, "reason": reason})
 
 
 def payments(uow: FakePaymentUnitOfWork | None = None) -> FakeUnitsOfWork[FakePaymentUnitOfWork]:
@@ -210,6 +214,8 @@ class DrivenRow:
     claimed_by: str | None = None
     lease_until: float | None = None
     attempts: int = 0
+    charge_trace: str | None = None
+    refund_trace: str | None = None
 
 
 class FakeDrivenPayments:
@@ -226,7 +232,7 @@ class FakeDrivenPayments:
     def _owed(self, order_id: str) -> Owed:
         row = self.rows.setdefault(order_id, DrivenRow())
         payment = dataclasses.replace(self.records.rows[order_id])
-        return Owed(payment, row.charge, row.refund, row.attempts, row.claimed_by)
+        return Owed(payment, row.charge, row.refund, row.attempts, row.claimed_by, row.charge_trace, row.refund_trace)
 
     def lock(self, new: list[Payment]) -> dict[str, Owed]:
         for payment in new:
@@ -237,8 +243,10 @@ class FakeDrivenPayments:
         for owing in owed:
             self.records.rows[owing.payment.order_id].status = owing.payment.status
             row = self.rows.setdefault(owing.payment.order_id, DrivenRow())
-            row.charge = owing.charge or row.charge
-            row.refund = owing.refund or row.refund
+            if owing.charge is not None:
+                row.charge, row.charge_trace = owing.charge, owing.charge_trace
+            if owing.refund is not None:
+                row.refund, row.refund_trace = owing.refund, owing.refund_trace
             row.attempts = 0
             if row.claimed_by is None:
                 row.lease_until = None
@@ -248,11 +256,21 @@ class FakeDrivenPayments:
             order_id
             for order_id, payment in sorted(self.records.rows.items())
             if payment.status in TO_DRIVE
+            and order_id in self.owing([order_id])
             and (self.rows.setdefault(order_id, DrivenRow()).lease_until or -1.0) < self.now
         ][:limit]
         for order_id in due:
             self.rows[order_id].claimed_by, self.rows[order_id].lease_until = lease, self.now + lease_s
         return [self._owed(order_id) for order_id in due]
+
+    def renew(self, leases: list[str], lease_s: float) -> None:
+        for row in self.rows.values():
+            if row.claimed_by in leases:
+                row.lease_until = self.now + lease_s
+
+    def owing(self, order_ids: list[str]) -> set[str]:
+        owed = {o for o, row in self.rows.items() if row.charge is not None or row.refund is not None}
+        return owed & set(order_ids)
 
     def held(self, order_ids: list[str]) -> dict[str, Owed]:
         return {o: self._owed(o) for o in order_ids if o in self.records.rows}

@@ -1,8 +1,9 @@
-"""Payment's driver worker against fakes: a batch's accepted charges go to the processor together, and the
-worker waits out a database outage instead of dying."""
+"""Payment's driver worker against fakes: a batch's accepted charges go to the processor together, the worker
+waits out a database outage instead of dying, and a claim's lease is renewed while its Stripe calls go on."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,11 +13,12 @@ import sqlalchemy as sa
 
 from contracts.payment import PaymentSucceeded
 from payment import driving
+from payment.domain.payments import Payment
 from payment.entrypoints.driver import Driver
 from payment.entrypoints.event_loop import EventLoopThread
 from tests.support import wait_for
 from tests.unit.fakes import FakeUnitsOfWork, command
-from tests.unit.payment.fakes import FakePaymentUnitOfWork, Together, charge
+from tests.unit.payment.fakes import FakeGateway, FakePaymentUnitOfWork, Together, charge
 
 LOOP = EventLoopThread("test-payment-driver")
 
@@ -68,3 +70,36 @@ def test_the_worker_waits_out_a_database_outage_and_then_drives_what_was_accepte
         thread.join(5)
     assert uow.replies == [PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)]
     assert units.down == 0 and not thread.is_alive()
+
+
+class _Slow(FakeGateway):
+    """Creates no intent until ``go`` is set: a Stripe call that outlives the lease."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+
+    async def create_intent(self, payment: Payment) -> str:
+        await asyncio.to_thread(self.go.wait, 10)
+        return await super().create_intent(payment)
+
+
+def test_a_claim_whose_stripe_call_outlives_the_lease_keeps_the_payment_by_renewing_it() -> None:
+    uow = FakePaymentUnitOfWork(_Slow())
+    units = FakeUnitsOfWork(uow)
+    driver = Driver(uow.gateway, instance="payment-1", max_in_flight=500, lease_s=3.0, loop=LOOP)
+    driver.worker(units)
+    driving.accept(uow, [command(charge("o-1"))])
+    assert driver.claim() == 1
+    assert uow.driven.rows["o-1"].lease_until == 3.0
+    uow.driven.now = 2.0  # the call goes on
+    assert driver.renew(every_s=0) is True
+    assert uow.driven.rows["o-1"].lease_until == 5.0
+    uow.driven.now = 4.0  # past the first lease: another instance would have taken the payment over
+    assert uow.driven.claim("payment-2/a", 100, 3.0) == []
+    assert isinstance(uow.gateway, _Slow)
+    uow.gateway.go.set()
+    wait_for(lambda: driver.in_flight == 0 or None, timeout_s=10, what="the charge settled")
+    assert uow.replies == [PaymentSucceeded(order_id="o-1", payment_intent_id="pi_1", amount_cents=4499)]
+    assert uow.gateway.charges == ["pi_1"]
+    assert driver.renew(every_s=0) is False  # nothing in flight: no lease to renew

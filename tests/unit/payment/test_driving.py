@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from contracts.codecs import Codec
 from contracts.failures import CommandFailed
 from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
+from contracts.topics import PAYMENT_COMMANDS
 from payment import driving
 from payment.domain.gateway import GatewayRefused
-from payment.domain.payments import PaymentStatus
+from payment.domain.payments import Payment, PaymentStatus
 from payment.ports import Owed
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import command
@@ -114,11 +116,16 @@ def test_a_processor_outage_postpones_the_payment_with_a_backoff_and_then_resume
 def test_a_refusal_for_good_answers_command_failed_and_parks_the_payment_until_a_command_comes() -> None:
     uow = FakePaymentUnitOfWork()
     asked = command(charge("o-1"))
+    encoded = Codec.encode(asked)
     driving.accept(uow, [asked])
     uow.gateway.fail_next, uow.gateway.failure = "create", GatewayRefused
     drive(uow)
     [failed] = uow.replies
     assert isinstance(failed, CommandFailed) and failed.command == "ChargePayment"
+    [letter] = uow.dead_letters  # as the consumer dead-letters a command it gives up on: replayable as it came
+    assert (letter["topic"], letter["key"], letter["value"]) == (PAYMENT_COMMANDS.name, str(asked.saga_id), encoded)
+    assert letter["headers"] == {"type": "ChargePayment", "message_id": str(asked.message_id), "dlq.service": "payment"}
+    assert letter["reason"] == failed.reason == "the processor refused the request: create"
     assert uow.sent[0].envelope.message_id != reply_id(asked.message_id)  # the real reply's id stays free
     assert uow.payments.rows["o-1"].status is PaymentStatus.PENDING  # never recorded as declined
     assert drive(uow) == []  # parked
@@ -147,3 +154,11 @@ def test_a_declined_charge_answers_an_owed_refund_at_once() -> None:
     assert settle(uow, stepped) == [False]
     assert [type(reply) for reply in uow.replies] == [PaymentDeclined, PaymentRefunded]
     assert uow.gateway.refunds == []
+
+
+def test_a_payment_that_owes_no_reply_is_never_driven() -> None:
+    uow = FakePaymentUnitOfWork()
+    pending = Payment(order_id="o-1", idempotency_key="k", amount_cents=4499, currency="usd", payment_method="pm_x")
+    asyncio.run(uow.payments.open(pending))  # PENDING, owing nothing: the consumer charges it (driver off)
+    assert drive(uow) == []
+    assert uow.gateway.intents == {} and uow.replies == []

@@ -9,9 +9,10 @@ import pytest
 from contracts.envelope import Envelope
 from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded, RefundPayment
 from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
+from payment import driving
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.domain.payments import PaymentStatus
-from payment.entrypoints.messages import ROUTES
+from payment.entrypoints.messages import ROUTES, driven_first
 from plumbing.errors import RetryLater, Unprocessable
 from plumbing.routing import single
 from plumbing.unit_of_work import reply_id
@@ -95,3 +96,20 @@ def test_payment_routes_exactly_its_two_commands() -> None:
     assert {topic: set(types) for topic, types in ROUTES.items()} == {
         PAYMENT_COMMANDS.name: {"ChargePayment", "RefundPayment"}
     }
+
+
+def test_with_the_driver_off_a_command_for_a_payment_still_driven_is_left_to_the_driver() -> None:
+    uow = FakePaymentUnitOfWork()
+    driving.accept(uow, [command(charge("o-1"))])  # accepted while the driver was on, not settled yet
+    woken: list[bool] = []
+    routes = driven_first(ROUTES, lambda: woken.append(True))
+    handler = routes[PAYMENT_COMMANDS.name]["RefundPayment"]
+    assert handler is routes[PAYMENT_COMMANDS.name]["ChargePayment"]
+    single(handler)(uow, command(RefundPayment(order_id="o-1", idempotency_key="o-1:refund_payment")))
+    single(handler)(uow, command(charge("o-2")))
+    assert uow.replies == [PaymentSucceeded(order_id="o-2", payment_intent_id="pi_1", amount_cents=4499)]
+    assert uow.gateway.intents == {"pi_1": "succeeded"}  # o-1 untouched: the refund waits for the driver
+    assert uow.driven.owing(["o-1", "o-2"]) == {"o-1"} and uow.driven.rows["o-1"].refund is not None
+    for callback in uow.on_commit:
+        callback()
+    assert woken == [True]
