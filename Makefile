@@ -15,7 +15,7 @@ ACTIONLINT_VERSION := v1.7.12
 KUSTOMIZE := .local/go/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 ACTIONLINT := .local/go/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
-.PHONY: run test lint unit e2e up down demo lock clean chromium bench test-containers
+.PHONY: run test lint unit e2e up down demo lock clean chromium axe bench test-containers
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contracts $(PYTEST_ARGS)
 
 # Brings the real stack up, runs everything that needs it, and always takes the stack down again.
-e2e: $(STAMP) chromium
+e2e: $(STAMP) chromium axe
 	$(PY) -m infra.stack up --trace-sink
 	$(PY) -m pytest tests/e2e tests/browser tests/faults tests/packaging $(PYTEST_ARGS); status=$$?; $(PY) -m infra.stack down; exit $$status
 
@@ -63,6 +63,17 @@ test-containers: $(STAMP)
 # Debian's Chromium for the dashboard's browser tests (Playwright drives it; it downloads no browser).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# axe-core, the accessibility checker the browser tests inject into pages: the exact version pinned in
+# tests/browser/package.json, installed by npm into .local/node/ (no lock file: one pin, no dependencies).
+AXE := .local/node/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE): tests/browser/package.json
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	mkdir -p .local/node && cp tests/browser/package.json .local/node/package.json
+	cd .local/node && npm install --no-package-lock --ignore-scripts --no-audit --no-fund --silent
+	@touch $@
 
 # The benchmark (never part of `make test`): sweep, DBOS peer, pgbench; writes bench/results/ and docs/performance.md.
 bench: $(STAMP)

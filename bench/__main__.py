@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import measure, modes, pgbench, report, stack, sweep
+from bench import api_gateway, measure, modes, pgbench, report, stack, sweep
 from bench.load import Mix
 from bench.measure import StepResult, Target
 
@@ -37,6 +37,7 @@ REQUIRED = (
     "pgbench_tps",
     "commits_per_saga",
     "sustained_sagas_per_s",
+    "api_gateway_cpu_ms_per_order",
 )
 """Fields latest.json always has (null when that part did not run or found no sustainable rate)."""
 WARM_UP_RATE = 15.0
@@ -46,6 +47,7 @@ PARTS = (
     "sweep",
     "confirm",
     "half",
+    "api-gateway",
     "latency",
     "instant-single",
     "instant",
@@ -53,7 +55,8 @@ PARTS = (
     "dbos-latency",
     "pgbench",
 )
-"""single/sweep/confirm/half: the emulator mode; latency: the headline (its sweep, 60 s run and half-rate run);
+"""single/sweep/confirm/half: the emulator mode; api-gateway: one rate straight to orders and through the
+gateway (emulator mode); latency: the headline (its sweep, 60 s run and half-rate run);
 instant-single, instant: the instant gateway's single order and sweep; dbos, dbos-latency: the peer."""
 FULL: dict[str, Any] = {
     "rates": "10,15,20,25,30,40,60,100,200,300",
@@ -61,8 +64,16 @@ FULL: dict[str, Any] = {
     "duration": 15.0,
     "confirm": 60.0,
     "warm_up": 60.0,
+    "api_gateway_rate": 20.0,
 }
-QUICK: dict[str, Any] = {"rates": "10,25", "warmup": 3.0, "duration": 10.0, "confirm": 0.0, "warm_up": 10.0}
+QUICK: dict[str, Any] = {
+    "rates": "10,25",
+    "warmup": 3.0,
+    "duration": 10.0,
+    "confirm": 0.0,
+    "warm_up": 10.0,
+    "api_gateway_rate": 10.0,
+}
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -86,6 +97,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for sagas after the load stops")
     p.add_argument("--confirm", type=float, help="seconds of the long run at the maximum rate (0: none)")
     p.add_argument("--no-refine", action="store_true", help="no extra step between the last good and first bad rate")
+    p.add_argument(
+        "--api-gateway-rate", type=float, help="orders/s of the API gateway's two steps (default 20; quick: 10)"
+    )
     p.add_argument("--single-rate", type=float, default=2.0, help="orders/s for the single-order latency")
     p.add_argument("--single-duration", type=float, default=10.0)
     p.add_argument("--parts", default=",".join(PARTS), help=f"which parts to run, of {','.join(PARTS)}")
@@ -106,6 +120,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.duration = args.duration if args.duration is not None else float(defaults["duration"])
     args.confirm = args.confirm if args.confirm is not None else float(defaults["confirm"])
     args.warm_up = args.warm_up if args.warm_up is not None else float(defaults["warm_up"])
+    if args.api_gateway_rate is None:
+        args.api_gateway_rate = float(defaults["api_gateway_rate"])
     pgbench_defaults = ("1,8", 5, 1) if args.quick else ("1,4,16,32", 10, 5)
     args.pgbench_clients = args.pgbench_clients or pgbench_defaults[0]
     args.pgbench_seconds = args.pgbench_seconds or pgbench_defaults[1]
@@ -196,6 +212,13 @@ class Run:
                 break
         return long_run
 
+    def api_gateway(self, target: Target, mix: Mix) -> None:
+        """The same orders straight to orders and through the gateway, at ``--api-gateway-rate``."""
+        steps, found = api_gateway.measure(target, mix, self.args.api_gateway_rate, self.plan, self.started)
+        self.steps += steps
+        self.out["api_gateway"] = found
+        self.out["api_gateway_cpu_ms_per_order"] = found["gateway_cpu_ms_per_order"]
+
     def limit(self) -> None:
         """pgbench on the same server."""
         runs = pgbench.sweep(_ints(self.args.pgbench_clients), self.args.pgbench_seconds, self.args.pgbench_scale)
@@ -257,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             sweep.at_rate(target, "warm-up", WARM_UP_RATE, args.warm_up, mix, run.plan, run.started)
         if run.wants("single") or run.wants("sweep"):
             _guarded(run, "retrovault", lambda: run.ours(target, mix))
+        if run.wants("api-gateway"):
+            _guarded(run, "API gateway", lambda: run.api_gateway(target, mix))
         if run.wants("latency"):
             _guarded(run, "latency mode", lambda: modes.latency(run, target, mix))
         if run.wants("instant-single") or run.wants("instant"):

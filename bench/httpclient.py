@@ -58,12 +58,15 @@ class HttpClient:
         self._timeout_s = timeout_s
         self.opened = 0
 
-    async def request(self, method: str, path: str, body: Any = None) -> HttpResponse:
-        """Send one request (a JSON body if ``body`` is not None) and read the whole response."""
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> HttpResponse:
+        """Send one request (a JSON body if ``body`` is not None; ``headers`` besides) and read the whole response."""
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\nContent-Length: {len(payload)}\r\n"
             + ("Content-Type: application/json\r\n" if body is not None else "")
+            + "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
             + "\r\n"
         ).encode()
         async with self._slots:

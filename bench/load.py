@@ -69,6 +69,9 @@ class LoadResult:
     connections: int = 0
 
 
+Caller = tuple[str, str]
+"""A simulated customer placing orders through the gateway: their ``customer_id`` and their bearer token."""
+
 Progress = Callable[[float, LoadResult, int], None]
 """Called about once a second with (seconds since start, the run so far, requests in flight); must not block."""
 
@@ -83,8 +86,13 @@ async def run_open_loop(
     seed: int = 1,
     max_in_flight: int = 2000,
     progress: Progress | None = None,
+    path: str = "/orders",
+    callers: tuple[Caller, ...] = (),
 ) -> LoadResult:
-    """Offer ``rate`` orders per second for ``warmup_s + duration_s`` seconds; wait for every answer."""
+    """Offer ``rate`` orders per second for ``warmup_s + duration_s`` seconds to ``path``; wait for every answer.
+
+    With ``callers``, order ``i`` is placed by caller ``i mod len(callers)``: for them, with their token.
+    """
     loop = asyncio.get_running_loop()
     client = HttpClient(base_url, max_connections=max_in_flight)
     rng = random.Random(seed)
@@ -110,7 +118,11 @@ async def run_open_loop(
             if len(tasks) >= max_in_flight:
                 request.status = -1
                 continue
-            task = asyncio.create_task(_place(client, body, request))
+            headers = None
+            if callers:
+                customer_id, token = callers[i % len(callers)]
+                body["customer_id"], headers = customer_id, {"Authorization": f"Bearer {token}"}
+            task = asyncio.create_task(_place(client, path, body, headers, request))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         while tasks:
@@ -125,10 +137,12 @@ async def run_open_loop(
     return result
 
 
-async def _place(client: HttpClient, body: dict[str, Any], request: Sent) -> None:
+async def _place(
+    client: HttpClient, path: str, body: dict[str, Any], headers: dict[str, str] | None, request: Sent
+) -> None:
     request.sent = time.time()
     try:
-        response = await client.request("POST", "/orders", body)
+        response = await client.request("POST", path, body, headers)
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
         request.answered = time.time()
         return

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from bench import cpu
-from bench.load import LoadResult, Mix, Sent, run_open_loop
+from bench.load import Caller, LoadResult, Mix, Sent, run_open_loop
 
 TERMINAL_STATES = ("COMPLETED", "COMPENSATED", "FAILED")
 P99_LIMIT_MS = 1000.0
@@ -43,6 +43,9 @@ class Target:
     pids: Callable[[], dict[str, int | None]]
     prepare: Callable[[], None]
     databases: tuple[str, ...]
+    orders_path: str = "/orders"
+    callers: tuple[Caller, ...] = ()
+    """Who places the orders (through the gateway, each with their token); empty: ``customer_id`` "bench", no token."""
 
 
 @dataclass
@@ -188,7 +191,17 @@ def run_step(
     started = time.time()
     watch = _Watch(target, label, warmup_s, warmup_s + duration_s, started)
     load = asyncio.run(
-        run_open_loop(target.orders_url, rate, warmup_s, duration_s, mix, seed=seed, progress=watch.tick)
+        run_open_loop(
+            target.orders_url,
+            rate,
+            warmup_s,
+            duration_s,
+            mix,
+            seed=seed,
+            progress=watch.tick,
+            path=target.orders_path,
+            callers=target.callers,
+        )
     )
     if watch.first is None:
         watch.first = cpu.snapshot(watch.pids)

@@ -65,6 +65,24 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _api_gateway_rows(found: dict[str, Any] | None) -> list[str]:
+    """The API gateway's figures as rows of the headline table (none if that part did not run)."""
+    if not found:
+        return []
+    direct, gated = found["direct"], found["through_gateway"]
+    held = {True: "held", False: "**not held**"}[bool(gated["sustainable"])]
+    return [
+        f"| API gateway: {found['rate_per_s']:g} orders/s through it ({found['customers']} customer tokens) | {held}"
+        f", {_fmt(gated['completed_per_s'])} sagas/s (direct {_fmt(direct['completed_per_s'])}) | | |",
+        f"| API gateway: HTTP p50 / p99 ms, through it vs direct | {_fmt(gated['http_p50_ms'])} / "
+        f"{_fmt(gated['http_p99_ms'])} vs {_fmt(direct['http_p50_ms'])} / {_fmt(direct['http_p99_ms'])} | | |",
+        f"| API gateway: saga p50 / p99 ms, through it vs direct | {_fmt(gated['saga_p50_ms'])} / "
+        f"{_fmt(gated['saga_p99_ms'])} vs {_fmt(direct['saga_p50_ms'])} / {_fmt(direct['saga_p99_ms'])} | | |",
+        f"| api_gateway_cpu_ms_per_order (the gateway's CPU per order) | {_fmt(found['gateway_cpu_ms_per_order'])}"
+        " | | |",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The run as Markdown: machine, headline figures against the targets, and every step."""
     m = results["machine"]
@@ -89,6 +107,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {v['label']} | {_fmt(v['actual'])} | {v['target']} | {met} |")
     cpu = results.get("cpu_ms_per_saga") or {}
     lines.append(f"| cpu_ms_per_saga (latency, at the maximum) | {_fmt(cpu.get('total'))} | | |")
+    lines += _api_gateway_rows(results.get("api_gateway"))
     for key in (
         "mode_headline",
         "gateway_latency_ms",

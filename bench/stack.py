@@ -114,6 +114,7 @@ def down() -> None:
 def pids() -> dict[str, int | None]:
     """The pid of each part of the stack (PostgreSQL's is the postmaster: count its whole tree)."""
     found: dict[str, int | None] = {services.daemon_name(n, k): services.pid(n, instance=k) for n, k in copies()}
+    found[services.FRONT_DOOR] = services.pid(services.FRONT_DOOR)
     found["postgres"] = postgres.postmaster_pid()
     found["kafka"] = kafka.pid()
     found["localstripe"] = localstripe.pid()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog.domain.adjustments import StockAdjustment
@@ -144,32 +144,38 @@ def _keep(held: _Held, reservation: Reservation, saga_id: uuid.UUID | None) -> N
     held.saved[reservation.order_id] = (reservation, saga_id if first is None else first[1])
 
 
-def adjust_stock(units: UnitsOfWork[CatalogUnitOfWork], sku: str, delta: int, reason: str) -> Product:
-    """Add (or take away) units on hand, record why and announce the change.
+def adjust_stock(
+    units: UnitsOfWork[CatalogUnitOfWork], sku: str, delta: int, reason: str, *, by: str | None = None
+) -> Product:
+    """Add (or take away) units on hand, record why and who made the change (``by``) and announce it.
 
     ``StockChangeRefused`` if it would take reserved units; ``UnknownSku`` if there is no such product.
     """
-    return _change_on_hand(units, sku, lambda product: product.adjust(delta, reason))
+    return _change_on_hand(units, sku, lambda product: product.adjust(delta, reason), by)
 
 
-def set_available(units: UnitsOfWork[CatalogUnitOfWork], sku: str, available: int, revision: int) -> Product:
-    """Count a product: make ``available`` units orderable on top of the reserved ones, record it, announce it.
+def set_available(
+    units: UnitsOfWork[CatalogUnitOfWork], sku: str, available: int, revision: int, *, by: str | None = None
+) -> Product:
+    """Count a product: make ``available`` units orderable on top of the reserved ones, record it (and who
+    counted, ``by``), announce it.
 
     ``StaleRevision`` unless the caller read the product at its current ``revision``; ``StockChangeRefused``
     past the limit of units on hand; ``UnknownSku`` if there is no such product.
     """
-    return _change_on_hand(units, sku, lambda product: product.set_available(available, revision))
+    return _change_on_hand(units, sku, lambda product: product.set_available(available, revision), by)
 
 
 def _change_on_hand(
-    units: UnitsOfWork[CatalogUnitOfWork], sku: str, change: Callable[[Product], StockAdjustment]
+    units: UnitsOfWork[CatalogUnitOfWork], sku: str, change: Callable[[Product], StockAdjustment], by: str | None
 ) -> Product:
-    """Apply an operator's change to the locked product, record it and announce the new figures."""
+    """Apply an operator's change to the locked product, record it (made ``by`` whom) and announce the new
+    figures."""
     with units.begin() as uow:
         product = uow.products.lock([sku]).get(sku)
         if product is None:
             raise UnknownSku(sku)
-        uow.adjustments.add(change(product))
+        uow.adjustments.add(replace(change(product), adjusted_by=by))
         uow.products.save_stock([product])
         _announce(uow, [product])
     return product

@@ -126,9 +126,9 @@ def act_on_deadlines(units: UnitsOfWork[CoordinatorUnitOfWork], *, limit: int = 
     return len(due)
 
 
-def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry_run: bool) -> Replay:
+def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry_run: bool, actor: str) -> Replay:
     """Re-send the saga's pending command with its original message id (so it is applied at most once), or
-    resume its compensation.
+    resume its compensation; the timeline entries name ``actor``, who asked for it.
 
     A dry run computes the same in a read-only unit of work and sends nothing. Raises ``NotFound`` for an
     unknown saga and ``NotReplayable`` for a finished one. The saga is locked with a plain ``FOR UPDATE``:
@@ -140,18 +140,11 @@ def replay(units: UnitsOfWork[CoordinatorUnitOfWork], saga_id: uuid.UUID, *, dry
             return _resend(uow.sagas, saga_id, lock=False)[0]
     with units.begin() as uow:
         result, saga, transition = _resend(uow.sagas, saga_id, lock=True)
+        transition.history = [replace(entry, actor=actor) for entry in transition.history]
         with in_saga_trace(uow.sagas, saga, "replay"):
             uow.sagas.save(saga)
             _publish(uow, saga, transition)
     return result
-
-
-def resubmit(
-    units: UnitsOfWork[CoordinatorUnitOfWork], *, topic: str, key: str | None, value: bytes, headers: dict[str, str]
-) -> None:
-    """Put a dead letter's original bytes back on its original topic, through the outbox."""
-    with units.begin() as uow:
-        uow.republish(topic=topic, key=key, value=value, headers=headers)
 
 
 def _resend(sagas: Sagas, saga_id: uuid.UUID, *, lock: bool) -> tuple[Replay, SagaInstance, Transition]:

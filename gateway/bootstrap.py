@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import time
 
@@ -16,7 +17,7 @@ from gateway.adapters.tokens import JwtVerifier, LocalIssuer, local_keys, remote
 from gateway.adapters.upstreams import HttpUpstreams
 from gateway.adapters.users import SqlUsers
 from gateway.domain.rate_limit import Allowance, TokenBuckets
-from gateway.entrypoints.context import Gateway
+from gateway.entrypoints.context import Browser, Gateway
 from gateway.entrypoints.http import create_app
 from gateway.settings import GatewaySettings
 from plumbing.db import create_db_engine
@@ -35,7 +36,7 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
     if settings.gateway_jwks_url is not None:
         keys = remote_keys(settings.gateway_jwks_url, settings.gateway_connect_timeout_s, cache_s=300)
         verifier = JwtVerifier(keys, issuer_name, audience, skew, blocking=True)
-        issuer, jwks = None, None
+        issuer, jwks, derived = None, None, None
     else:
         key = signing_key(settings.gateway_signing_key_file)
         if settings.gateway_signing_key_file is None:
@@ -43,6 +44,7 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
         verifier = JwtVerifier(local_keys(key), issuer_name, audience, skew, blocking=False)
         issuer = LocalIssuer(key, issuer_name, audience, settings.gateway_token_ttl_s, time.time)
         jwks = {"keys": [key.public_jwk]}
+        derived = hashlib.sha256(b"retrovault cart\n" + key.private.private_numbers().private_value.to_bytes(32, "big"))
     connect = settings.gateway_connect_timeout_s
     timeout = httpx.Timeout(settings.gateway_upstream_timeout_s, connect=connect, pool=connect)
     upstreams = HttpUpstreams(settings.upstream_urls(), timeout)
@@ -56,8 +58,19 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
         upstreams=upstreams,
         order_buckets=TokenBuckets(allowance),
         monotonic=time.monotonic,
+        browser=_browser(settings, derived.digest() if derived else None),
     )
     return gateway, upstreams
+
+
+def _browser(settings: GatewaySettings, derived_key: bytes | None) -> Browser:
+    """The storefront's cookie settings; the cart's key: configured, derived from the signing key, or new."""
+    secret = settings.gateway_cart_secret
+    if secret is not None:
+        return Browser(hashlib.sha256(secret.get_secret_value().encode()).digest(), settings.gateway_secure_cookies)
+    if derived_key is not None:
+        return Browser(derived_key, settings.gateway_secure_cookies)
+    return Browser(secure=settings.gateway_secure_cookies)
 
 
 def main() -> None:

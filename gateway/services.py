@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from gateway.domain.principals import Principal, Role
 from gateway.domain.users import User
@@ -76,6 +77,16 @@ def own_order_body(body: bytes, customer: Principal) -> bytes:
         raise NotYours("customer_id", "must be your own customer id (or left out: it is taken from your token)")
     order["customer_id"] = customer.subject
     return json.dumps(order, separators=(",", ":")).encode()
+
+
+def own_orders_query(query: bytes, customer: Principal) -> bytes:
+    """The query of a customer's ``GET /api/orders`` listing their own orders: a ``customer_id`` naming another
+    customer is refused (``NotYours``); absent, it is set to theirs."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    if any(name == "customer_id" and value != customer.subject for name, value in pairs):
+        raise NotYours("customer_id", "must be your own customer id (or left out: it is taken from your token)")
+    kept = [(name, value) for name, value in pairs if name != "customer_id"]
+    return urlencode([*kept, ("customer_id", customer.subject)]).encode()
 
 
 def owns_order(order_body: bytes, customer: Principal) -> bool:

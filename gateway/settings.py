@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from plumbing.settings import ServiceSettings, database_field, port_field, service_url
+from plumbing.settings import ServiceSettings, database_field, port_field, service_url_field
 
 UPSTREAMS = ("catalog", "orders", "payment", "coordinator")
 """The services the gateway routes to."""
-
-
-def _upstream_field(service: str) -> Any:
-    return Field(
-        default_factory=lambda: service_url(service),
-        pattern=r"^https?://\S+$",
-        validation_alias=f"RV_{service.upper()}_URL",
-        description=f"base URL of the {service} service the gateway routes to; unset: the local stack's "
-        f"`http://127.0.0.1:<RV_{service.upper()}_PORT>`",
-    )
 
 
 class GatewaySettings(ServiceSettings):
@@ -54,10 +44,19 @@ class GatewaySettings(ServiceSettings):
     gateway_orders_per_minute: float = Field(
         30.0, gt=0, description="how fast a customer's allowance of orders refills (operators are not limited)"
     )
-    catalog_url: str = _upstream_field("catalog")
-    orders_url: str = _upstream_field("orders")
-    payment_url: str = _upstream_field("payment")
-    coordinator_url: str = _upstream_field("coordinator")
+    gateway_secure_cookies: bool = Field(
+        False, description="mark the storefront's cookies `Secure` (set it when browsers reach the gateway by HTTPS)"
+    )
+    gateway_cart_secret: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="the key that signs storefront carts (at least 32 characters; the same on every instance); "
+        "unset: derived from the local signing key, or a key per process with an identity provider",
+    )
+    catalog_url: str = service_url_field("catalog")
+    orders_url: str = service_url_field("orders")
+    payment_url: str = service_url_field("payment")
+    coordinator_url: str = service_url_field("coordinator")
 
     def upstream_urls(self) -> dict[str, str]:
         """Each routed service's base URL."""

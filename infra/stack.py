@@ -1,7 +1,8 @@
 """The whole local stack: its infrastructure components, the topics and the services.
 
 ``python -m infra.stack up|down|status|run|demo``. ``run`` is what ``make run`` does: bring everything up,
-place two demo orders, print where they ended, then wait for Ctrl-C and stop everything cleanly.
+say where to shop and with which demo logins, place two demo orders through the gateway, print where they
+ended, then wait for Ctrl-C and stop everything cleanly.
 ``--instances N`` (up, run) starts N instances of every service (ports: see ``infra.services``); ``down``
 stops every instance it finds.
 """
@@ -20,8 +21,8 @@ from typing import Any
 from infra import kafka, localstripe, postgres, services, trace_sink
 from infra.component import Component, describe
 from infra.topics import raise_partitions
+from plumbing.demo_logins import DEMO_LOGINS, demo_login
 from plumbing.provision import ensure_topics
-from plumbing.settings import service_url
 
 NEEDED: tuple[Component, ...] = (postgres, kafka, localstripe)
 """What the services need, in start order."""
@@ -85,44 +86,71 @@ def status() -> bool:
     return all(c.is_running() for c in NEEDED) and all(healthy.values())
 
 
-def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+def _http(method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    """``method path`` at the gateway, as the holder of ``token``."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    url = f"{services.url(services.FRONT_DOOR)}{path}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
-def place_and_follow(payment_method: str, sku: str = "SNES-SMW", timeout_s: float = 60.0) -> dict[str, Any]:
-    """Place an order and poll it until it is decided; returns the final order."""
-    body = {"customer_id": "demo", "items": [{"sku": sku, "quantity": 1}], "payment_method": payment_method}
-    accepted = _http("POST", f"{service_url('orders')}/orders", body)
+def _token(role: str) -> str:
+    login = demo_login(role)
+    answer = _http("POST", "/auth/token", {"username": login.username, "password": login.password})
+    return str(answer["access_token"])
+
+
+def place_and_follow(payment_method: str, token: str, sku: str = "SNES-SMW", timeout_s: float = 60.0) -> dict[str, Any]:
+    """Place an order through the gateway as ``token``'s customer and poll it until it is decided; returns it."""
+    body = {"items": [{"sku": sku, "quantity": 1}], "payment_method": payment_method}
+    accepted = _http("POST", "/api/orders", body, token)
     deadline = time.monotonic() + timeout_s
     while True:
-        order: dict[str, Any] = _http("GET", f"{service_url('orders')}/orders/{accepted['order_id']}")
+        order: dict[str, Any] = _http("GET", f"/api/orders/{accepted['order_id']}", token=token)
         if order["status"] != "PENDING" or time.monotonic() > deadline:
             return order
         time.sleep(0.1)
 
 
 def demo() -> None:
-    """Two orders: one paid with a good card, one with a card that is declined."""
+    """Two orders of the demo customer through the gateway, one paid with a good card, one with a card that is
+    declined; their sagas as the demo operator sees them."""
+    customer, operator = _token("customer"), _token("operator")
     for label, method in (("good card", "pm_card_visa"), ("declined card", "pm_card_chargeCustomerFail")):
-        order = place_and_follow(method)
-        page = _http("GET", f"{service_url('coordinator')}/sagas?order_id={order['order_id']}")
+        order = place_and_follow(method, customer)
+        page = _http("GET", f"/api/sagas?order_id={order['order_id']}", token=operator)
         sagas: list[dict[str, Any]] = page["items"]
         saga_state = sagas[0]["state"] if sagas else "none"
         reason = f" ({order['reason']})" if order.get("reason") else ""
         print(f"demo order with {label}: {order['order_id']} -> {order['status']}{reason}; saga {saga_state}")
 
 
+def welcome() -> str:
+    """Where to shop and the demo logins to do it with (what ``make run`` says first once the stack is up)."""
+    front = services.url(services.FRONT_DOOR)
+    lines = [
+        f"RetroVault's storefront: {front}/",
+        f"Operators' dashboard:    {front}/dashboard (log in as an operator)",
+        "Demo logins (username / password):",
+        *(f"  {login.username} / {login.password} ({login.role})" for login in DEMO_LOGINS),
+    ]
+    return "\n".join(lines)
+
+
 def run(instances: int = 1) -> None:
-    """Up (``instances`` of every service), demo, then wait for Ctrl-C (or SIGTERM) and stop everything."""
+    """Up (``instances`` of every service), where to shop, demo, then wait for Ctrl-C (or SIGTERM) and stop
+    everything."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         up(instances=instances)
+        print(welcome(), flush=True)
         demo()
-        print("RetroVault is running. Orders API:", service_url("orders"), "- press Ctrl-C to stop.", flush=True)
+        print(
+            f"RetroVault is running: shop at {services.url(services.FRONT_DOOR)}/ - press Ctrl-C to stop.", flush=True
+        )
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:

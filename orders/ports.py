@@ -39,6 +39,10 @@ class Orders(Protocol):
         """When an existing order was created and last changed."""
         ...
 
+    def for_customer(self, customer_id: str, limit: int) -> list[tuple[Order, datetime, datetime]]:
+        """A customer's ``limit`` newest orders, newest first, each with when it was created and last changed."""
+        ...
+
 
 class ProductView(Protocol):
     """Orders' local copy of the catalogue, kept in step by catalog's product events."""

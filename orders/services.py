@@ -171,6 +171,12 @@ def get_order(units: UnitsOfWork[OrdersUnitOfWork], order_id: str) -> OrderRecor
     return OrderRecord(order, created_at, updated_at)
 
 
+def customer_orders(units: UnitsOfWork[OrdersUnitOfWork], customer_id: str, limit: int) -> list[OrderRecord]:
+    """A customer's ``limit`` newest orders, newest first (none: an empty list)."""
+    with units.read() as uow:
+        return [OrderRecord(*found) for found in uow.orders.for_customer(customer_id, limit)]
+
+
 def decide_orders(uow: OrdersUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
     """Apply a batch's ``ApproveOrder`` and ``RejectOrder`` commands in order, replying to each in its scope.
 

@@ -1,10 +1,12 @@
 """What a deployment provisions before the services start: their database tables and the Kafka topics.
 
 ``python -m plumbing.provision`` does both, in this order: ``migrate [SERVICE ...]`` applies each service's
-migrations (all four by default) to its own database (``RV_<SERVICE>_DATABASE_URL``); ``topics`` creates the missing
-topics on ``RV_KAFKA_BOOTSTRAP`` with their configured partition counts. Both are safe to repeat and to run while
-another copy runs. Run by the Kubernetes Jobs and the Compose init step; the local stack calls ``ensure_topics``
-itself, and every service still applies its own migrations at start-up (a no-op once this has run).
+migrations (all five, the gateway's users table included, by default) to its own database
+(``RV_<SERVICE>_DATABASE_URL``) and, after the gateway's, adds the missing demo logins unless
+``RV_GATEWAY_DEMO_USERS=false`` (the gateway's own switch; Kubernetes' base sets it false); ``topics`` creates the
+missing topics on ``RV_KAFKA_BOOTSTRAP`` with their configured partition counts. All are safe to repeat and to run
+while another copy runs. Run by the Kubernetes Jobs and the Compose init step; the local stack calls
+``ensure_topics`` itself, and every service still applies its own migrations at start-up (a no-op once this has run).
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from contracts.topics import ALL_TOPICS, PartitionCountError, configured_partitions
+from gateway.adapters.passwords import Argon2Passwords
+from gateway.adapters.users import SqlUsers
+from gateway.services import seed_demo_logins
+from gateway.settings import GatewaySettings
 from plumbing.configuration import ConfigurationError, exit_for
+from plumbing.db import create_db_engine
 from plumbing.kafka import client_of
 from plumbing.kafka_settings import KafkaSettings
 from plumbing.migrations import upgrade_to_head
-from plumbing.services import SERVICE_NAMES
+from plumbing.services import ALL_SERVICES, GATEWAY
 from plumbing.settings import ServiceSettings
 
+MIGRATED = tuple(s.name for s in ALL_SERVICES)
+"""Every service with a database, the gateway last (its demo logins are seeded once its table exists)."""
 BROKER_DEFAULT = -1
 """A replication factor of -1 asks the broker for its ``default.replication.factor``."""
 
@@ -64,10 +73,29 @@ def ensure_topics(
 
 
 def migrate(services: list[str]) -> None:
-    """Apply each service's migrations to its own database, up to the newest revision."""
+    """Apply each service's migrations to its own database, up to the newest revision; after the gateway's, add
+    the missing demo logins when ``RV_GATEWAY_DEMO_USERS`` says so."""
     for service in services:
+        if service == GATEWAY.name:
+            migrate_gateway()
+            continue
         upgrade_to_head(service, ServiceSettings.from_env(service).database_url)
         print(f"{service}: migrated")
+
+
+def migrate_gateway() -> None:
+    """The gateway's users table, then its demo logins (only the missing ones: a changed password stays)."""
+    settings = GatewaySettings.load()
+    upgrade_to_head(GATEWAY.name, settings.database_url)
+    print(f"{GATEWAY.name}: migrated")
+    if not settings.gateway_demo_users:
+        return
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    try:
+        if added := seed_demo_logins(SqlUsers(engine), Argon2Passwords()):
+            print(f"{GATEWAY.name}: added demo logins {', '.join(added)}")
+    finally:
+        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,18 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plumbing.provision", description=__doc__)
     actions = parser.add_subparsers(dest="action")
     migrating = actions.add_parser("migrate", help="apply the services' database migrations")
-    migrating.add_argument(
-        "services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICE_NAMES)}; default: all"
-    )
+    migrating.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(MIGRATED)}; default: all")
     topics = actions.add_parser("topics", help="create the missing Kafka topics")
     topics.add_argument("--replication-factor", type=int, default=BROKER_DEFAULT, help="default: the broker's")
     parser.set_defaults(services=[], replication_factor=BROKER_DEFAULT)
     args = parser.parse_args(argv)
-    if args.action == "migrate" and (unknown := sorted(set(args.services) - set(SERVICE_NAMES))):
-        parser.error(f"unknown service {unknown[0]!r}: expected one of {', '.join(SERVICE_NAMES)}")
+    if args.action == "migrate" and (unknown := sorted(set(args.services) - set(MIGRATED))):
+        parser.error(f"unknown service {unknown[0]!r}: expected one of {', '.join(MIGRATED)}")
     try:
         if args.action in ("migrate", None):
-            migrate(args.services or list(SERVICE_NAMES))
+            migrate([s for s in MIGRATED if s in args.services] if args.services else list(MIGRATED))
         if args.action in ("topics", None):
             kafka = KafkaSettings.load_or_exit().kafka_client()
             created = ensure_topics(kafka, replication_factor=args.replication_factor)

@@ -161,6 +161,18 @@ def database_field(service: str) -> Any:
     )
 
 
+def service_url_field(service: str) -> Any:
+    """The field of another service's base URL, for a service that calls its HTTP API: ``RV_<SERVICE>_URL``,
+    default its address on the local stack."""
+    return Field(
+        default_factory=lambda: service_url(service),
+        pattern=r"^https?://\S+$",
+        validation_alias=f"RV_{service.upper()}_URL",
+        description=f"base URL of the {service} service's HTTP API; unset: the local stack's "
+        f"`http://127.0.0.1:<RV_{service.upper()}_PORT>`",
+    )
+
+
 def _owner(service: str) -> str:
     return f"{service}'" if service.endswith("s") else f"{service}'s"
 

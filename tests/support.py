@@ -1,9 +1,13 @@
-"""Helpers for tests against the real stack: HTTP clients, the services' databases, Stripe, waiting."""
+"""Helpers for tests against the real stack: HTTP clients, the services' databases, Stripe, waiting.
+
+What a shop's user does (browse, place an order, read it; an operator reading sagas) goes through the gateway with
+that user's token; what no user does (a service's health, its database) goes to the service itself."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -14,7 +18,9 @@ import stripe
 from stripe.params import PaymentIntentListParams
 
 from infra import localstripe, postgres
+from infra.tokens import LocalTokens
 from payment.settings import EMULATOR_KEY
+from plumbing.demo_logins import demo_login
 from plumbing.settings import service_url
 from plumbing.unit_of_work import Transactions, U
 
@@ -37,6 +43,33 @@ def wait_for(probe: Callable[[], T | None], *, timeout_s: float = 30.0, what: st
 def api(service: str) -> httpx.Client:
     """An HTTP client for one service's API."""
     return httpx.Client(base_url=service_url(service), timeout=10.0)
+
+
+class _GatewayToken(httpx.Auth):
+    """Sends a bearer token naming ``subject`` with ``role``, signed with the local gateway's key, and signs a new one
+    a minute before it expires. No login: a login's argon2 takes seconds on a busy box, enough to time a test out."""
+
+    def __init__(self, role: str, subject: str) -> None:
+        self.role, self.subject = role, subject
+        self.token, self.renew_at = "", 0.0
+        self.renewing = threading.Lock()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        with self.renewing:
+            if time.monotonic() >= self.renew_at:
+                issued = LocalTokens().issue(self.subject, self.role)
+                self.token, self.renew_at = issued.access_token, time.monotonic() + issued.expires_in - 60
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+@cache
+def gateway_client(role: str = "operator", subject: str | None = None) -> httpx.Client:
+    """An HTTP client for the gateway (paths as a user calls them: ``/api/orders``, ``/dashboard``) sending a token
+    for ``role`` naming ``subject`` (e.g. a customer id; None: the demo login of that role, as if it had logged in).
+    Requests without a token: ``api("gateway")``."""
+    who = subject if subject is not None else demo_login(role).username
+    return httpx.Client(base_url=service_url("gateway"), timeout=10.0, auth=_GatewayToken(role, who))
 
 
 @cache
@@ -133,36 +166,41 @@ def refunds(intent_id: str) -> list[Any]:
 
 
 def stock(sku: str) -> int:
-    """A product's stock, as catalog's API reports it."""
-    response = api("catalog").get(f"/products/{sku}")
+    """A product's stock, as the catalogue shows it to anyone (through the gateway)."""
+    response = api("gateway").get(f"/api/products/{sku}")
     response.raise_for_status()
     value: int = response.json()["stock"]
     return value
 
 
-def place_order(items: list[tuple[str, int]], payment_method: str = "pm_card_visa", **extra: Any) -> httpx.Response:
-    """``POST /orders``."""
+def place_order(
+    items: list[tuple[str, int]], payment_method: str = "pm_card_visa", *, customer: str = "customer-test", **extra: Any
+) -> httpx.Response:
+    """``POST /api/orders`` through the gateway by ``customer`` with their token (``extra``: httpx's arguments).
+
+    The gateway limits each customer's orders (a burst of 10, then one every 2 s): many orders at once need as many
+    customers."""
     body = {
-        "customer_id": "customer-test",
+        "customer_id": customer,
         "items": [{"sku": sku, "quantity": qty} for sku, qty in items],
         "payment_method": payment_method,
     }
-    return api("orders").post("/orders", json=body, **extra)
+    return gateway_client("customer", customer).post("/api/orders", json=body, **extra)
 
 
 def settled_order(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
-    """Wait until the order is no longer PENDING and return it."""
+    """Wait until the order is no longer PENDING and return it (read through the gateway by an operator)."""
 
     def decided() -> dict[str, Any] | None:
-        order: dict[str, Any] = api("orders").get(f"/orders/{order_id}").json()
+        order: dict[str, Any] = gateway_client().get(f"/api/orders/{order_id}").json()
         return order if order["status"] != "PENDING" else None
 
     return wait_for(decided, timeout_s=timeout_s, what=f"order {order_id} to be decided")
 
 
 def saga_of(order_id: str) -> dict[str, Any]:
-    """The order's saga, as the coordinator's API reports it."""
-    sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()["items"]
+    """The order's saga, as an operator reads it through the gateway."""
+    sagas = gateway_client().get("/api/sagas", params={"order_id": order_id}).json()["items"]
     assert len(sagas) == 1, sagas
     saga: dict[str, Any] = sagas[0]
     return saga
@@ -172,7 +210,7 @@ def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
     """Wait until the order's saga is in a terminal state and return it."""
 
     def finished() -> dict[str, Any] | None:
-        sagas = api("coordinator").get("/sagas", params={"order_id": order_id}).json()["items"]
+        sagas = gateway_client().get("/api/sagas", params={"order_id": order_id}).json()["items"]
         return sagas[0] if sagas and sagas[0]["state"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
 
     return wait_for(finished, timeout_s=timeout_s, what=f"saga of order {order_id} to finish")
@@ -180,7 +218,7 @@ def settled_saga(order_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
 
 def no_saga_in_flight() -> bool:
     """True when no saga is running or compensating: nothing will write on its own (deadline re-sends)."""
-    by_state = api("coordinator").get("/sagas/summary").json()["by_state"]
+    by_state = gateway_client().get("/api/sagas/summary").json()["by_state"]
     return not by_state.get("RUNNING") and not by_state.get("COMPENSATING")
 
 

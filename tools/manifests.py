@@ -3,7 +3,8 @@
 ``python -m tools.manifests check --kustomize BIN --actionlint BIN`` renders every Kustomization under
 deploy/kubernetes (the base and each overlay) with kustomize, validates every object against the Kubernetes API
 schemas of the oldest and newest Kubernetes versions we support (the kubernetes-validate package ships them; strict,
-so an unknown field is an error), checks what the schemas cannot (below), and runs actionlint on the workflows.
+so an unknown field is an error), checks what the schemas cannot (below: among them, that only the gateway is
+reached from outside and whom each service's NetworkPolicy admits), and runs actionlint on the workflows.
 The Makefile builds kustomize and actionlint from their Go modules at pinned versions into .local/.
 """
 
@@ -26,8 +27,18 @@ KUBERNETES = ROOT / "deploy" / "kubernetes"
 WORKFLOWS = ROOT / ".github" / "workflows"
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 """The oldest (native preStop sleep, matchLabelKeys) and the newest version the manifests must be valid for."""
-SECRET_SUFFIXES = ("_PASSWORD", "_API_KEY", "_DATABASE_URL")
+SECRET_SUFFIXES = ("_PASSWORD", "_API_KEY", "_DATABASE_URL", "_SECRET")
 """Variables that carry credentials: only ever from a Secret the cluster holds, never a value in the files."""
+FRONT_DOOR = "gateway"
+"""The one Deployment reached from outside the cluster: the only Ingress backend, the only non-ClusterIP Service."""
+CALLERS: dict[str, set[str] | None] = {
+    FRONT_DOOR: None,
+    "catalog": {FRONT_DOOR, "coordinator"},  # the coordinator's dashboard changes stock through catalog's API
+    "orders": {FRONT_DOOR},
+    "payment": {FRONT_DOOR},
+    "coordinator": {FRONT_DOOR},
+}
+"""Whose pods each Deployment's NetworkPolicy admits (by ``app.kubernetes.io/name``); None: anyone."""
 
 COPIES = {("postgres-init", "init-databases.sql"): ROOT / "infra" / "compose" / "init-databases.sql"}
 """ConfigMap entries that must stay the same as a file outside the Kustomization (kustomize reads none)."""
@@ -104,6 +115,51 @@ def service_errors(deployment: Manifest, objects: dict[tuple[str, str], Manifest
             yield f"no {kind}"
 
 
+def network_errors(deployment: Manifest, objects: dict[tuple[str, str], Manifest]) -> Iterator[str]:
+    """A Deployment's NetworkPolicy: one of its name, selecting its pods, admitting exactly its ``CALLERS``."""
+    name = deployment["metadata"]["name"]
+    policy = objects.get(("NetworkPolicy", name))
+    if name not in CALLERS:
+        yield "has no entry in tools/manifests.py CALLERS (who may call it)"
+        return
+    if policy is None:
+        yield "no NetworkPolicy"
+        return
+    spec = policy["spec"]
+    if spec["podSelector"].get("matchLabels") != {"app.kubernetes.io/name": name}:
+        yield f"NetworkPolicy/{name} does not select exactly its pods"
+    if "Ingress" not in spec.get("policyTypes", []):
+        yield f"NetworkPolicy/{name} does not restrict ingress"
+    wanted = CALLERS[name]
+    if wanted is None:
+        return
+    rules = spec.get("ingress", [])
+    if any("from" not in rule for rule in rules):
+        yield f"NetworkPolicy/{name} admits anyone; only {', '.join(sorted(wanted))} may call it"
+    admitted = set()
+    for peer in (peer for rule in rules for peer in rule.get("from", [])):
+        caller = peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+        if set(peer) != {"podSelector"} or caller is None:
+            yield f"NetworkPolicy/{name} admits {peer}: only pods named by app.kubernetes.io/name may call it"
+        admitted.add(caller)
+    if admitted - {None} != wanted:
+        yield f"NetworkPolicy/{name} admits {sorted(admitted - {None})}, not {sorted(wanted)}"
+
+
+def exposure_errors(kind: str, manifest: Manifest) -> Iterator[str]:
+    """Only the gateway is reached from outside: the only Ingress backend, the only Service not ClusterIP."""
+    if kind == "Ingress":
+        spec = manifest["spec"]
+        paths = [path for rule in spec.get("rules", []) for path in rule.get("http", {}).get("paths", [])]
+        backends = [path["backend"] for path in paths] + ([spec["defaultBackend"]] if "defaultBackend" in spec else [])
+        for backend in backends:
+            if backend.get("service", {}).get("name") != FRONT_DOOR:
+                yield f"routes to {backend}: only the {FRONT_DOOR} has an Ingress"
+    exposed = kind == "Service" and manifest["spec"].get("type", "ClusterIP") != "ClusterIP"
+    if exposed and manifest["metadata"]["name"] != FRONT_DOOR:
+        yield f"is {manifest['spec']['type']}: only the {FRONT_DOOR} is exposed (through its Ingress)"
+
+
 def errors(manifests: list[Manifest]) -> Iterator[str]:
     """Everything wrong with one rendered Kustomization."""
     objects = {(m["kind"], m["metadata"]["name"]): m for m in manifests}
@@ -118,6 +174,8 @@ def errors(manifests: list[Manifest]) -> Iterator[str]:
             yield from (f"{where}: {error}" for error in pod_errors(manifest["spec"]["template"]["spec"]))
         if kind == "Deployment":
             yield from (f"{where}: {error}" for error in service_errors(manifest, objects))
+            yield from (f"{where}: {error}" for error in network_errors(manifest, objects))
+        yield from (f"{where}: {error}" for error in exposure_errors(kind, manifest))
         if kind == "ConfigMap":
             data = manifest.get("data", {})
             yield from (f"{where}: {key} must come from a Secret" for key in data if key.endswith(SECRET_SUFFIXES))

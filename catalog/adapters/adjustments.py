@@ -14,6 +14,7 @@ _LATEST = sa.select(
     stock_adjustments.c.reason,
     stock_adjustments.c.on_hand_after,
     stock_adjustments.c.at,
+    stock_adjustments.c.adjusted_by,
 ).order_by(stock_adjustments.c.id.desc())
 
 
@@ -31,6 +32,7 @@ class StockAdjustmentRepository:
                 delta=adjustment.delta,
                 reason=adjustment.reason,
                 on_hand_after=adjustment.on_hand_after,
+                adjusted_by=adjustment.adjusted_by,
             )
         )
 

@@ -46,6 +46,7 @@ stock_adjustments = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("on_hand_after", sa.Integer, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("adjusted_by", sa.Text, nullable=True),  # who made it (null: before this was recorded)
     sa.Index("stock_adjustments_by_sku", "sku", "id"),
 )
 

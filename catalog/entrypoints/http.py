@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -28,6 +29,7 @@ from catalog.entrypoints.views import (
     adjustment_view,
     product_view,
 )
+from plumbing.actors import Operator, Subject, actor
 from plumbing.http import FieldProblem, decode_strictly, problems
 from plumbing.wiring import TransactionsDependency
 
@@ -59,16 +61,20 @@ class ProductsController(Controller):
         data: JSONBody[StockLevel],
         request: Request[Any, Any, Any],
         if_match: IfMatch = None,
+        subject: Subject = None,
+        operator: Operator = None,
     ) -> Response[ProductView]:
         """Count a product: set the units available to order (reserved units stay held, on top of them).
 
         Only with ``If-Match`` naming the revision the count was made against: 428 without it, 412 when the
-        product changed since. 409 past the limit of units on hand. Recorded as an adjustment and announced.
+        product changed since. 409 past the limit of units on hand. Recorded as an adjustment (``adjusted_by``:
+        ``X-Authenticated-Subject``, else ``X-Operator``, else ``direct``) and announced.
         ``data`` documents the body; it is decoded again strictly (``"5"`` is not a number).
         """
         data = decode_strictly(await request.body(), StockLevel)
         revision = required_revision(if_match)
-        return await _change(lambda: services.set_available(transactions, sku, data.stock, revision), "stock")
+        by = actor(subject, operator)
+        return await _change(lambda: services.set_available(transactions, sku, data.stock, revision, by=by), "stock")
 
     @post("/{sku:str}/stock-adjustments", responses=problems(404, 409), response_headers=[ETAG_HEADER])
     async def adjust_stock(
@@ -77,8 +83,11 @@ class ProductsController(Controller):
         sku: SkuPath,
         data: JSONBody[StockAdjustmentBody],
         request: Request[Any, Any, Any],
+        subject: Subject = None,
+        operator: Operator = None,
     ) -> Response[ProductView]:
         """Add units on hand (a delivery) or take them away (breakage, a correction), saying why; 201 and the product.
+        Recorded with who made it, as a count is.
 
         409 naming ``delta`` when it would take reserved units (or exceed the limit): a restock never erases a
         reservation. ``data`` documents the body; it is decoded again strictly.
@@ -86,7 +95,10 @@ class ProductsController(Controller):
         data = decode_strictly(await request.body(), StockAdjustmentBody)
         if data.delta == 0:
             raise FieldProblem("delta", "must not be zero", status_code=400)
-        return await _change(lambda: services.adjust_stock(transactions, sku, data.delta, data.reason), "delta", 201)
+        by = actor(subject, operator)
+        return await _change(
+            partial(services.adjust_stock, transactions, sku, data.delta, data.reason, by=by), "delta", 201
+        )
 
 
 class StockAdjustmentsController(Controller):

@@ -69,6 +69,9 @@ class StockAdjustmentView(msgspec.Struct, frozen=True):
     reason: str
     on_hand_after: int
     at: datetime
+    adjusted_by: str | None = None
+    """Who made it: the gateway's authenticated subject, a tool's user (``cli:<user>``) or ``direct``; null for
+    adjustments recorded before this was."""
 
 
 def product_view(p: Product) -> ProductView:
@@ -90,4 +93,4 @@ def product_view(p: Product) -> ProductView:
 def adjustment_view(a: StockAdjustment) -> StockAdjustmentView:
     """The API's view of a recorded adjustment."""
     assert a.at is not None, "a recorded adjustment has its time"
-    return StockAdjustmentView(a.sku, a.delta, a.reason, a.on_hand_after, a.at)
+    return StockAdjustmentView(a.sku, a.delta, a.reason, a.on_hand_after, a.at, a.adjusted_by)

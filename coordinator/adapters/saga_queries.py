@@ -18,7 +18,9 @@ from coordinator.adapters.tables import saga_history, sagas
 
 class HistoryView(msgspec.Struct):
     """One timeline entry. ``instance``: the coordinator instance that applied it; ``participant_instance``:
-    for a reply, the participant instance that executed its command (null where unknown, e.g. older entries)."""
+    for a reply, the participant instance that executed its command (null where unknown, e.g. older entries);
+    ``actor``: for an operator's step (replay, dead letter replayed or discarded), who asked for it (the
+    gateway's authenticated subject, ``cli:<user>`` or ``direct``)."""
 
     at: datetime
     kind: str
@@ -29,6 +31,7 @@ class HistoryView(msgspec.Struct):
     detail: str | None
     instance: str | None = None
     participant_instance: str | None = None
+    actor: str | None = None
 
 
 class SagaView(msgspec.Struct):
@@ -108,7 +111,7 @@ def _history(conn: Connection, saga_id: uuid.UUID) -> list[HistoryView]:
     rows = conn.execute(
         sa.select(
             *(h.c.at, h.c.kind, h.c.action, h.c.message_type, h.c.message_id, h.c.attempt, h.c.detail),
-            *(h.c.instance, h.c.participant_instance),
+            *(h.c.instance, h.c.participant_instance, h.c.actor),
         )
         .where(h.c.saga_id == saga_id)
         .order_by(h.c.id)

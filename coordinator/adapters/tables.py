@@ -50,6 +50,17 @@ saga_history = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("instance", sa.Text, nullable=True),  # the coordinator instance that applied the step
     sa.Column("participant_instance", sa.Text, nullable=True),  # the one that executed the replied command
+    sa.Column("actor", sa.Text, nullable=True),  # who asked for an operator's step (null: the coordinator itself)
+)
+
+dead_letter_dispositions = sa.Table(
+    "dead_letter_dispositions",
+    metadata,
+    sa.Column("letter_id", sa.Text, primary_key=True),  # the dead letter's id, ``partition-offset``
+    sa.Column("disposition", sa.Text, nullable=False),  # replayed | discarded
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("replays", sa.Integer, nullable=False, server_default="0"),
 )
 
 outbox, inbox = messaging_tables(metadata)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from coordinator.adapters.dispositions import DispositionStore
 from coordinator.adapters.saga_store import SagaStore
 from plumbing.unit_of_work import UnitOfWork
 
@@ -15,6 +16,7 @@ class SqlCoordinatorUnitOfWork(UnitOfWork):
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
         super().__init__(conn, outbox)
         self.sagas = SagaStore(conn)
+        self.dispositions = DispositionStore(conn)
 
     def run_by(self, instance: str | None) -> None:
         """Name the coordinator instance: in its messages' headers and in every timeline entry it records."""

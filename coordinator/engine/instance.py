@@ -53,7 +53,7 @@ class HistoryEntry:
 
     saga_id: uuid.UUID
     at: datetime
-    kind: str  # command_sent | reply_received | reply_ignored | state_changed | timed_out
+    kind: str  # command_sent | reply_received | reply_ignored | state_changed | timed_out | dead_letter_*
     action: str | None
     message_type: str | None = None
     message_id: uuid.UUID | None = None
@@ -61,3 +61,5 @@ class HistoryEntry:
     detail: str | None = None
     participant_instance: str | None = None
     """For a reply's own entry: the participant instance that executed the command (it wrote the reply)."""
+    actor: str | None = None
+    """For an operator's step (a replay, a dead letter replayed or discarded): who asked for it."""

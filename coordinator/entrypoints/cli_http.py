@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from coordinator.entrypoints.cli_operator import operator
+
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # Piped output (scripts, tests) is not cut to 80 columns.
@@ -35,7 +37,7 @@ class Api:
 
     def __init__(self, name: str, base_url: str, token: str | None = None) -> None:
         self.name = name
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"X-Operator": operator(), **({"Authorization": f"Bearer {token}"} if token else {})}
         self._client = httpx.Client(base_url=base_url, timeout=30.0, headers=headers)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:

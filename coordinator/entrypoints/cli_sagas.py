@@ -58,8 +58,8 @@ def sagas_list(args: argparse.Namespace, coordinator: Api) -> None:
 
 
 def sagas_show(args: argparse.Namespace, coordinator: Api) -> None:
-    """One saga with its timeline, each entry naming the coordinator instance that applied it and, for a reply,
-    the participant instance that executed its command."""
+    """One saga with its timeline, each entry naming the coordinator instance that applied it, for a reply the
+    participant instance that executed its command, and for an operator's step who asked for it (``by``)."""
     saga = coordinator.call("GET", f"/sagas/{args.saga_id}")
     if args.json:
         print_json(saga)
@@ -70,11 +70,12 @@ def sagas_show(args: argparse.Namespace, coordinator: Api) -> None:
             f"rolls back at {saga['gives_up_at']} without a reply" if saga["gives_up_at"] else "re-sent until answered"
         )
         out.print(f"{waits(saga)} ({saga['current_step']}; {until})")
-    timeline = Table("at", "what", "step", "message", "attempt", "coordinator", "participant", "detail")
+    timeline = Table("at", "what", "step", "message", "attempt", "coordinator", "participant", "by", "detail")
     for h in saga["history"]:
         timeline.add_row(
             *(h["at"], h["kind"], h["action"] or "", h["message_type"] or "", str(h["attempt"] or "")),
-            *(h.get("instance") or "", h.get("participant_instance") or "", h["detail"] or ""),
+            *(h.get("instance") or "", h.get("participant_instance") or "", h.get("actor") or ""),
+            h["detail"] or "",
         )
     out.print(timeline)
 

@@ -13,11 +13,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
 from coordinator.entrypoints.dashboard_format import FILTERS, PATH
+from plumbing import htmx
 
 REFRESH_S = 5
 """How often a live part of a page asks for itself again."""
-HTMX_JS = Path(__file__).with_name("static") / "htmx-2.0.11.min.js"
-"""htmx (zero-clause BSD), as published; its name carries its version, so browsers may keep it."""
+HTMX_JS = htmx.HTMX_JS
+"""htmx: the one vendored copy (``plumbing/static``), which the storefront serves too."""
 
 
 def _em_dash_for_none(value: object) -> object:

@@ -21,6 +21,8 @@ _KINDS = {
     "reply_received": "← reply received",
     "reply_ignored": "↩ reply ignored",
     "timed_out": "◷ timed out",
+    "dead_letter_replayed": "⟲ dead letter replayed",
+    "dead_letter_discarded": "✕ dead letter discarded",
 }
 
 

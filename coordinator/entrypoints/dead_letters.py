@@ -1,58 +1,87 @@
-"""``/dead-letters``: list what consumers refused, and re-submit one after a fix (through the outbox)."""
+"""``/dead-letters``: list what consumers refused with what operators did about it, and replay or discard one.
+
+A letter is replayed (through the outbox) or discarded, never both; replaying one again takes ``again=true``
+(``coordinator.letters``). Each action records who asked: ``X-Authenticated-Subject`` (set by the gateway),
+else ``X-Operator`` (a tool's name for its user, e.g. ``cli:alice``), else ``direct``.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
-from coordinator import services
+from coordinator.entrypoints.dead_letter_views import (
+    DeadLetterView,
+    Discarded,
+    Resubmitted,
+    letter_or_404,
+    with_dispositions,
+)
+from coordinator.letters import AlreadyDisposed, discard_letter, replay_letter
 from coordinator.settings import CoordinatorSettings
-from plumbing.dead_letters import DeadLetter, find_dead_letter, read_dead_letters
-from plumbing.http import Identifier, problems
+from plumbing.actors import Operator, Subject, actor
+from plumbing.dead_letters import read_dead_letters
+from plumbing.http import FieldProblem, Identifier, problems
 from plumbing.wiring import TransactionsDependency
 
 
-class Resubmitted(msgspec.Struct):
-    """A dead letter put back on its original topic."""
-
-    id: str
-    topic: str
-    message_id: str | None
-
-
 class DeadLettersController(Controller):
-    """Operators' view of the ``deadletter`` topic."""
+    """Operators' view of the ``deadletter`` topic, and their two actions on a letter."""
 
     path = "/dead-letters"
 
     @get("/", sync_to_thread=True, responses=problems())
     def list_dead_letters(
-        self, settings: NamedDependency[CoordinatorSettings], limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100
-    ) -> list[DeadLetter]:
-        """The newest dead letters, oldest first, each with its reason and original bytes (``value``, base64)."""
-        return read_dead_letters(settings.kafka_client(), limit=limit)
+        self,
+        transactions: TransactionsDependency,
+        settings: NamedDependency[CoordinatorSettings],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> list[DeadLetterView]:
+        """The newest dead letters, oldest first, each with its reason, original bytes (``value``, base64) and
+        what an operator did with it (``disposition``: replayed or discarded, by whom, when; null: nothing)."""
+        return with_dispositions(transactions, read_dead_letters(settings.kafka_client(), limit=limit))
 
-    @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404))
+    @post("/{ident:str}/replay", sync_to_thread=True, status_code=200, responses=problems(404, 409))
     def replay_dead_letter(
         self,
         transactions: TransactionsDependency,
         settings: NamedDependency[CoordinatorSettings],
         ident: Identifier,
+        again: FromQuery[bool] = False,
+        subject: Subject = None,
+        operator: Operator = None,
     ) -> Resubmitted:
         """Put a dead letter (by id or original message id) back on its topic, unchanged; 404 if unknown.
 
-        It goes through the coordinator's outbox like every message; its consumer applies it at most
-        once (a dead-lettered message was never recorded in any inbox).
+        409 if it was discarded, or replayed already and ``again`` is not true. It goes through the coordinator's
+        outbox like every message; its consumer applies it at most once (a dead-lettered message was never
+        recorded in any inbox). A letter of a saga's message is noted in the saga's timeline with the actor.
         """
-        letter = find_dead_letter(settings.kafka_client(), ident)
-        if letter is None:
-            raise NotFoundException(f"no dead letter {ident!r}")
-        services.resubmit(
-            transactions, topic=letter.topic, key=letter.key, value=letter.value, headers=letter.original_headers
-        )
-        return Resubmitted(id=letter.id, topic=letter.topic, message_id=letter.message_id)
+        letter = letter_or_404(settings, ident)
+        try:
+            done = replay_letter(transactions, letter, actor=actor(subject, operator), again=again)
+        except AlreadyDisposed as refused:
+            raise FieldProblem("ident", str(refused), status_code=409) from refused
+        return Resubmitted(letter.id, letter.topic, letter.message_id, done.actor, done.replays)
+
+    @post("/{ident:str}/discard", sync_to_thread=True, status_code=200, responses=problems(404, 409))
+    def discard_dead_letter(
+        self,
+        transactions: TransactionsDependency,
+        settings: NamedDependency[CoordinatorSettings],
+        ident: Identifier,
+        subject: Subject = None,
+        operator: Operator = None,
+    ) -> Discarded:
+        """Mark a dead letter (by id or original message id) discarded: it is never re-sent; 404 if unknown,
+        409 if it was replayed or discarded already. Noted in its saga's timeline, if it has one."""
+        letter = letter_or_404(settings, ident)
+        try:
+            done = discard_letter(transactions, letter, actor=actor(subject, operator))
+        except AlreadyDisposed as refused:
+            raise FieldProblem("ident", str(refused), status_code=409) from refused
+        assert done.at is not None, "a stored disposition has its time"
+        return Discarded(letter.id, done.actor, done.at)

@@ -16,6 +16,7 @@ from coordinator import services
 from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
 from coordinator.engine.instance import SagaState
+from plumbing.actors import Operator, Subject, actor
 from plumbing.http import FieldProblem, problems
 from plumbing.wiring import EngineDependency, TransactionsDependency
 
@@ -110,12 +111,18 @@ class SagasController(Controller):
 
     @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200, responses=problems(404, 409))
     def replay_saga(
-        self, transactions: TransactionsDependency, saga_id: FromPath[uuid.UUID], dry_run: FromQuery[bool] = False
+        self,
+        transactions: TransactionsDependency,
+        saga_id: FromPath[uuid.UUID],
+        dry_run: FromQuery[bool] = False,
+        subject: Subject = None,
+        operator: Operator = None,
     ) -> ReplayResult:
         """Re-send the saga's pending command (same message id and idempotency key); a FAILED saga resumes where
-        it failed. 404 for an unknown saga, 409 for a COMPLETED or COMPENSATED one."""
+        it failed. 404 for an unknown saga, 409 for a COMPLETED or COMPENSATED one. The timeline names who asked
+        (``actor``: ``X-Authenticated-Subject``, else ``X-Operator``, else ``direct``)."""
         try:
-            done = services.replay(transactions, saga_id, dry_run=dry_run)
+            done = services.replay(transactions, saga_id, dry_run=dry_run, actor=actor(subject, operator))
         except services.NotReplayable as error:
             raise FieldProblem("saga_id", str(error), status_code=409) from error
         return ReplayResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import quote
 
 import httpx
 
@@ -13,6 +14,8 @@ HOP_BY_HOP = frozenset(
     | {"upgrade", "host"}
 )
 """Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded either way."""
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+"""RFC 3986's path characters, sent as they are; anything else is percent-encoded (``%`` itself too)."""
 
 
 class HttpUpstreams:
@@ -36,9 +39,11 @@ class HttpUpstreams:
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
         """Forward ``request``; ``UpstreamFailed`` (503 refused, 504 timed out, 502 broken) if no answer came."""
         client = self._clients[request.service]
+        # The path is the decoded one the access rules judged: encoded again, the service decodes the same path.
+        path = quote(request.path, safe=_PATH_SAFE)
         outgoing = client.build_request(
             request.method,
-            httpx.URL(path=request.path, query=request.query) if request.query else httpx.URL(path=request.path),
+            httpx.URL(path=path, query=request.query) if request.query else httpx.URL(path=path),
             headers=dict(request.headers),
             content=request.body,
         )

@@ -29,6 +29,7 @@ class SqlUsers:
             insert(users)
             .values(username=user.username, password_hash=user.password_hash, role=user.role.value)
             .on_conflict_do_nothing(index_elements=[users.c.username])
+            .returning(users.c.username)  # the rowcount of this INSERT is -1 under psycopg 3
         )
         with self._engine.begin() as conn:
-            return conn.execute(statement).rowcount == 1
+            return conn.execute(statement).first() is not None

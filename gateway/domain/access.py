@@ -12,7 +12,8 @@ from enum import Enum
 
 from gateway.domain.principals import Principal, Role
 
-READS = frozenset({"GET"})
+READS = frozenset({"GET", "OPTIONS"})
+"""OPTIONS goes where GET goes: the service answers it with what it allows (not Litestar with the proxy's methods)."""
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EVERY = READS | WRITES
 
@@ -25,6 +26,8 @@ class Check(Enum):
     """The order placed is the caller's: the body's ``customer_id`` is theirs or absent (then set to theirs)."""
     OWN_ORDER = "own_order"
     """The order read is the caller's; someone else's is answered as not found."""
+    OWN_LIST = "own_list"
+    """The orders listed are the caller's: the query's ``customer_id`` is theirs or absent (then set to theirs)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     _rule(EVERY, "/api/products", _ANY_TAIL, "catalog", "/products"),
     _rule(EVERY, "/api/stock-adjustments", _ANY_TAIL, "catalog", "/stock-adjustments"),
     _rule(frozenset({"POST"}), "/api/orders", _ROOT, "orders", "/orders", customer=Check.OWN_BODY, rate_limited=True),
+    _rule(READS, "/api/orders", _ROOT, "orders", "/orders", customer=Check.OWN_LIST),
     _rule(READS, "/api/orders", _SEGMENT, "orders", "/orders", customer=Check.OWN_ORDER),
     _rule(EVERY, "/api/orders", _ANY_TAIL, "orders", "/orders"),
     _rule(EVERY, "/api/sagas", _ANY_TAIL, "coordinator", "/sagas"),

@@ -13,9 +13,11 @@ from sqlalchemy.engine import Engine
 from gateway.entrypoints.auth import AUTH_ROUTES
 from gateway.entrypoints.context import Gateway
 from gateway.entrypoints.proxy import forward
+from gateway.entrypoints.schema import gateway_openapi_config
+from gateway.entrypoints.storefront_routes import STOREFRONT_ROUTES
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from plumbing.tracing import shutdown_tracing
-from plumbing.wiring import UNTRACED_PATHS, api_plugins, openapi_config
+from plumbing.wiring import UNTRACED_PATHS, api_plugins
 
 
 def health_route(engine: Engine) -> Any:
@@ -39,14 +41,14 @@ def health_route(engine: Engine) -> Any:
 
 def create_app(gateway: Gateway, engine: Engine | None, on_shutdown: list[Any] | None = None) -> Litestar:
     """The gateway's app; ``engine`` None leaves out ``/health`` (unit tests with fakes)."""
-    own = [*AUTH_ROUTES, forward]
+    own = [*AUTH_ROUTES, *STOREFRONT_ROUTES, forward]
     return Litestar(
         route_handlers=[*own, health_route(engine)] if engine is not None else own,
         dependencies={"gateway": Provide(lambda: gateway, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[*(on_shutdown or []), shutdown_tracing],
-        openapi_config=openapi_config("gateway"),
+        openapi_config=gateway_openapi_config(),
         plugins=[
             *api_plugins(),
             OpenTelemetryPlugin(OpenTelemetryConfig(exclude=UNTRACED_PATHS, exclude_spans=["receive", "send"])),

@@ -11,7 +11,6 @@ import re
 import uuid
 from typing import Any
 
-import anyio.to_thread
 from litestar import HttpMethod, Request, Response, route
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Stream
@@ -21,11 +20,19 @@ from gateway.domain.access import Check, Refusal, Route
 from gateway.domain.access import route as decide
 from gateway.domain.principals import Principal
 from gateway.entrypoints.context import Gateway, GatewayDependency
+from gateway.entrypoints.session import authenticate, cross_site, to_login
 from gateway.ports import InvalidToken, UpstreamFailed, UpstreamRequest, UpstreamResponse
 from plumbing.http import problem
 from plumbing.tracing import calling, inject
 
-METHODS: list[HttpMethod] = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+METHODS: list[HttpMethod] = [
+    HttpMethod.GET,
+    HttpMethod.OPTIONS,
+    HttpMethod.POST,
+    HttpMethod.PUT,
+    HttpMethod.PATCH,
+    HttpMethod.DELETE,
+]
 REQUEST_ID = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _NOT_FORWARDED = frozenset(
@@ -53,11 +60,18 @@ async def forward(request: Request[Any, Any, Any], gateway: GatewayDependency) -
 
 async def _answer(request: Request[Any, Any, Any], gateway: Gateway, request_id: str) -> Response[Any]:
     try:
-        caller = await _caller(gateway, request.headers.get("authorization"))
+        session = await authenticate(gateway, request)
     except InvalidToken as error:
+        if (page := to_login(request, expired=True)) is not None:
+            return page
         bearer = f'Bearer error="invalid_token", error_description="{_quoted(str(error))}"'
         return problem(401, "Unauthorized", str(error), headers={"WWW-Authenticate": bearer})
+    if (refused := cross_site(request, session)) is not None:
+        return refused
+    caller = session.principal
     decision = decide(request.method, request.scope["path"], caller)
+    if decision is Refusal.UNAUTHENTICATED and (page := to_login(request, expired=False)) is not None:
+        return page
     if isinstance(decision, Refusal):
         headers = {"WWW-Authenticate": "Bearer"} if decision is Refusal.UNAUTHENTICATED else None
         return problem(decision.value, _TITLES[decision.value], _DETAILS[decision], headers=headers)
@@ -66,8 +80,11 @@ async def _answer(request: Request[Any, Any, Any], gateway: Gateway, request_id:
         if wait > 0:
             detail = "too many orders: try again in a moment"
             return problem(429, "Too many requests", detail, headers={"Retry-After": str(math.ceil(wait))})
+    query = request.scope.get("query_string", b"")
     try:
         body: Any = await _body(request, decision, caller)
+        if decision.check is Check.OWN_LIST and caller is not None:
+            query = services.own_orders_query(query, caller)
     except services.NotYours as error:
         return problem(
             403, "Forbidden", f"{error.field}: {error.message}", [{"field": error.field, "message": error.message}]
@@ -76,7 +93,7 @@ async def _answer(request: Request[Any, Any, Any], gateway: Gateway, request_id:
         decision.service,
         request.method,
         decision.upstream_path,
-        request.scope.get("query_string", b""),
+        query,
         _headers(request, caller, request_id),
         body,
     )
@@ -88,12 +105,6 @@ async def _answer(request: Request[Any, Any, Any], gateway: Gateway, request_id:
     if decision.check is Check.OWN_ORDER and caller is not None:
         return await _own_order(upstream, caller, decision.upstream_path)
     return _streamed(upstream)
-
-
-async def _caller(gateway: Gateway, authorization: str | None) -> Principal | None:
-    if gateway.verifier.blocking and authorization is not None:
-        return await anyio.to_thread.run_sync(services.caller, gateway.verifier, authorization)
-    return services.caller(gateway.verifier, authorization)
 
 
 async def _body(request: Request[Any, Any, Any], decision: Route, caller: Principal | None) -> Any:

@@ -28,6 +28,12 @@ _LINES = (
     .where(order_lines.c.order_id == sa.any_(_IDS))
     .order_by(order_lines.c.order_id, order_lines.c.line_no)
 )
+_FOR_CUSTOMER = (
+    sa.select(orders)
+    .where(orders.c.customer_id == sa.bindparam("customer_id"))
+    .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+    .limit(sa.bindparam("limit"))
+)
 # A concurrent insert of the same Idempotency-Key waits for the first to commit, then inserts nothing (no
 # unique violation): ON CONFLICT on that key only, so any other constraint still fails loudly.
 _ADD = sa.text(
@@ -138,6 +144,12 @@ class OrderRepository:
             sa.select(orders.c.created_at, orders.c.updated_at).where(orders.c.order_id == order_id)
         ).one()
         return row.created_at, row.updated_at
+
+    def for_customer(self, customer_id: str, limit: int) -> list[tuple[Order, datetime, datetime]]:
+        """A customer's ``limit`` newest orders with their lines and timestamps, newest first."""
+        rows = self._conn.execute(_FOR_CUSTOMER, {"customer_id": customer_id, "limit": limit}).all()
+        times = {row.order_id: (row.created_at, row.updated_at) for row in rows}
+        return [(order, *times[order.order_id]) for order in self._orders(rows)]
 
     def _orders(self, rows: Sequence[sa.Row[Any]]) -> list[Order]:
         """Orders from their rows, their lines read in one statement."""

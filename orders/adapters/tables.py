@@ -22,6 +22,7 @@ orders = sa.Table(
     sa.Column("request_fingerprint", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("orders_by_customer", "customer_id", sa.desc("created_at"), sa.desc("order_id")),  # migration 0005
 )
 
 order_lines = sa.Table(

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, HttpMethod, Request, Response, get, post, route
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
-from contracts.base import CustomerId, Lines, PaymentMethod
+from contracts.base import NUL_FREE, CustomerId, Lines, PaymentMethod
 from orders import services
 from orders.domain.pricing import UnknownProduct
 from orders.ports import OrdersUnitOfWork
@@ -64,9 +64,17 @@ class OrderView(msgspec.Struct):
 
 
 class OrdersController(Controller):
-    """``POST /orders`` and ``GET /orders/{order_id}``."""
+    """``POST /orders``, ``GET /orders?customer_id=`` and ``GET /orders/{order_id}``."""
 
     path = "/orders"
+
+    # Litestar answers OPTIONS for a path with the methods of the first handler registered on it only (2.25: the
+    # OPTIONS handler it makes then is never remade), so ``/orders`` answers its own. A controller's handlers are
+    # registered by name: this one's must sort first.
+    @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False, status_code=204)
+    async def allow(self) -> Response[None]:
+        """The methods ``/orders`` takes."""
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
 
     @post(
         "/",
@@ -92,6 +100,16 @@ class OrdersController(Controller):
         data = decode_strictly(await request.body(), PlaceOrderBody)
         window_s = settings.orders_group_commit_ms / 1000
         return await anyio.to_thread.run_sync(_place, transactions, window_s, _request(data, idempotency_key))
+
+    @get("/", sync_to_thread=True, responses=problems())
+    def list_orders(
+        self,
+        transactions: TransactionsDependency,
+        customer_id: Annotated[str, QueryParameter(min_length=1, max_length=64, pattern=NUL_FREE)],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> list[OrderView]:
+        """A customer's ``limit`` newest orders, newest first (none: an empty list)."""
+        return [_view(record) for record in services.customer_orders(transactions, customer_id, limit)]
 
     @get("/{order_id:str}", sync_to_thread=True, responses=problems(404))
     def get_order(self, transactions: TransactionsDependency, order_id: Identifier) -> OrderView:

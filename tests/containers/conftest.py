@@ -1,9 +1,10 @@
 """compose.yaml brought up by testcontainers' Compose support, and the test helpers pointed at it.
 
 The images are built beforehand (``make test-containers``: containers/test.sh); nothing is pulled or built
-here. The helpers of tests/support.py and tests/faults/harness.py read ``RV_<SERVICE>_PORT``, ``RV_PG_PORT``,
-``RV_KAFKA_PORT`` and ``RV_STRIPE_PORT``: they are set to the ports Compose published on 127.0.0.1 (each
-service's first replica), so the same invariant checks as the fault tests run against the containers.
+here. The helpers of tests/support.py and tests/faults/harness.py read ``RV_GATEWAY_PORT``, ``RV_PG_PORT``,
+``RV_KAFKA_PORT`` and ``RV_STRIPE_PORT``: they are set to the ports Compose published on 127.0.0.1 (the gateway's
+first replica), so the same invariant checks as the fault tests run against the containers. The other services
+publish nothing: the test reaches them only through the gateway.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from pathlib import Path
 import pytest
 from testcontainers.compose import ComposeContainer, DockerCompose
 
-from plumbing.services import SERVICES
+from plumbing.services import GATEWAY
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = {
     "postgres": ("RV_PG_PORT", 5432),
     "kafka": ("RV_KAFKA_PORT", 19092),
     "localstripe": ("RV_STRIPE_PORT", 8420),
-    **{s.name: (f"RV_{s.name.upper()}_PORT", s.port) for s in SERVICES},
+    GATEWAY.name: ("RV_GATEWAY_PORT", GATEWAY.port),
 }
 """Each published container port (compose.yaml) and the variable the test helpers read it from."""
 
@@ -39,9 +40,9 @@ class System:
         found = [c for c in self.compose.get_containers() if c.Service == service]
         return sorted(found, key=lambda c: int(str(c.Name).rsplit("-", 1)[1]))
 
-    def published_port(self, service: str, port: int) -> int:
-        """The host port (on 127.0.0.1) of the first replica's ``port``."""
-        publisher = self.replicas(service)[0].get_publisher(by_port=port).normalize()
+    def published_port(self, service: str, port: int, replica: int = 0) -> int:
+        """The host port (on 127.0.0.1) of one replica's ``port`` (the first by default)."""
+        publisher = self.replicas(service)[replica].get_publisher(by_port=port).normalize()
         assert publisher.URL == "127.0.0.1", f"{service} is published on {publisher.URL}, not 127.0.0.1 only"
         return int(publisher.PublishedPort or 0)
 

@@ -19,8 +19,7 @@ from schemathesis import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from plumbing.settings import service_url
-from tests.restocking import set_available
-from tests.support import api
+from tests.restocking import stock_put_back
 
 STATEFUL = {
     "GET /sagas": "`cursor` is opaque: any string fits its schema, but only one the API gave out is a cursor",
@@ -38,10 +37,8 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(H
 @pytest.fixture(scope="module", autouse=True)
 def _stock_is_put_back() -> Iterator[None]:
     """The fuzzer adjusts and sets stock levels and places orders; give the other tests their units available back."""
-    before = {p["sku"]: p["stock"] for p in api("catalog").get("/products").json()}
-    yield
-    for sku, stock in before.items():
-        set_available(sku, stock)
+    with stock_put_back():
+        yield
 
 
 def _service_test(service: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from tests.support import (
     payment_intents,
     place_order,
     query,
-    saga_of,
     settled_order,
     settled_saga,
     stock,
@@ -95,7 +94,7 @@ def test_one_short_line_reserves_nothing_of_the_others() -> None:
     )
     reservations = query("catalog", "SELECT * FROM reservations WHERE order_id = :o", o=accepted["order_id"])
     assert reservations == []
-    assert saga_of(accepted["order_id"])["state"] == "COMPENSATED"
+    assert settled_saga(accepted["order_id"])["state"] == "COMPENSATED"
 
 
 def test_the_saga_and_the_order_agree_in_each_service_database() -> None:

@@ -75,7 +75,7 @@ def payment_with_latency() -> Iterator[None]:
 @pytest.mark.usefixtures("payment_with_latency")
 def test_the_service_charges_orders_side_by_side_each_exactly_once() -> None:
     set_available("SNES-SMW", 1000)
-    order_ids = [place_order([("SNES-SMW", 1)]).json()["order_id"] for _ in range(30)]
+    order_ids = [place_order([("SNES-SMW", 1)], customer=f"customer-{i}").json()["order_id"] for i in range(30)]
     sagas = [settled_saga(order_id, timeout_s=60) for order_id in order_ids]
     assert {saga["state"] for saga in sagas} == {"COMPLETED"}
     rows = query(

@@ -1,4 +1,5 @@
-"""One order, one trace: the W3C trace context travels from the HTTP request through every Kafka hop."""
+"""One order, one trace: the W3C trace context travels from the HTTP request, through the gateway, through every
+Kafka hop."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from infra import trace_sink
 from tests.restocking import set_available
 from tests.support import place_order, settled_saga, trace_spans, wait_for
 
-SERVICES = {"orders", "coordinator", "catalog", "payment"}
+SERVICES = {"gateway", "orders", "coordinator", "catalog", "payment"}
 
 
-def test_one_order_gives_one_trace_across_all_four_services() -> None:
+def test_one_order_gives_one_trace_through_the_gateway_and_all_four_services() -> None:
     assert trace_sink.is_running(), (
         "the stack must be started with the trace sink (python -m infra.stack up --trace-sink)"
     )
@@ -44,8 +45,11 @@ def test_one_order_gives_one_trace_across_all_four_services() -> None:
 
     assert {s["trace_id"] for s in spans} == {trace_id}
     assert {s["service"] for s in spans} == SERVICES
+    (front,) = [s for s in spans if s["kind"] == "SERVER" and s["name"] == "POST /api/orders"]
+    assert front["service"] == "gateway" and front["parent_span_id"] == caller_span
+    (forwarded,) = [s for s in spans if s["kind"] == "CLIENT" and s["parent_span_id"] == front["span_id"]]
     (server,) = [s for s in spans if s["kind"] == "SERVER" and s["name"] == "POST /orders"]
-    assert server["service"] == "orders" and server["parent_span_id"] == caller_span
+    assert server["service"] == "orders" and server["parent_span_id"] == forwarded["span_id"]
 
     consumed = {(s["service"], s["attributes"]["retrovault.message_type"]) for s in spans if s["kind"] == "CONSUMER"}
     assert {

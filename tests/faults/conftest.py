@@ -1,4 +1,4 @@
-"""Fault scenarios share one restocked catalogue and must leave every service running."""
+"""Fault scenarios share one restocked catalogue and must leave every service and the gateway running."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def stack_restored(real_stack: None) -> Iterator[None]:
     postgres.start()
     kafka.start()
     localstripe.start()
-    for name in services.SERVICES:
+    for name in (*services.SERVICES, services.FRONT_DOOR):
         services.start(name)
-    for name in services.SERVICES:
+    for name in (*services.SERVICES, services.FRONT_DOOR):
         services.wait_healthy(name)

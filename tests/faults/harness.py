@@ -1,7 +1,8 @@
 """Fault-injection harness: a stream of orders, a fault while they are in flight, then the invariants.
 
-The invariants are read from each service's own database and from Stripe's API, never from what the
-test thinks it sent: an order that was committed while its HTTP request failed still counts.
+Orders come in as a shop's do: through the gateway, each customer with their own token. The invariants are read
+from each service's own database and from Stripe's API, never from what the test thinks it sent: an order that
+was committed while its HTTP request failed still counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from contracts.topics import DEAD_LETTERS
 from infra import kafka
+from infra.tokens import LocalTokens
 from tests.restocking import set_available
 from tests.support import api, payment_intents_by_order, query, refunds, wait_for
 
@@ -127,12 +129,16 @@ def expected_statuses(orders: list[Any]) -> dict[str, str]:
 
 
 def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None:
-    """Place ``count`` orders one after another; refusals (service down) are counted, not retried."""
+    """Place ``count`` orders one after another, each by its own customer through the gateway; refusals are counted,
+    not retried (a service that is down: 503 from the gateway, or no answer in time)."""
     rng = random.Random(seed)
-    client = httpx.Client(base_url=str(api("orders").base_url), timeout=5.0)
+    tokens = LocalTokens()
+    client = httpx.Client(base_url=str(api("gateway").base_url), timeout=5.0)
     for index in range(count):
+        body = order_body(index, rng)
+        token = tokens.issue(body["customer_id"], "customer").access_token
         try:
-            response = client.post("/orders", json=order_body(index, rng))
+            response = client.post("/api/orders", json=body, headers={"Authorization": f"Bearer {token}"})
             if response.status_code == 202:
                 run.accepted.append(response.json()["order_id"])
             else:

@@ -218,7 +218,7 @@ def test_many_concurrent_orders_for_the_last_units() -> None:
         what="orders' view to see the stock",
     )
     with ThreadPoolExecutor(max_workers=buyers) as pool:
-        responses = list(pool.map(lambda _: place_order([(sku, 1)]), range(buyers)))
+        responses = list(pool.map(lambda i: place_order([(sku, 1)], customer=f"buyer-{i}"), range(buyers)))
     assert all(r.status_code == 202 for r in responses)
     decided = [settled_order(r.json()["order_id"], timeout_s=120) for r in responses]
     assert sum(o["status"] == "APPROVED" for o in decided) == units

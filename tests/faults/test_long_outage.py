@@ -15,7 +15,16 @@ import pytest
 
 from infra import localstripe, services
 from tests.faults.harness import STREAM_SKUS
-from tests.support import api, payment_intents, place_order, query, refunds, saga_of, settled_order, wait_for
+from tests.support import (
+    gateway_client,
+    payment_intents,
+    place_order,
+    query,
+    refunds,
+    saga_of,
+    settled_order,
+    wait_for,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -34,7 +43,7 @@ def _restart_coordinator(extra_env: dict[str, str] | None = None) -> None:
 
 def _waited_through_the_outage(order_ids: list[str]) -> list[dict[str, Any]] | None:
     """Every order's saga, once each has waited on payment for ``OUTAGE_S``; fails at once if one gave up."""
-    found = [api("coordinator").get("/sagas", params={"order_id": o}).json()["items"] for o in order_ids]
+    found = [gateway_client().get("/api/sagas", params={"order_id": o}).json()["items"] for o in order_ids]
     if not all(found):
         return None  # a saga not started yet
     sagas = [items[0] for items in found]
@@ -63,7 +72,8 @@ def test_a_stripe_outage_three_times_the_old_give_up_time_makes_orders_wait_not_
                 assert (saga["current_step"], saga["waiting_on"], saga["stuck"]) == ("charge_payment", "payment", False)
                 assert saga["resends"] >= 5  # the old policy sent a command 5 times in all
                 assert saga["failure_reason"] is None and saga["gives_up_at"] is not None
-            orders = [api("orders").get(f"/orders/{order_id}").json() for order_id in order_ids]
+            customer = gateway_client("customer", "customer-test")  # place_order's customer reads their orders
+            orders = [customer.get(f"/api/orders/{order_id}").json() for order_id in order_ids]
             assert [o["status"] for o in orders] == ["PENDING"] * ORDERS
         finally:
             localstripe.start()

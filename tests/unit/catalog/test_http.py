@@ -62,6 +62,20 @@ def test_an_adjustment_answers_201_with_the_new_figures_and_is_listed(client: Cl
     assert all(a["at"] for a in listed)
 
 
+def test_a_change_to_stock_records_who_made_it(client: Client) -> None:
+    gateway = {"X-Authenticated-Subject": "demo-operator", "X-Operator": "cli:mallory"}
+    client.post("/products/NES-SMB3/stock-adjustments", json={"delta": 1, "reason": "found one"}, headers=gateway)
+    tool = {"X-Operator": "cli:ops", "If-Match": '"2"'}
+    assert client.put("/products/NES-SMB3/stock", json={"stock": 9}, headers=tool).status_code == 200
+    client.post("/products/NES-SMB3/stock-adjustments", json={"delta": 1, "reason": "another"})
+    listed = client.get("/stock-adjustments", params={"sku": "NES-SMB3"}).json()
+    assert [a["adjusted_by"] for a in listed] == ["direct", "cli:ops", "demo-operator"]
+    bad = client.post(
+        "/products/NES-SMB3/stock-adjustments", json={"delta": 1, "reason": "x"}, headers={"X-Operator": "a b"}
+    )
+    assert problem_of(bad)[:2] == (400, "X-Operator")
+
+
 def test_an_adjustment_that_would_erase_a_reservation_is_409_naming_delta(client: Client, units: Units) -> None:
     response = client.post("/products/NES-SMB3/stock-adjustments", json={"delta": -6, "reason": "count"})
     assert problem_of(response)[:2] == (409, "delta")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.base import Message
 from contracts.envelope import Envelope, wrap
 from coordinator.engine.instance import HistoryEntry, SagaInstance
-from coordinator.ports import ConcurrentUpdate
+from coordinator.ports import ConcurrentUpdate, Disposition
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
 
@@ -102,12 +103,32 @@ class FakeSagas:
         self.overdue(saga_id)
 
 
+class FakeDispositions:
+    """``coordinator.ports.Dispositions`` in a dict; ``locked`` names each letter locked, in order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Disposition] = {}
+        self.locked: list[str] = []
+
+    def lock(self, letter_id: str) -> Disposition | None:
+        self.locked.append(letter_id)
+        return self.rows.get(letter_id)
+
+    def put(self, disposition: Disposition) -> Disposition:
+        self.rows[disposition.letter_id] = replace(disposition, at=datetime.now(UTC))
+        return self.rows[disposition.letter_id]
+
+    def of(self, letter_ids: Iterable[str]) -> dict[str, Disposition]:
+        return {i: self.rows[i] for i in letter_ids if i in self.rows}
+
+
 class FakeCoordinatorUnitOfWork(FakeMessages):
     """``coordinator.ports.CoordinatorUnitOfWork`` in memory."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sagas = FakeSagas()
+        self.dispositions = FakeDispositions()
         self.republished: list[dict[str, Any]] = []
 
     def republish(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str]) -> None:

@@ -221,7 +221,7 @@ def test_a_command_failed_reply_in_a_compensation_fails_the_saga_and_a_replay_re
     assert failed.failure_reason == "charge_payment failed: poison; then refund_payment failed: still poison"
     assert uow.sagas.kinds(saga_id)[-2:] == ["reply_received", "state_changed"]
 
-    done = services.replay(units, saga_id, dry_run=False)
+    done = services.replay(units, saga_id, dry_run=False, actor="cli:ops")
 
     refund = command_id(saga_id, "refund_payment")
     assert done == services.Replay("COMPENSATING", "refund_payment", "RefundPayment", refund, 2)
@@ -235,7 +235,7 @@ def test_replay_sends_the_pending_command_again_with_its_message_id() -> None:
     units = coordinator()
     saga_id = started(units.uow)
 
-    done = services.replay(units, saga_id, dry_run=False)
+    done = services.replay(units, saga_id, dry_run=False, actor="cli:ops")
 
     first, again = units.uow.commands()
     assert again.message_id == first.message_id == done.message_id
@@ -243,6 +243,7 @@ def test_replay_sends_the_pending_command_again_with_its_message_id() -> None:
     assert units.uow.sagas.locked == [[saga_id]]
     assert saga(units.uow, saga_id).version == 2
     assert units.uow.sagas.history[-1].detail == "replayed by operator"
+    assert [entry.actor for entry in units.uow.sagas.history] == [None, None, "cli:ops"]
     assert units.committed == 1
 
 
@@ -252,7 +253,7 @@ def test_a_dry_run_replay_says_what_it_would_send_and_changes_nothing() -> None:
     before = copy.deepcopy(units.uow.sagas.rows)
     history = len(units.uow.sagas.history)
 
-    done = services.replay(units, saga_id, dry_run=True)
+    done = services.replay(units, saga_id, dry_run=True, actor="cli:ops")
 
     assert (done.command, done.attempt, done.message_id) == ("ReserveStock", 2, command_id(saga_id, "reserve_stock"))
     assert units.uow.sagas.rows == before
@@ -269,7 +270,7 @@ def test_a_finished_saga_is_not_replayable() -> None:
     answer(units.uow, saga_id, OrderApproved(order_id="o1"))
     for dry_run in (False, True):
         with pytest.raises(services.NotReplayable, match="is COMPLETED: nothing to replay"):
-            services.replay(units, saga_id, dry_run=dry_run)
+            services.replay(units, saga_id, dry_run=dry_run, actor="cli:ops")
     assert len(units.uow.sent) == 3
     assert (units.committed, units.rolled_back) == (0, 1)
 
@@ -279,14 +280,5 @@ def test_an_unknown_saga_cannot_be_replayed() -> None:
     unknown = uuid.uuid4()
     for dry_run in (False, True):
         with pytest.raises(LookupError, match=f"no saga {unknown}"):
-            services.replay(units, unknown, dry_run=dry_run)
+            services.replay(units, unknown, dry_run=dry_run, actor="cli:ops")
     assert units.uow.sent == []
-
-
-def test_a_dead_letter_is_resubmitted_through_the_outbox() -> None:
-    units = coordinator()
-    services.resubmit(units, topic="orders.commands", key="k", value=b"{}", headers={"type": "ApproveOrder"})
-    assert units.uow.republished == [
-        {"topic": "orders.commands", "key": "k", "value": b"{}", "headers": {"type": "ApproveOrder"}}
-    ]
-    assert units.committed == 1

@@ -71,6 +71,32 @@ def test_the_request_goes_out_as_given_and_the_answer_streams_back() -> None:
 
 
 @pytest.mark.parametrize(
+    ("decoded", "sent"),
+    [
+        ("/sagas/\x1e\t#?", "/sagas/%1E%09%23%3F"),
+        ("/orders/é 100%", "/orders/%C3%A9%20100%25"),
+        ("/orders/a/b", "/orders/a/b"),
+        ("/products/SNES-SMW/stock-adjustments", "/products/SNES-SMW/stock-adjustments"),
+    ],
+)
+def test_the_decoded_path_goes_out_encoded_as_the_service_will_decode_it(decoded: str, sent: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(404)
+
+    async def call() -> None:
+        upstreams = _upstreams(Handler(answer))
+        response = await upstreams.send(UpstreamRequest("orders", "GET", decoded, b"", {}, b""))
+        await response.close()
+        await upstreams.aclose()
+
+    anyio.run(call)
+    assert seen[0].url.raw_path.decode() == sent
+
+
+@pytest.mark.parametrize(
     ("error", "status", "detail"),
     [
         (httpx.ConnectError("refused"), 503, "orders is not reachable"),

@@ -54,6 +54,11 @@ class FakeOrders:
     def get(self, order_id: str) -> Order | None:
         return copy.deepcopy(self.rows.get(order_id))
 
+    def for_customer(self, customer_id: str, limit: int) -> list[tuple[Order, datetime, datetime]]:
+        self.calls["for_customer"] += 1
+        found = [o for o in self.rows.values() if o.customer_id == customer_id][::-1][:limit]
+        return [(copy.deepcopy(o), *self.times[o.order_id]) for o in found]
+
     def lock_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         wanted = sorted(set(order_ids))
         self.calls["lock_many"] += 1

@@ -13,5 +13,5 @@ def test_an_unknown_service_is_refused_in_one_line_naming_it(capsys: pytest.Capt
     assert exit_.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "python -m plumbing.provision: error: unknown service 'inventory': "
-        "expected one of catalog, orders, payment, coordinator"
+        "expected one of catalog, orders, payment, coordinator, gateway"
     )

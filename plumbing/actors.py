@@ -1,0 +1,47 @@
+"""Who asked for an operator's action: the caller the gateway authenticated, else the name a tool gives.
+
+The gateway sets ``X-Authenticated-Subject`` (and drops a caller's own copy); a call that did not come through
+it may name its caller in ``X-Operator`` (the ``retrovault`` CLI sends ``cli:<user>``). Neither: ``direct``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from litestar.params import HeaderParameter
+
+from plumbing.http import FieldProblem
+
+SUBJECT_HEADER = "X-Authenticated-Subject"
+OPERATOR_HEADER = "X-Operator"
+DIRECT = "direct"
+"""The actor of a call that came neither through the gateway nor from a tool that named its user."""
+NAME_PATTERN = r"^[A-Za-z0-9_.@:+-]{1,80}$"
+
+Subject = Annotated[
+    str | None,
+    HeaderParameter(
+        name=SUBJECT_HEADER,
+        max_length=200,
+        description="the caller the gateway authenticated (set by the gateway only)",
+    ),
+]
+Operator = Annotated[
+    str | None,
+    HeaderParameter(
+        name=OPERATOR_HEADER,
+        schema_extra={"pattern": NAME_PATTERN},  # checked by ``actor``, so a 400 names the header
+        description="who asks, when not through the gateway (e.g. `cli:alice`); 1-80 of `[A-Za-z0-9_.@:+-]`",
+    ),
+]
+
+
+def actor(subject: str | None, operator: str | None) -> str:
+    """The actor to record: the gateway's subject, else the tool's name for its user, else ``direct``; a
+    malformed ``X-Operator`` is a 400 naming it."""
+    if subject:
+        return subject
+    if operator is not None and not re.fullmatch(NAME_PATTERN, operator):
+        raise FieldProblem(OPERATOR_HEADER, "must be 1-80 of [A-Za-z0-9_.@:+-], e.g. cli:alice", status_code=400)
+    return operator or DIRECT
