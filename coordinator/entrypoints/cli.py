@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from coordinator.entrypoints import cli_auth, cli_dlq, cli_orders, cli_outbox, cli_sagas
+from coordinator.entrypoints import cli_auth, cli_dlq, cli_login, cli_orders, cli_outbox, cli_sagas
 from coordinator.entrypoints.cli_http import Api, CliError
 from coordinator.entrypoints.cli_settings import cli_settings
 from plumbing.settings import service_url
@@ -35,20 +35,28 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``retrovault`` console script."""
     args = _parser().parse_args(argv)
-    token = cli_settings().token
-    secret = token.get_secret_value() if token else None
-    via = f"{args.gateway.rstrip('/')}/api" if args.gateway else None
-    apis = {
-        "coordinator": Api("coordinator", via or args.coordinator, secret),
-        "orders": Api("orders", via or args.orders, secret),
-        "gateway": Api("gateway", args.gateway or service_url("gateway")),
-    }
     run: Callable[[argparse.Namespace, Api], None] = args.run
     try:
-        run(args, apis[args.api])
+        run(args, _apis(args)[args.api])
     except CliError as error:
         _fail(str(error))
     return 0
+
+
+def _apis(args: argparse.Namespace) -> dict[str, Api]:
+    """The APIs the commands call: through the gateway with ``RV_TOKEN`` when one is named, else through the
+    gateway of ``retrovault login`` with its token, else straight to the services (the local stack's)."""
+    settings = cli_settings()
+    token = settings.token.get_secret_value() if settings.token else None
+    gateway = args.gateway
+    if token is None and args.api != "gateway" and (session := cli_login.current(settings.session_file())):
+        token, gateway = session.token, gateway or session.gateway
+    via = f"{gateway.rstrip('/')}/api" if gateway else None
+    return {
+        "coordinator": Api("coordinator", via or args.coordinator, token),
+        "orders": Api("orders", via or args.orders, token),
+        "gateway": Api("gateway", args.gateway or service_url("gateway")),
+    }
 
 
 def _fail(message: str) -> NoReturn:

@@ -40,6 +40,11 @@ class Api:
         headers = {"X-Operator": operator(), **({"Authorization": f"Bearer {token}"} if token else {})}
         self._client = httpx.Client(base_url=base_url, timeout=30.0, headers=headers)
 
+    @property
+    def base_url(self) -> str:
+        """Where this API is."""
+        return str(self._client.base_url).rstrip("/")
+
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON body of a successful call; raises CliError otherwise."""
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -34,6 +36,18 @@ class CliSettings(Settings):
     token: SecretStr | None = Field(
         None, description="the access token commands send (`export RV_TOKEN=$(retrovault auth token --role operator)`)"
     )
+
+    cli_session_file: Path | None = Field(
+        None,
+        description="where `retrovault login` keeps the gateway and token later commands use (mode 0600); "
+        "unset: `$XDG_CONFIG_HOME/retrovault/session.json`, else `~/.config/retrovault/session.json`",
+    )
+
+    def session_file(self) -> Path:
+        """Where ``retrovault login`` keeps its session."""
+        if self.cli_session_file is not None:
+            return self.cli_session_file
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "retrovault" / "session.json"
 
     def url(self, service: str) -> str:
         """The base URL of ``service``'s HTTP API."""

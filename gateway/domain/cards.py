@@ -2,8 +2,8 @@
 simulated gateway) approves or declines.
 
 localstripe declines ``pm_card_chargeCustomerFail`` when it is charged ("Your card was declined.",
-``card_declined``); it knows no test payment method that fails for insufficient funds (Stripe's
-``pm_card_visa_chargeDeclinedInsufficientFunds`` is unknown to it), so that card is not offered.
+``card_declined``), and Stripe's ``pm_card_visa_chargeDeclinedInsufficientFunds`` ("Your card has insufficient
+funds."), which the project's patch teaches it (``infra/localstripe/patches.py``); Stripe's test mode knows both.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class TestCard:
 TEST_CARDS: tuple[TestCard, ...] = (
     TestCard("approved", "Approved", "pm_card_visa"),
     TestCard("declined", "Declined", "pm_card_chargeCustomerFail"),
+    TestCard("insufficient-funds", "Insufficient funds", "pm_card_visa_chargeDeclinedInsufficientFunds"),
 )
 
 

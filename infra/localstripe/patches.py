@@ -6,6 +6,8 @@
   (frozen per request, for a deterministic replay), webhooks are not re-sent while the journal replays,
   and the journal's middleware runs first on every request.
 * The store is indexed by object type (see :func:`_index_by_type`).
+* Stripe's test payment method ``pm_card_visa_chargeDeclinedInsufficientFunds`` exists: charging it is declined
+  with "Your card has insufficient funds." (see :func:`_insufficient_funds`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def apply(resources: Any, app: Any, web: Any, journal: Journal | None) -> None:
         resources.schedule_webhook = schedule_webhook
         app.middlewares.insert(0, journal.middleware(web))
     _index_by_type(resources)
+    _insufficient_funds(resources)
 
 
 def _track_mutations(store_cls: Any, journal: Journal) -> None:
@@ -86,3 +89,35 @@ def _index_by_type(resources: Any) -> None:
         index.setdefault(key.split(":", 1)[0], {})[key] = None
     store_cls.__setitem__, store_cls.__delitem__, store_cls.clear = setitem, delitem, clear_all
     resources.StripeObject._api_list_all = classmethod(list_all)
+
+
+INSUFFICIENT_FUNDS = "pm_card_visa_chargeDeclinedInsufficientFunds"
+_INSUFFICIENT_FUNDS_CARD = "4000000000009995"  # Stripe's test card for it
+
+
+def _insufficient_funds(resources: Any) -> None:
+    """Stripe's ``pm_card_visa_chargeDeclinedInsufficientFunds`` (localstripe knows only a generic decline):
+    the card is created on first use like localstripe's other test methods, and a charge on it fails with
+    Stripe's own message for it."""
+    methods, charges = resources.PaymentMethod, resources.Charge
+    canonical = methods._try_get_canonical_test_article
+    charging_is_declined = methods._charging_is_declined
+    set_auth_failure = charges._set_auth_failure
+
+    def try_get_canonical_test_article(cls: Any, id: str) -> Any:
+        if id == INSUFFICIENT_FUNDS:
+            card = {"number": _INSUFFICIENT_FUNDS_CARD, "exp_month": "12", "exp_year": "2030", "cvc": "123"}
+            return cls(type="card", card=card)
+        return canonical(id)
+
+    def declined(self: Any) -> bool:
+        return bool(getattr(self, "_card_number", None) == _INSUFFICIENT_FUNDS_CARD or charging_is_declined(self))
+
+    def set_failure(self: Any) -> None:
+        set_auth_failure(self)
+        if getattr(methods._api_retrieve(self.payment_method), "_card_number", None) == _INSUFFICIENT_FUNDS_CARD:
+            self.failure_message = "Your card has insufficient funds."
+
+    methods._try_get_canonical_test_article = classmethod(try_get_canonical_test_article)
+    methods._charging_is_declined = declined
+    charges._set_auth_failure = set_failure

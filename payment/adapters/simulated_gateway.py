@@ -4,9 +4,10 @@
 loop. ``RV_PAYMENT_GATEWAY=latency`` answers every call after ``RV_PAYMENT_GATEWAY_LATENCY_MS`` (default 200),
 as real Stripe does, waiting on the event loop (no CPU, no thread): what a deployment sees. See
 docs/performance.md. Both follow ``payment.ports.PaymentGateway`` with the card semantics the benchmark uses:
-``pm_card_chargeCustomerFail`` (and any method with "Fail" or "decline" in it) is declined, anything else is
-charged; idempotency keys are honoured as Stripe honours them (a repeated create returns the same intent, a
-repeated refund the same refund). Intents live in memory only: never use it outside a benchmark.
+``pm_card_chargeCustomerFail`` (and any method with "Fail" or "decline" in it) is declined, a method with
+"InsufficientFunds" in it declined for insufficient funds, anything else is charged; idempotency keys are
+honoured as Stripe honours them (a repeated create returns the same intent, a repeated refund the same refund).
+Intents live in memory only: never use it outside a benchmark.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from payment.domain.gateway import Confirmation
 from payment.domain.payments import Payment
 
 _DECLINING = ("Fail", "decline")
+_INSUFFICIENT_FUNDS = "InsufficientFunds"
 
 
 class SimulatedGateway:
@@ -54,6 +56,9 @@ class SimulatedGateway:
         await self._answer()
         if self._status.get(intent_id) == "succeeded":
             return Confirmation(True)
+        if _INSUFFICIENT_FUNDS in payment.payment_method:
+            self._status[intent_id] = "requires_payment_method"
+            return Confirmation(False, reason="Your card has insufficient funds.", decline_code="insufficient_funds")
         if any(word in payment.payment_method for word in _DECLINING):
             self._status[intent_id] = "requires_payment_method"
             return Confirmation(False, reason="Your card was declined.", decline_code="generic_decline")

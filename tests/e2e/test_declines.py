@@ -63,3 +63,19 @@ def test_an_unknown_payment_method_rejects_the_order_within_seconds_and_gives_th
     assert f"payment declined: {payment['decline_reason']}" in order["reason"]
     assert payment_intents(order_id) == []  # Stripe created no intent: nothing was or could be charged
     assert _dead_letters_about(order_id) == []
+
+
+def test_a_card_with_insufficient_funds_rejects_the_order_with_stripes_reason_and_charges_nothing() -> None:
+    before = stock("GB-POKEMONRED")
+    response = place_order([("GB-POKEMONRED", 1)], "pm_card_visa_chargeDeclinedInsufficientFunds")
+    assert response.status_code == 202
+    order_id = response.json()["order_id"]
+
+    order = settled_order(order_id, timeout_s=20)
+    assert (order["status"], order["reason"]) == ("REJECTED", "payment declined: Your card has insufficient funds.")
+    assert settled_saga(order_id, timeout_s=20)["state"] == "COMPENSATED"
+    assert stock("GB-POKEMONRED") == before
+    payment = api("payment").get(f"/payments/{order_id}").json()
+    assert (payment["status"], payment["refund_id"]) == ("DECLINED", None)
+    assert [intent["status"] for intent in payment_intents(order_id)] == ["requires_payment_method"]
+    assert _dead_letters_about(order_id) == []

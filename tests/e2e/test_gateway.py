@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 from functools import cache
+from pathlib import Path
 
 import httpx
 
@@ -99,3 +100,21 @@ def test_the_cli_gets_an_operator_token_and_goes_through_the_gateway() -> None:
         1,
         "retrovault: error: coordinator answered 403: your role may not do this\n",
     )
+
+
+def test_retrovault_login_sends_later_commands_through_the_gateway_until_logout(tmp_path: Path) -> None:
+    session = {"RV_CLI_SESSION_FILE": str(tmp_path / "session.json")}
+    as_customer = _cli("login", "--role", "customer", **session)
+    assert as_customer.returncode == 0, as_customer.stderr
+    assert as_customer.stdout.startswith(f"logged in at {service_url('gateway')} as demo-customer until ")
+    refused = _cli("sagas", "list", "--json", "--limit", "1", **session)
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        "retrovault: error: coordinator answered 403: your role may not do this\n",
+    )
+    assert _cli("login", "--role", "operator", **session).returncode == 0
+    listed = _cli("sagas", "list", "--json", "--limit", "1", **session)
+    assert listed.returncode == 0, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+    assert _cli("logout", **session).stdout == "logged out\n"
+    assert not (tmp_path / "session.json").exists()

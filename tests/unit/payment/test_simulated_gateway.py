@@ -41,6 +41,17 @@ def test_the_failing_test_card_is_declined_and_its_intent_can_be_cancelled() -> 
     asyncio.run(scenario(SimulatedGateway()))
 
 
+def test_the_insufficient_funds_card_is_declined_with_its_own_reason() -> None:
+    async def scenario(gateway: SimulatedGateway) -> None:
+        poor = payment(method="pm_card_visa_chargeDeclinedInsufficientFunds")
+        intent = await gateway.create_intent(poor)
+        assert await gateway.confirm(intent, poor) == Confirmation(
+            False, reason="Your card has insufficient funds.", decline_code="insufficient_funds"
+        )
+
+    asyncio.run(scenario(SimulatedGateway()))
+
+
 def test_every_call_waits_the_latency_and_many_calls_wait_at_once() -> None:
     waits: list[float] = []
     together = Together(200)  # no call ends until all 200 are waiting: the total is one latency, not 200
