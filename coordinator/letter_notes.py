@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from coordinator.engine.instance import HistoryEntry
+from coordinator.engine.instance import HistoryEntry, SagaInstance
 from coordinator.ports import CoordinatorUnitOfWork
 from plumbing.dead_letters import DeadLetter
 
@@ -24,14 +24,21 @@ def saga_of(letter: DeadLetter) -> uuid.UUID | None:
         return None
 
 
-def note(uow: CoordinatorUnitOfWork, letter: DeadLetter, kind: str, actor: str, detail: str) -> None:
-    """Record the action in the timeline of the saga the letter belongs to, if there is one."""
+def saga_in(uow: CoordinatorUnitOfWork, letter: DeadLetter) -> SagaInstance | None:
+    """The saga the letter belongs to, as stored (None: it names none, or one the coordinator does not know)."""
     saga_id = saga_of(letter)
-    if saga_id is None or uow.sagas.get(saga_id) is None:
+    return None if saga_id is None else uow.sagas.get(saga_id)
+
+
+def note(
+    uow: CoordinatorUnitOfWork, saga: SagaInstance | None, letter: DeadLetter, kind: str, actor: str, detail: str
+) -> None:
+    """Record the action on ``letter`` in the timeline of ``saga``, the one it belongs to (None: nothing to do)."""
+    if saga is None:
         return
     message_id = _uuid(letter.message_id)
     entry = HistoryEntry(
-        saga_id, datetime.now(UTC), kind, None, letter.message_type, message_id, detail=detail, actor=actor
+        saga.saga_id, datetime.now(UTC), kind, None, letter.message_type, message_id, detail=detail, actor=actor
     )
     uow.sagas.record([entry])
 

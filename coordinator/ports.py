@@ -61,7 +61,7 @@ class Sagas(Protocol):
 class Disposition:
     """What an operator did with a dead letter last: ``replayed`` (``replays`` times in all) or ``discarded``."""
 
-    letter_id: str
+    letter_id: str  # the letter's ``unique_id`` (``partition-offset@timestamp``): fresh for a re-created topic
     disposition: Literal["replayed", "discarded"]
     actor: str
     at: datetime | None = None

@@ -8,6 +8,7 @@ import logging
 import time
 
 import httpx
+from anyio import CapacityLimiter
 from sqlalchemy.engine import Engine
 
 from gateway import services
@@ -16,7 +17,7 @@ from gateway.adapters.signing_key import signing_key
 from gateway.adapters.tokens import JwtVerifier, LocalIssuer, local_keys, remote_keys
 from gateway.adapters.upstreams import HttpUpstreams
 from gateway.adapters.users import SqlUsers
-from gateway.domain.rate_limit import Allowance, TokenBuckets
+from gateway.domain.rate_limit import Allowance, LoginBuckets, TokenBuckets
 from gateway.entrypoints.context import Browser, Gateway
 from gateway.entrypoints.http import create_app
 from gateway.settings import GatewaySettings
@@ -49,6 +50,8 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
     timeout = httpx.Timeout(settings.gateway_upstream_timeout_s, connect=connect, pool=connect)
     upstreams = HttpUpstreams(settings.upstream_urls(), timeout)
     allowance = Allowance(settings.gateway_orders_burst, settings.gateway_orders_per_minute)
+    by_address = Allowance(settings.gateway_login_address_burst, settings.gateway_login_address_per_minute)
+    by_username = Allowance(settings.gateway_login_user_burst, settings.gateway_login_user_per_minute)
     gateway = Gateway(
         users=SqlUsers(engine),
         passwords=Argon2Passwords(),
@@ -57,6 +60,8 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
         jwks=jwks,
         upstreams=upstreams,
         order_buckets=TokenBuckets(allowance),
+        login_buckets=LoginBuckets(TokenBuckets(by_address), TokenBuckets(by_username)),
+        password_checks=CapacityLimiter(settings.gateway_password_checks),
         monotonic=time.monotonic,
         browser=_browser(settings, derived.digest() if derived else None),
     )
@@ -66,11 +71,12 @@ def build_gateway(settings: GatewaySettings, engine: Engine) -> tuple[Gateway, H
 def _browser(settings: GatewaySettings, derived_key: bytes | None) -> Browser:
     """The storefront's cookie settings; the cart's key: configured, derived from the signing key, or new."""
     secret = settings.gateway_cart_secret
+    secure, demo = settings.gateway_secure_cookies, settings.gateway_demo_users
     if secret is not None:
-        return Browser(hashlib.sha256(secret.get_secret_value().encode()).digest(), settings.gateway_secure_cookies)
+        return Browser(hashlib.sha256(secret.get_secret_value().encode()).digest(), secure, demo)
     if derived_key is not None:
-        return Browser(derived_key, settings.gateway_secure_cookies)
-    return Browser(secure=settings.gateway_secure_cookies)
+        return Browser(derived_key, secure, demo)
+    return Browser(secure=secure, demo_logins=demo)
 
 
 def main() -> None:
@@ -82,8 +88,11 @@ def main() -> None:
     upgrade_to_head("gateway", settings.database_url)
     engine = create_db_engine(settings.database_url, pool_size=4)
     gateway, upstreams = build_gateway(settings, engine)
-    if settings.gateway_demo_users and (added := services.seed_demo_logins(gateway.users, gateway.passwords)):
-        log.info("seeded demo logins: %s", ", ".join(added))
+    if settings.gateway_demo_users:
+        if added := services.seed_demo_logins(gateway.users, gateway.passwords):
+            log.info("seeded demo logins: %s", ", ".join(added))
+    elif removed := services.remove_demo_logins(gateway.users):
+        log.warning("removed the demo logins (RV_GATEWAY_DEMO_USERS is false): %s", ", ".join(removed))
     app = create_app(gateway, engine, on_shutdown=[upstreams.aclose])
     gc.collect()
     gc.freeze()

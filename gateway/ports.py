@@ -21,6 +21,10 @@ class Users(Protocol):
         """Store ``user`` unless one with that name exists; True if it was added."""
         ...
 
+    def remove(self, username: str) -> bool:
+        """Delete the user called ``username``; True if there was one."""
+        ...
+
 
 class Passwords(Protocol):
     """A slow, salted password hash (argon2id)."""

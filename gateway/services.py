@@ -1,4 +1,5 @@
-"""The gateway's use cases: log in, know the caller, keep customers to their own orders, seed the demo logins."""
+"""The gateway's use cases: log in, know the caller, keep customers to their own orders, seed or remove the demo
+logins."""
 
 from __future__ import annotations
 
@@ -107,3 +108,9 @@ def seed_demo_logins(users: Users, passwords: Passwords) -> list[str]:
         ):
             added.append(login.username)
     return added
+
+
+def remove_demo_logins(users: Users) -> list[str]:
+    """Remove the demo logins that exist (their passwords are public: they must not outlive the switch that
+    made them); their names."""
+    return [login.username for login in DEMO_LOGINS if users.remove(login.username)]

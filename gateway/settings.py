@@ -35,7 +35,12 @@ class GatewaySettings(ServiceSettings):
     gateway_clock_skew_s: float = Field(
         30.0, ge=0, le=300, description="how far `exp`/`nbf`/`iat` may be off between issuer and gateway"
     )
-    gateway_demo_users: bool = Field(True, description="seed the demo logins (see the README) at start")
+    gateway_demo_users: bool = Field(
+        False,
+        description="seed the demo logins (see the README; their passwords are public) at start and show them on the "
+        "login page; false: remove them if they exist (the local stack, Compose and the local Kubernetes overlay "
+        "set it true)",
+    )
     gateway_connect_timeout_s: float = Field(2.0, gt=0, le=60, description="how long connecting to a service may take")
     gateway_upstream_timeout_s: float = Field(
         10.0, gt=0, le=300, description="how long a service may take for each read and write of a call"
@@ -43,6 +48,17 @@ class GatewaySettings(ServiceSettings):
     gateway_orders_burst: int = Field(10, ge=1, description="orders a customer may place at once")
     gateway_orders_per_minute: float = Field(
         30.0, gt=0, description="how fast a customer's allowance of orders refills (operators are not limited)"
+    )
+    gateway_login_address_burst: int = Field(20, ge=1, description="logins one client address may try at once")
+    gateway_login_address_per_minute: float = Field(
+        20.0, gt=0, description="how fast a client address's allowance of login attempts refills"
+    )
+    gateway_login_user_burst: int = Field(10, ge=1, description="logins one username may be tried with at once")
+    gateway_login_user_per_minute: float = Field(
+        5.0, gt=0, description="how fast a username's allowance of login attempts refills"
+    )
+    gateway_password_checks: int = Field(
+        4, ge=1, le=64, description="password hashes (argon2id, 64 MiB each) computed at once; more logins wait"
     )
     gateway_secure_cookies: bool = Field(
         False, description="mark the storefront's cookies `Secure` (set it when browsers reach the gateway by HTTPS)"

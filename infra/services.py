@@ -101,7 +101,8 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
     It gets ``RV_INSTANCE_ID`` and its port (``RV_<SERVICE>_PORT``); ``extra_env`` comes last. While the trace
     sink runs, the instance exports its spans to it. Payment is pointed at the local localstripe
     (``RV_STRIPE_API_BASE``) unless it was given a Stripe key or a base URL of its own; the gateway signs its
-    tokens with ``<state>/gateway/signing-key.pem`` unless told another key file.
+    tokens with ``<state>/gateway/signing-key.pem`` unless told another key file, keeps the demo logins
+    (``RV_GATEWAY_DEMO_USERS=true``) and lets 127.0.0.1 try 1000 logins a minute, unless told otherwise.
     """
     daemon = _daemon(service, instance)
     running = daemon.pid()
@@ -115,6 +116,10 @@ def start(service: str, extra_env: dict[str, str] | None = None, *, instance: in
         env["RV_STRIPE_API_BASE"] = localstripe.api_base()
     if service == FRONT_DOOR:  # one key for every start: tokens outlive a restart
         env.setdefault("RV_GATEWAY_SIGNING_KEY_FILE", str(state_dir() / "gateway" / "signing-key.pem"))
+        env.setdefault("RV_GATEWAY_DEMO_USERS", "true")  # the local stack is for trying out: off is the default
+        # Every local caller (tests, fuzzers, the browser) is 127.0.0.1: one address's limit would be everyone's.
+        env.setdefault("RV_GATEWAY_LOGIN_ADDRESS_BURST", "1000")
+        env.setdefault("RV_GATEWAY_LOGIN_ADDRESS_PER_MINUTE", "1000")
     return daemon.spawn([sys.executable, "-m", service], env=env, cwd=state.REPO_ROOT)
 
 

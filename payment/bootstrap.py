@@ -27,7 +27,11 @@ def main() -> None:
     gateway, max_in_flight = _gateway(settings), settings.gateway().max_in_flight
     # The driver runs whatever RV_PAYMENT_DRIVER says: with it off, it still settles what was accepted with it on.
     driver = Driver(
-        gateway, instance=settings.instance_id, max_in_flight=max_in_flight, lease_s=settings.payment_lease_s
+        gateway,
+        instance=settings.instance_id,
+        max_in_flight=max_in_flight,
+        lease_s=settings.payment_lease_s,
+        max_attempts=settings.max_attempts,
     )
     if settings.payment_driver:  # accept in the consumer's transaction; the driver answers (#16)
         routes = accepting(driver.wake)

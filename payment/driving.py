@@ -8,6 +8,8 @@ A copy of a command whose payment is still being driven is answered by that repl
 the inbox (the reply is recorded there too). A processor outage postpones the payment with a backoff; a refusal
 for good dead-letters every owed command (with the reason, as the consumer does with a command it cannot apply),
 answers it with ``CommandFailed`` and parks the payment until a command comes again (a replay of the dead letter).
+So does a step that keeps failing otherwise (a bug, an answer nobody foresaw) once it has failed ``max_attempts``
+times in a row, and a claimed payment whose stored command cannot be decoded (its bytes are dead-lettered as kept).
 Each owed command keeps the trace it came in (its ``traceparent``): the step's Stripe calls and the replies join it.
 """
 
@@ -35,7 +37,7 @@ from payment import services
 from payment.domain.driving import TO_DRIVE, Command, accepted, settled
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.domain.payments import Payment, PaymentStatus
-from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
+from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork, Unreadable
 from plumbing.escaping import printable
 from plumbing.poison import REASON_CHARS
 from plumbing.routing import Scope
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 30.0
+MAX_ATTEMPTS = 5
+"""Tries at a step that fails otherwise than by an outage before its payment is given up on (``RV_MAX_ATTEMPTS``)."""
 
 
 def _unscoped(_envelope: Envelope[Any]) -> AbstractContextManager[None]:
@@ -115,6 +119,8 @@ class Stepped:
     payment: Payment | None = None
     unavailable: str | None = None
     refused: str | None = None
+    failed: str | None = None
+    """The step (or its settlement) failed otherwise: a bug, or an answer nobody foresaw; counted in ``attempts``."""
     lost: bool = False
     """Another claim holds the payment now: this step's outcome is not this driver's to record."""
     context: Context | None = None
@@ -155,9 +161,24 @@ async def _step(store_intent: StoreIntent, gateway: PaymentGateway, owed: Owed) 
         return Stepped(owed, refused=str(error) or type(error).__name__)
 
 
-def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped]) -> list[bool]:
+def readable(uow: PaymentUnitOfWork, claimed: list[Owed]) -> list[Owed]:
+    """The claimed payments whose stored commands all decode; each other one is given up on in ``uow``'s
+    transaction (its undecodable bytes dead-lettered as stored): one bad row never stops the rest."""
+    drivable = []
+    for owed in claimed:
+        if owed.unreadable:
+            assert owed.lease is not None
+            problems = "; ".join(f"{u.command} command: {u.error}" for u in owed.unreadable)
+            _give_up(uow, owed, owed.lease, f"a stored command cannot be decoded ({problems})")
+        else:
+            drivable.append(owed)
+    return drivable
+
+
+def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped], max_attempts: int = MAX_ATTEMPTS) -> list[bool]:
     """Record the steps' outcomes and replies in one transaction; for each, whether its payment is to drive
-    again now. A payment its claim no longer holds (the lease ran out) is left to its new driver."""
+    again now. A payment its claim no longer holds (the lease ran out) is left to its new driver; one whose
+    step failed ``max_attempts`` times in a row (``Stepped.failed``) is given up on."""
     again = []
     with units.begin() as uow:
         held = uow.driven.held([s.owed.payment.order_id for s in steps])
@@ -165,12 +186,12 @@ def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped]) -> list[
             now = held.get(stepped.owed.payment.order_id)
             mine = now is not None and not stepped.lost and now.lease == stepped.owed.lease
             with within(stepped.context) if stepped.context is not None else contextlib.nullcontext():
-                again.append(now is not None and mine and _settled(uow, stepped, now))
+                again.append(now is not None and mine and _settled(uow, stepped, now, max_attempts))
         uow.driven.record_replies()
     return again
 
 
-def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed) -> bool:
+def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed, max_attempts: int) -> bool:
     order_id, lease = stepped.owed.payment.order_id, now.lease
     assert lease is not None
     if stepped.payment is not None:
@@ -183,12 +204,26 @@ def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed) -> bool:
             uow.reply(now.refund, services.refund_reply(payment))
         uow.driven.settle(payment, rests.answer_charge, rests.answer_refund)
         return rests.status in TO_DRIVE
+    wait_s = min(FIRST_BACKOFF_S * 2**now.attempts, MAX_BACKOFF_S)
     if stepped.unavailable is not None:
-        wait_s = min(FIRST_BACKOFF_S * 2**now.attempts, MAX_BACKOFF_S)
         log.warning("payment %s: processor unavailable (%s); again in %.1f s", order_id, stepped.unavailable, wait_s)
         uow.driven.postpone(order_id, lease, wait_s)
         return False
-    reason = f"the processor refused the request: {stepped.refused}"
+    if stepped.failed is not None and now.attempts + 1 < max_attempts:
+        log.error("payment %s: driving it failed (%s); again in %.1f s", order_id, stepped.failed, wait_s)
+        uow.driven.postpone(order_id, lease, wait_s)
+        return False
+    if stepped.failed is not None:
+        reason = f"driving the payment failed {now.attempts + 1} times in a row: {stepped.failed}"
+    else:
+        reason = f"the processor refused the request: {stepped.refused}"
+    _give_up(uow, now, lease, reason)
+    return False
+
+
+def _give_up(uow: PaymentUnitOfWork, now: Owed, lease: str, reason: str) -> None:
+    """Dead-letter every command the payment owes a reply to, answer each with ``CommandFailed``, and park it."""
+    order_id = now.payment.order_id
     log.error("payment %s: %s; parked until a command comes again", order_id, reason)
     for command, trace in ((now.charge, now.charge_trace), (now.refund, now.refund_trace)):
         if command is not None:
@@ -197,8 +232,9 @@ def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed) -> bool:
             # Not the reply's id: the real reply, once a command comes again after a fix, must not pass for a copy.
             failure = msgspec.structs.replace(reply_to(command, failed), message_id=uuid.uuid4())
             uow.publish(SAGA_REPLIES, failure, key=str(command.saga_id))
+    for unreadable in now.unreadable:  # no saga to tell: its id is in the bytes that do not decode
+        uow.dead_letter(**_unreadable_fields(unreadable, reason))
     uow.driven.park(order_id, lease)
-    return False
 
 
 def _dead_letter_fields(command: Envelope[Any], trace: str | None, reason: str) -> dict[str, Any]:
@@ -215,6 +251,15 @@ def _dead_letter_fields(command: Envelope[Any], trace: str | None, reason: str) 
         "headers": headers,
         "reason": printable(reason, REASON_CHARS),
     }
+
+
+def _unreadable_fields(unreadable: Unreadable, reason: str) -> dict[str, Any]:
+    """The dead letter of a stored command that does not decode: its bytes as stored, and its trace."""
+    headers = {"dlq.service": "payment"}
+    if unreadable.trace is not None:
+        headers[TRACEPARENT] = unreadable.trace
+    fields = {"topic": PAYMENT_COMMANDS.name, "key": None, "value": unreadable.value, "headers": headers}
+    return {**fields, "reason": printable(reason, REASON_CHARS)}
 
 
 class _Progress:

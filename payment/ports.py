@@ -108,6 +108,20 @@ class Owed:
     """The ``traceparent`` the owed charge came in (None: none known)."""
     refund_trace: str | None = None
     """The ``traceparent`` the owed refund came in."""
+    unreadable: tuple[Unreadable, ...] = ()
+    """Owed commands whose stored bytes do not decode (then ``charge``/``refund`` is None): the driver gives up."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An owed command as stored, whose bytes no longer decode (e.g. written by another version)."""
+
+    command: str
+    """``charge`` or ``refund``."""
+    value: bytes
+    trace: str | None
+    error: str
+    """Why it does not decode."""
 
 
 class DrivenPayments(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from contracts.topics import DEAD_LETTERS
@@ -29,6 +29,13 @@ class DeadLetter:
     key: str | None
     value: bytes
     headers: dict[str, str]
+    timestamp_ms: int
+    """When it was written to the dead-letter topic (Kafka's timestamp, ms since the epoch; 0: not known)."""
+
+    @property
+    def unique_id(self) -> str:
+        """``id@timestamp_ms``: names this letter even when the topic is re-created and its offsets reused."""
+        return f"{self.id}@{self.timestamp_ms}"
 
     @property
     def original_headers(self) -> dict[str, str]:
@@ -64,15 +71,35 @@ def read_dead_letters(client: Mapping[str, Any], *, limit: int = 100, timeout_s:
     return letters[-limit:]
 
 
+class AmbiguousLetter(LookupError):
+    """A message id that several dead letters hold (a message refused again after a replay keeps its id)."""
+
+    def __init__(self, message_id: str, letter_ids: list[str]) -> None:
+        super().__init__(
+            f"ambiguous: message id {message_id} is on {len(letter_ids)} dead letters ({', '.join(letter_ids)}); "
+            "name the letter by its id (partition-offset)"
+        )
+        self.letter_ids = letter_ids
+
+
 def find_dead_letter(client: Mapping[str, Any], ident: str, *, scan: int = 10_000) -> DeadLetter | None:
-    """A dead letter by its id (``partition-offset``) or by the original message id."""
-    return next((d for d in read_dead_letters(client, limit=scan) if ident in (d.id, d.message_id)), None)
+    """A dead letter by its id (``partition-offset``) or by the original message id; ``AmbiguousLetter`` when
+    several letters hold that message id, rather than guess which one an operator means."""
+    letters = read_dead_letters(client, limit=scan)
+    by_id = next((d for d in letters if d.id == ident), None)
+    if by_id is not None:
+        return by_id
+    holding = [d for d in letters if d.message_id == ident]
+    if len(holding) > 1:
+        raise AmbiguousLetter(ident, [d.id for d in holding])
+    return holding[0] if holding else None
 
 
 def _letter(message: KafkaMessage) -> DeadLetter:
     headers = headers_of(message)
     partition, offset = str(message.partition()), str(message.offset())
     key = message.key()
+    kind, timestamp_ms = message.timestamp()
     return DeadLetter(
         id=f"{partition}-{offset}",
         topic=headers.get("dlq.topic", ""),
@@ -85,4 +112,5 @@ def _letter(message: KafkaMessage) -> DeadLetter:
         key=key.decode("utf-8", "replace") if isinstance(key, bytes) else key,
         value=message.value() or b"",
         headers=headers,
+        timestamp_ms=timestamp_ms if kind != TIMESTAMP_NOT_AVAILABLE else 0,
     )

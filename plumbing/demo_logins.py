@@ -1,6 +1,7 @@
 """The logins the local stack's gateway is seeded with, for people trying it out and for scripts.
 
-Read by the gateway (which seeds them unless ``RV_GATEWAY_DEMO_USERS=false``) and by ``retrovault auth token``.
+Read by the gateway (which seeds them with ``RV_GATEWAY_DEMO_USERS=true``, and removes them without it) and by
+``retrovault auth token``.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 ``python -m plumbing.provision`` does both, in this order: ``migrate [SERVICE ...]`` applies each service's
 migrations (all five, the gateway's users table included, by default) to its own database
-(``RV_<SERVICE>_DATABASE_URL``) and, after the gateway's, adds the missing demo logins unless
-``RV_GATEWAY_DEMO_USERS=false`` (the gateway's own switch; Kubernetes' base sets it false); ``topics`` creates the
-missing topics on ``RV_KAFKA_BOOTSTRAP`` with their configured partition counts. All are safe to repeat and to run
-while another copy runs. Run by the Kubernetes Jobs and the Compose init step; the local stack calls
-``ensure_topics`` itself, and every service still applies its own migrations at start-up (a no-op once this has run).
+(``RV_<SERVICE>_DATABASE_URL``) and, after the gateway's, adds the missing demo logins when
+``RV_GATEWAY_DEMO_USERS=true`` (the gateway's own switch, false by default) or removes those that exist when it is
+false; ``topics`` creates the missing topics on ``RV_KAFKA_BOOTSTRAP`` with their configured partition counts.
+All are safe to repeat and to run while another copy runs. Run by the Kubernetes Jobs and the Compose init step;
+the local stack calls ``ensure_topics`` itself, and every service still applies its own migrations at start-up (a
+no-op once this has run).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from confluent_kafka.cimpl import NewTopic
 from contracts.topics import ALL_TOPICS, PartitionCountError, configured_partitions
 from gateway.adapters.passwords import Argon2Passwords
 from gateway.adapters.users import SqlUsers
-from gateway.services import seed_demo_logins
+from gateway.services import remove_demo_logins, seed_demo_logins
 from gateway.settings import GatewaySettings
 from plumbing.configuration import ConfigurationError, exit_for
 from plumbing.db import create_db_engine
@@ -74,7 +75,7 @@ def ensure_topics(
 
 def migrate(services: list[str]) -> None:
     """Apply each service's migrations to its own database, up to the newest revision; after the gateway's, add
-    the missing demo logins when ``RV_GATEWAY_DEMO_USERS`` says so."""
+    or remove the demo logins as ``RV_GATEWAY_DEMO_USERS`` says."""
     for service in services:
         if service == GATEWAY.name:
             migrate_gateway()
@@ -84,15 +85,17 @@ def migrate(services: list[str]) -> None:
 
 
 def migrate_gateway() -> None:
-    """The gateway's users table, then its demo logins (only the missing ones: a changed password stays)."""
+    """The gateway's users table, then its demo logins (only the missing ones: a changed password stays), or,
+    with ``RV_GATEWAY_DEMO_USERS`` false, the removal of those that exist."""
     settings = GatewaySettings.load()
     upgrade_to_head(GATEWAY.name, settings.database_url)
     print(f"{GATEWAY.name}: migrated")
-    if not settings.gateway_demo_users:
-        return
     engine = create_db_engine(settings.database_url, pool_size=1)
     try:
-        if added := seed_demo_logins(SqlUsers(engine), Argon2Passwords()):
+        if not settings.gateway_demo_users:
+            if removed := remove_demo_logins(SqlUsers(engine)):
+                print(f"{GATEWAY.name}: removed demo logins {', '.join(removed)}")
+        elif added := seed_demo_logins(SqlUsers(engine), Argon2Passwords()):
             print(f"{GATEWAY.name}: added demo logins {', '.join(added)}")
     finally:
         engine.dispose()

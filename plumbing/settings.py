@@ -64,7 +64,10 @@ class ServiceSettings(KafkaSettings):
         1_000_000, ge=1, description="larger messages are dead-lettered without being decoded"
     )
     max_attempts: int = Field(
-        5, ge=1, description="attempts at a message that keeps colliding with other transactions before dead-letter"
+        5,
+        ge=1,
+        description="attempts at a message that keeps colliding with other transactions, and at a payment driver "
+        "step that keeps failing unexpectedly, before dead-letter",
     )
     retry_backoff_s: float = Field(0.1, ge=0, description="the wait after a first collision, doubled after each")
     inbox_retention_s: float = Field(

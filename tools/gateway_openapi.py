@@ -21,8 +21,9 @@ METHODS = ("get", "put", "post", "delete", "patch")
 BEARER = "bearer"
 _PARAMETER = re.compile(r"\{[^}/]+\}")
 _REF = "#/components/schemas/"
-_SET_BY_GATEWAY = frozenset({"x-authenticated-subject", "x-authenticated-role"})
-"""Headers the gateway sets from the token (a caller's own copies are dropped): not the caller's parameters."""
+_SET_BY_GATEWAY = frozenset({"x-authenticated-subject", "x-authenticated-role", "x-operator"})
+"""Headers the gateway sets from the token or drops (a caller's own copies never pass): not the caller's
+parameters."""
 CUSTOMER_FIELD = "customer_id"
 """Names the customer in an order's body and in a list's query: a customer's own, set by the gateway if left out."""
 _SAMPLE = "x"

@@ -15,7 +15,8 @@ _COLUMNS = (table.c.letter_id, table.c.disposition, table.c.actor, table.c.at, t
 
 
 class DispositionStore:
-    """Dead letters' dispositions through the caller's connection, one row per letter."""
+    """Dead letters' dispositions through the caller's connection, one row per letter, keyed by the letter's
+    ``unique_id`` (its id and timestamp: a re-created topic reuses ids, never both)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

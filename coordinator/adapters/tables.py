@@ -56,7 +56,7 @@ saga_history = sa.Table(
 dead_letter_dispositions = sa.Table(
     "dead_letter_dispositions",
     metadata,
-    sa.Column("letter_id", sa.Text, primary_key=True),  # the dead letter's id, ``partition-offset``
+    sa.Column("letter_id", sa.Text, primary_key=True),  # the dead letter's ``unique_id``: ``partition-offset@ms``
     sa.Column("disposition", sa.Text, nullable=False),  # replayed | discarded
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),

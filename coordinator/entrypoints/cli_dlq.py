@@ -32,8 +32,8 @@ def dlq_list(args: argparse.Namespace, coordinator: Api) -> None:
 
 
 def dlq_act(args: argparse.Namespace, coordinator: Api) -> None:
-    """Put one dead letter back on its topic (one replayed already: only with ``--again``), or discard it."""
-    params = {"again": "true"} if getattr(args, "again", False) else {}
+    """Put one dead letter back on its topic (``--again``, ``--force``: see ``coordinator.letters``), or discard it."""
+    params = {flag: "true" for flag in ("again", "force") if getattr(args, flag, False)}
     result = coordinator.call("POST", f"/dead-letters/{args.message_id}/{args.command}", params=params)
     if args.json:
         print_json(result)
@@ -53,6 +53,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     dlq_again = dlq.add_parser("replay", parents=[common], help="re-submit one dead letter to its topic")
     dlq_again.add_argument("message_id", help=ident)
     dlq_again.add_argument("--again", action="store_true", help="replay a letter that was replayed before")
+    dlq_again.add_argument("--force", action="store_true", help="replay a letter whose saga is no longer running")
     dlq_again.set_defaults(run=dlq_act, api="coordinator")
     dlq_drop = dlq.add_parser("discard", parents=[common], help="mark one dead letter discarded: never re-sent")
     dlq_drop.add_argument("message_id", help=ident)

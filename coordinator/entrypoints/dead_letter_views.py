@@ -69,8 +69,15 @@ def disposition_view(d: Disposition | None) -> DispositionView | None:
 def with_dispositions(transactions: TransactionsDependency, letters: list[DeadLetter]) -> list[DeadLetterView]:
     """The letters, each with its disposition (one query for them all)."""
     with transactions.engine.connect() as conn:
-        known = DispositionStore(conn).of(letter.id for letter in letters)
-    return [DeadLetterView(**asdict(x), disposition=disposition_view(known.get(x.id))) for x in letters]
+        known = DispositionStore(conn).of(letter.unique_id for letter in letters)
+    return [_view(x, disposition_view(known.get(x.unique_id))) for x in letters]
+
+
+def _view(letter: DeadLetter, disposition: DispositionView | None) -> DeadLetterView:
+    """The API's view of the letter: its timestamp only keys its disposition, and is left out."""
+    fields = asdict(letter)
+    del fields["timestamp_ms"]
+    return DeadLetterView(**fields, disposition=disposition)
 
 
 def letter_or_404(settings: CoordinatorSettings, ident: str) -> DeadLetter:

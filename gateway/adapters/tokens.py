@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from gateway.ports import InvalidToken, IssuedToken
 ASYMMETRIC = ("ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
 """What a key set may sign with: never ``none`` nor a shared secret (HS*), which a public key would forge."""
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+
+log = logging.getLogger(__name__)
 
 
 class LocalIssuer:
@@ -61,9 +64,12 @@ def remote_keys(jwks_url: str, timeout_s: float, cache_s: int) -> KeyLookup:
         try:
             found = client.get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as error:
-            raise InvalidToken(f"the key set could not be fetched: {error}") from error
+            # The caller learns only that it failed: the provider's address and the network error are for the log.
+            log.warning("the identity provider's key set at %s could not be fetched: %s", jwks_url, error)
+            raise InvalidToken("the identity provider's key set could not be fetched") from error
         except jwt.PyJWKClientError as error:
-            raise InvalidToken(f"signed with an unknown key: {error}") from error
+            log.info("a token's key is not in the identity provider's key set: %s", error)
+            raise InvalidToken("signed with an unknown key") from error
         return found.key, found.algorithm_name
 
     return lookup

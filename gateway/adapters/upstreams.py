@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from urllib.parse import quote
 
@@ -16,6 +17,8 @@ HOP_BY_HOP = frozenset(
 """Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded either way."""
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
 """RFC 3986's path characters, sent as they are; anything else is percent-encoded (``%`` itself too)."""
+
+log = logging.getLogger(__name__)
 
 
 class HttpUpstreams:
@@ -53,8 +56,9 @@ class HttpUpstreams:
             raise UpstreamFailed(request.service, 504, f"{request.service} did not answer in time") from error
         except httpx.ConnectError as error:
             raise UpstreamFailed(request.service, 503, f"{request.service} is not reachable") from error
-        except httpx.HTTPError as error:
-            raise UpstreamFailed(request.service, 502, f"{request.service} broke off: {error}") from error
+        except httpx.HTTPError as error:  # its text may name internal addresses: the log gets it, not the caller
+            log.warning("%s broke off: %s: %s", request.service, error.__class__.__name__, error)
+            raise UpstreamFailed(request.service, 502, f"{request.service} broke off") from error
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
         return UpstreamResponse(response.status_code, headers, _body(request.service, response), response.aclose)
 
@@ -69,4 +73,5 @@ async def _body(service: str, response: httpx.Response) -> AsyncIterator[bytes]:
         async for chunk in response.aiter_raw():
             yield chunk
     except httpx.HTTPError as error:  # the status line is gone already: all that is left is to stop early
-        raise UpstreamFailed(service, 502, f"{service} broke off its answer: {error}") from error
+        log.warning("%s broke off its answer: %s: %s", service, error.__class__.__name__, error)
+        raise UpstreamFailed(service, 502, f"{service} broke off its answer") from error

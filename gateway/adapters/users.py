@@ -33,3 +33,9 @@ class SqlUsers:
         )
         with self._engine.begin() as conn:
             return conn.execute(statement).first() is not None
+
+    def remove(self, username: str) -> bool:
+        """Delete the user called ``username``; True if there was one."""
+        statement = sa.delete(users).where(users.c.username == username).returning(users.c.username)
+        with self._engine.begin() as conn:
+            return conn.execute(statement).first() is not None

@@ -61,8 +61,9 @@ def encode(cart: Cart, key: bytes) -> str:
 
 
 def decode(value: str | None, key: bytes) -> Cart:
-    """The cart a cookie holds; an empty one for a missing, tampered or malformed cookie."""
-    if not value or "." not in value:
+    """The cart a cookie holds; an empty one for a missing, tampered or malformed cookie (non-ASCII too:
+    ``hmac.compare_digest`` refuses to compare such text)."""
+    if not value or "." not in value or not value.isascii():
         return Cart()
     body, _, mac = value.rpartition(".")
     if not hmac.compare_digest(mac, _mac(body, key)):

@@ -43,6 +43,17 @@ def platforms(games: list[Game]) -> list[str]:
     return sorted({g.platform for g in games})
 
 
+CartLine = tuple[Game | None, str, int]
+"""A cart's line as the pages show it: the game (None: no longer sold), its sku and the quantity."""
+
+
+def priced(lines: dict[str, int], shelf: dict[str, Game]) -> tuple[list[CartLine], int]:
+    """A cart's lines (sku to quantity) with their games from ``shelf``, and their total in cents (of the games
+    still sold)."""
+    found = [(shelf.get(sku), sku, n) for sku, n in lines.items()]
+    return found, sum(g.price_cents * n for g, _, n in found if g is not None)
+
+
 def price(cents: int) -> str:
     """``4999`` as ``$49.99``."""
     return f"${cents // 100}.{cents % 100:02d}"

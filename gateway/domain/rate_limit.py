@@ -1,4 +1,5 @@
-"""A token bucket per customer: how many orders they may place in a burst, and how fast that refills."""
+"""Token buckets: how many orders a customer may place in a burst, how many logins an address or a username may
+try, and how fast that refills."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class Allowance:
 
 @dataclass
 class TokenBuckets:
-    """One bucket per key (a customer), refilled by the time that passed (``now`` in seconds, monotonic).
+    """One bucket per key (a customer, an address, a username), refilled by the time that passed (``now`` in
+    seconds, monotonic).
 
     ``max_keys`` bounds memory: when full, buckets that are full again (idle long enough) are forgotten first.
     """
@@ -46,3 +48,18 @@ class TokenBuckets:
         full = [k for k, (tokens, since) in self._buckets.items() if tokens + (now - since) * rate >= burst]
         for key in full or list(self._buckets)[: len(self._buckets) // 2]:
             del self._buckets[key]
+
+
+@dataclass
+class LoginBuckets:
+    """Login attempts: a bucket per client address (guessing many names) and one per username, in any case
+    (guessing one user's password from many addresses)."""
+
+    by_address: TokenBuckets
+    by_username: TokenBuckets
+
+    def take(self, address: str, username: str, now: float) -> float:
+        """Take one attempt: 0.0 when allowed, else how many seconds until one is back. An address over its
+        limit takes nothing from the username's bucket, so it cannot lock that user out on its own."""
+        wait = self.by_address.take(address, now)
+        return wait if wait > 0 else self.by_username.take(username.casefold(), now)

@@ -1,5 +1,5 @@
-"""The browser session's rules: where a login may send people back to, and which cookie-authenticated
-requests come from the gateway's own pages (CSRF)."""
+"""The browser session's rules: where a login may send people back to, and which browser requests come from
+the gateway's own pages (CSRF)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def local_path(wanted: str | None) -> str:
 
 
 def same_origin(method: str, host: str | None, origin: str | None, referer: str | None) -> bool:
-    """Whether a cookie-authenticated request may go on: safe methods always; unsafe ones only when their
+    """Whether a browser's request may go on: safe methods always; unsafe ones only when their
     ``Origin`` (else ``Referer``) names the host the request was sent to. Neither header: refused."""
     if method.upper() in SAFE_METHODS:
         return True

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway import services
 from gateway.entrypoints.context import GatewayDependency
-from plumbing.http import FieldProblem, decode_strictly, problems
+from gateway.entrypoints.login_attempts import TooManyLogins, attempt_login
+from plumbing.http import PROBLEM_JSON, FieldProblem, ProblemDetails, decode_strictly, problems
 
 NO_STORE = {"Cache-Control": "no-store"}
+TOO_MANY = ResponseSpec(
+    data_container=ProblemDetails,
+    media_type=PROBLEM_JSON,
+    description="Too many login attempts from this address or for this username: retry after `Retry-After` seconds.",
+    generate_examples=False,
+)
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,24 +49,22 @@ async def _credentials(request: Request[Any, Any, Any]) -> Credentials:
     return decode_strictly(await request.body(), Credentials)
 
 
-@post("/auth/token", status_code=200, responses=problems(401, 404))
+@post("/auth/token", status_code=200, responses={**problems(401, 404), 429: TOO_MANY})
 async def issue_token(request: Request[Any, Any, Any], gateway: GatewayDependency) -> Response[TokenAnswer]:
     """Log in: a token for the user whose name and password these are; 401 otherwise (which one was wrong is
-    not said). Only while the gateway is its own issuer (no ``RV_GATEWAY_JWKS_URL``)."""
+    not said); 429 with ``Retry-After`` after too many attempts from one address or for one username. Only
+    while the gateway is its own issuer (no ``RV_GATEWAY_JWKS_URL``)."""
     issuer = gateway.issuer
     if issuer is None:
         raise FieldProblem("username", "logins are handled by the identity provider", status_code=404)
     credentials = await _credentials(request)
-
-    def log_in() -> TokenAnswer:
-        token = services.log_in(gateway.users, gateway.passwords, issuer, credentials.username, credentials.password)
-        return TokenAnswer(access_token=token.access_token, expires_in=token.expires_in)
-
     try:
-        answer = await anyio.to_thread.run_sync(log_in)
+        token = await attempt_login(gateway, issuer, request, credentials.username, credentials.password)
     except services.BadCredentials as error:
         raise NotAuthorizedException("wrong username or password", headers={"WWW-Authenticate": "Bearer"}) from error
-    return Response(answer, headers=NO_STORE)
+    except TooManyLogins as limited:
+        raise TooManyRequestsException(str(limited), headers={"Retry-After": str(limited.retry_after)}) from limited
+    return Response(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in), headers=NO_STORE)
 
 
 @get("/.well-known/jwks.json", responses=problems(404))

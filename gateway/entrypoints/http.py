@@ -14,6 +14,7 @@ from gateway.entrypoints.auth import AUTH_ROUTES
 from gateway.entrypoints.context import Gateway
 from gateway.entrypoints.proxy import forward
 from gateway.entrypoints.schema import gateway_openapi_config
+from gateway.entrypoints.security_headers import add_security_headers
 from gateway.entrypoints.storefront_routes import STOREFRONT_ROUTES
 from plumbing.http import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from plumbing.tracing import shutdown_tracing
@@ -46,6 +47,7 @@ def create_app(gateway: Gateway, engine: Engine | None, on_shutdown: list[Any] |
         route_handlers=[*own, health_route(engine)] if engine is not None else own,
         dependencies={"gateway": Provide(lambda: gateway, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_security_headers],
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[*(on_shutdown or []), shutdown_tracing],
         openapi_config=gateway_openapi_config(),

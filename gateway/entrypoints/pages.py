@@ -20,7 +20,7 @@ from gateway.domain.catalogue import price
 from gateway.domain.principals import Principal
 from gateway.entrypoints import session
 from gateway.entrypoints.context import Gateway
-from gateway.entrypoints.session import CART_COOKIE, Caller, authenticate, cross_site
+from gateway.entrypoints.session import CART_COOKIE, authenticate, cross_site
 from gateway.ports import InvalidToken
 from plumbing.htmx import HTMX_JS
 
@@ -53,7 +53,6 @@ class Visitor:
     principal: Principal | None
     session_expired: bool
     cart: carts.Cart
-    via_cookie: bool
 
 
 async def visitor(gateway: Gateway, request: Request[Any, Any, Any]) -> Visitor:
@@ -62,13 +61,14 @@ async def visitor(gateway: Gateway, request: Request[Any, Any, Any]) -> Visitor:
     try:
         caller = await authenticate(gateway, request)
     except InvalidToken:
-        return Visitor(None, True, cart, False)
-    return Visitor(caller.principal, False, cart, caller.via_cookie)
+        return Visitor(None, True, cart)
+    return Visitor(caller.principal, False, cart)
 
 
-def refused_change(request: Request[Any, Any, Any], who: Visitor) -> Response[Any] | None:
-    """403 for a change made with the session cookie from another site (CSRF); None when it may go on."""
-    return cross_site(request, Caller(who.principal, who.via_cookie))
+def refused_change(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """403 for a change to a page sent from another site (CSRF), with or without the session cookie; None when
+    it may go on."""
+    return cross_site(request)
 
 
 def login_redirect(request: Request[Any, Any, Any], who: Visitor) -> Redirect:

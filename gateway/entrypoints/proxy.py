@@ -37,7 +37,8 @@ REQUEST_ID = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _NOT_FORWARDED = frozenset(
     {"authorization", "cookie", "traceparent", "tracestate", REQUEST_ID, "content-length", "x-forwarded-for"}
-    | {"x-authenticated-subject", "x-authenticated-role", "connection", "keep-alive", "te", "trailer", "upgrade"}
+    | {"x-authenticated-subject", "x-authenticated-role", "x-operator", "connection", "keep-alive", "te", "trailer"}
+    | {"upgrade"}
     | {"transfer-encoding", "host", "proxy-authorization"}
 )
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}

@@ -44,10 +44,12 @@ async def authenticate(gateway: Gateway, request: Request[Any, Any, Any]) -> Cal
     return Caller(principal, via_cookie)
 
 
-def cross_site(request: Request[Any, Any, Any], caller: Caller) -> Response[Any] | None:
-    """403 problem+json for a cookie-authenticated change that does not come from the gateway's own pages."""
+def cross_site(request: Request[Any, Any, Any], caller: Caller | None = None) -> Response[Any] | None:
+    """403 problem+json for a change that does not come from the gateway's own pages: any change to a storefront
+    page (``caller`` None: whether or not a cookie came, as a cross-site form carries none under SameSite=Lax
+    yet would get the answer's cookies), or an API call authenticated with the session cookie."""
     headers = request.headers
-    if not caller.via_cookie or same_origin(
+    if (caller is not None and not caller.via_cookie) or same_origin(
         request.method, headers.get("host"), headers.get("origin"), headers.get("referer")
     ):
         return None

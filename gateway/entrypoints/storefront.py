@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from gateway.domain import cart as carts
-from gateway.domain.catalogue import platforms, search
+from gateway.domain.catalogue import platforms, priced, search
 from gateway.domain.cover_art import cover_svg
 from gateway.entrypoints.context import Gateway, GatewayDependency
 from gateway.entrypoints.pages import (
@@ -77,8 +77,7 @@ async def _cart(gateway: Gateway, who: Visitor, message: str | None, status: int
         shelf = {g.sku: g for g in await games(gateway, who.principal)} if who.cart.lines else {}
     except Unavailable as down:
         return unavailable(who, down.service)
-    lines = [(shelf.get(sku), sku, n) for sku, n in who.cart.lines.items()]
-    total = sum(g.price_cents * n for g, _, n in lines if g is not None)
+    lines, total = priced(who.cart.lines, shelf)
     context = {"title": "Cart", "lines": lines, "total": total, "message": message}
     return render("cart.html.j2", who, context, status, cookies=list(cookies.values()))
 
@@ -86,9 +85,9 @@ async def _cart(gateway: Gateway, who: Visitor, message: str | None, status: int
 @post("/cart", include_in_schema=False)
 async def add_to_cart(request: Request[Any, Any, Any], gateway: GatewayDependency) -> Response[Any]:
     """Add ``quantity`` (1 to 10) of the game ``sku`` to the cart, then show the cart."""
-    who = await visitor(gateway, request)
-    if (refused := refused_change(request, who)) is not None:
+    if (refused := refused_change(request)) is not None:
         return refused
+    who = await visitor(gateway, request)
     form = await request.form()
     sku = str(form.get("sku") or "")
     try:
@@ -114,9 +113,9 @@ async def add_to_cart(request: Request[Any, Any, Any], gateway: GatewayDependenc
 @post("/cart/remove", include_in_schema=False)
 async def remove_from_cart(request: Request[Any, Any, Any], gateway: GatewayDependency) -> Response[Any]:
     """Take the game ``sku`` out of the cart, then show the cart."""
-    who = await visitor(gateway, request)
-    if (refused := refused_change(request, who)) is not None:
+    if (refused := refused_change(request)) is not None:
         return refused
+    who = await visitor(gateway, request)
     form = await request.form()
     changed = who.cart.remove(str(form.get("sku") or ""))
     return Redirect("/cart", status_code=303, cookies=[cart_cookie(gateway, changed)], headers=NO_STORE)

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from gateway.domain.cards import TEST_CARDS, test_card
-from gateway.domain.catalogue import Game
+from gateway.domain.catalogue import Game, priced
 from gateway.domain.principals import Principal, Role
 from gateway.entrypoints.context import Gateway, GatewayDependency
 from gateway.entrypoints.pages import (
@@ -48,9 +48,10 @@ async def _checkout(gateway: Gateway, who: Visitor, message: str | None, status:
         shelf = {g.sku: g for g in await games(gateway, who.principal)} if who.cart.lines else {}
     except Unavailable as down:
         return unavailable(who, down.service)
-    total = sum(shelf[sku].price_cents * n for sku, n in who.cart.lines.items() if sku in shelf)
+    lines, total = priced(who.cart.lines, shelf)
     context = {
         "title": "Check out",
+        "lines": lines,
         "total": total,
         "cards": TEST_CARDS,
         "key": str(uuid.uuid4()),
@@ -77,11 +78,11 @@ async def place_order(request: Request[Any, Any, Any], gateway: GatewayDependenc
 
     The form's Idempotency-Key makes a second submit of the same checkout find the same order.
     """
+    if (refused := refused_change(request)) is not None:
+        return refused
     who = await visitor(gateway, request)
     if who.principal is None:
         return login_redirect(request, who)
-    if (refused := refused_change(request, who)) is not None:
-        return refused
     form = await request.form()
     key, card = str(form.get("idempotency_key") or ""), test_card(str(form.get("card") or ""))
     if who.cart.checked_out is not None and who.cart.checked_out[0] == key:

@@ -38,14 +38,14 @@ class PaymentStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._writes: GroupCommit[_Open | _Update, Payment | None] = GroupCommit(self._write)
+        self._writes: GroupCommit[_Open | _Update, Payment | str | None] = GroupCommit(self._write)
 
     async def open(self, payment: Payment) -> Payment:
         """Record a new payment, or return the one this order already has."""
         values = {k: v for k, v in vars(payment).items()}
         values["status"] = payment.status.value
         opened = await self._writes.submit(_Open(values))
-        assert opened is not None
+        assert isinstance(opened, Payment)
         return opened
 
     async def find(self, order_id: str) -> Payment | None:
@@ -53,11 +53,15 @@ class PaymentStore:
         return await asyncio.to_thread(self._find, order_id)
 
     async def update(self, payment: Payment, **changes: Any) -> Payment:
-        """Apply and commit changes to a payment."""
+        """Apply and commit changes to a payment. An intent id is stored only if the payment has none: else the
+        stored one (another instance's, its driver's) stays, and ``payment`` takes it (that one is confirmed)."""
         for name, value in changes.items():
             setattr(payment, name, value)
         values = {name: (v.value if isinstance(v, PaymentStatus) else v) for name, v in changes.items()}
-        await self._writes.submit(_Update({**values, "key": payment.order_id}))
+        stored = await self._writes.submit(_Update({**values, "key": payment.order_id}))
+        if "intent_id" in changes:
+            assert stored is None or isinstance(stored, str)
+            payment.intent_id = stored
         return payment
 
     def _find(self, order_id: str) -> Payment | None:
@@ -65,9 +69,10 @@ class PaymentStore:
             row = conn.execute(_BY_ORDER, {"key": order_id}).first()
         return payment_of(row) if row else None
 
-    def _write(self, changes: list[_Open | _Update]) -> list[Payment | None]:
+    def _write(self, changes: list[_Open | _Update]) -> list[Payment | str | None]:
         """One transaction: the new payments in one insert (and read back in one select), then the updates, one
-        executemany per run of one set of columns; the opened payments as stored, in the order of ``changes``.
+        executemany per run of one set of columns (an intent id already stored is kept, see ``_update``); in the
+        order of ``changes``, the opened payments as stored and, for an update of the intent id, the one stored.
 
         Rows are written in order-id order, not arrival order: two instances' transactions (during a rebalance
         both may hold changes to the same orders) then lock their common rows in the same order and cannot
@@ -76,6 +81,7 @@ class PaymentStore:
         opens = sorted((c.values for c in changes if isinstance(c, _Open)), key=lambda values: values["order_id"])
         updates = sorted((c.values for c in changes if isinstance(c, _Update)), key=lambda values: values["key"])
         stored: dict[str, Payment] = {}
+        stored_intents: dict[str, str] = {}
         with self._engine.begin() as conn:
             if opens:
                 conn.execute(_INSERT_NEW, opens)
@@ -83,7 +89,11 @@ class PaymentStore:
                 stored = {row.order_id: payment_of(row) for row in conn.execute(_BY_ORDERS, {"keys": keys})}
             for columns, rows in groupby(updates, key=_columns):
                 conn.execute(_update(columns), list(rows))
-        return [stored[change.values["order_id"]] if isinstance(change, _Open) else None for change in changes]
+            if intents := [values["key"] for values in updates if "intent_id" in values]:
+                stored_intents = {
+                    row.order_id: row._mapping["intent_id"] for row in conn.execute(_BY_ORDERS, {"keys": intents})
+                }
+        return [_result(change, stored, stored_intents) for change in changes]
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,13 @@ _BY_ORDER = sa.select(payments).where(payments.c.order_id == sa.bindparam("key")
 _BY_ORDERS = sa.select(payments).where(payments.c.order_id == sa.any_(sa.bindparam("keys", type_=ARRAY(sa.Text))))
 
 
+def _result(change: _Open | _Update, opened: dict[str, Payment], intents: dict[str, str]) -> Payment | str | None:
+    """What ``_write`` returns for ``change``: the payment opened, the intent id stored, or None."""
+    if isinstance(change, _Open):
+        return opened[change.values["order_id"]]
+    return intents.get(change.values["key"]) if "intent_id" in change.values else None
+
+
 def _columns(update: dict[str, Any]) -> tuple[str, ...]:
     """The columns an update sets."""
     return tuple(sorted(set(update) - {"key"}))
@@ -111,9 +128,12 @@ def _columns(update: dict[str, Any]) -> tuple[str, ...]:
 
 @cache
 def _update(columns: tuple[str, ...]) -> sa.Update:
-    """``UPDATE payments SET <columns>, updated_at = now() WHERE order_id = :key``."""
+    """``UPDATE payments SET <columns>, updated_at = now() WHERE order_id = :key``; an intent id already stored is
+    kept (in a mixed deployment another instance's driver may have stored one: confirming two intents for one
+    payment would charge it twice)."""
+    values: dict[str, Any] = {name: sa.bindparam(name) for name in columns}
+    if "intent_id" in values:
+        values["intent_id"] = sa.func.coalesce(payments.c.intent_id, values["intent_id"])
     return (
-        payments.update()
-        .where(payments.c.order_id == sa.bindparam("key"))
-        .values(updated_at=sa.func.now(), **{name: sa.bindparam(name) for name in columns})
+        payments.update().where(payments.c.order_id == sa.bindparam("key")).values(updated_at=sa.func.now(), **values)
     )

@@ -155,8 +155,25 @@ class StripeGateway:
         if status == "processing":  # neither charged nor cancellable yet: ask again later
             raise GatewayUnavailable(f"payment intent {intent_id} is processing")
         if status != "canceled":
-            await self._call("cancel", lambda: self._client.v1.payment_intents.cancel_async(intent_id))
+            try:
+                await self._call("cancel", lambda: self._client.v1.payment_intents.cancel_async(intent_id))
+            except Declined as refused:
+                if not isinstance(refused.__cause__, stripe.InvalidRequestError):
+                    raise
+                return await self._after_refused_cancel(intent_id)
         return False
+
+    async def _after_refused_cancel(self, intent_id: str) -> bool:
+        """A cancel refused as a bad request: the intent moved on since it was read (another driver's confirm,
+        its lease lapsed mid-call, went through). Charged: True. Cancelled meanwhile: False. Else the
+        answer is unknown: ``GatewayUnavailable`` (asked again later), never a decline of a charge that may stand.
+        """
+        intent = await self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve_async(intent_id))
+        if intent.status == "succeeded":
+            return True
+        if intent.status == "canceled":
+            return False
+        raise GatewayUnavailable(f"payment intent {intent_id} refused to be cancelled while {intent.status}")
 
     async def refund(self, intent_id: str, idempotency_key: str) -> str:
         """Refund the intent in full; an intent refunded before keeps its first refund."""

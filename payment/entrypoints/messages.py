@@ -75,18 +75,20 @@ def accepting(wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
 def driven_first(routes: Routes[PaymentUnitOfWork], wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
     """``routes`` (the handlers that call Stripe themselves: driver off), except that a command for a payment that
     still owes a reply (accepted while the driver was on, here or in another instance) is accepted too, and left
-    to the driver: one payment is never driven by both at once. One statement per batch finds those payments."""
+    to the driver: one payment is never driven by both at once. One statement per batch finds those payments.
+    The Stripe calls go first: accepting locks the payments' rows until the batch commits, and the drivers that
+    settle them must not wait for Stripe."""
     handled = routes[PAYMENT_COMMANDS.name]["ChargePayment"]
     assert isinstance(handled, Batched) and routes[PAYMENT_COMMANDS.name]["RefundPayment"] is handled
 
     def many(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
         owing = uow.driven.owing(sorted({c.payload.order_id for c in commands}))
-        to_drive = [c for c in commands if c.payload.order_id in owing]
-        if to_drive and driving.accept(uow, to_drive, scope):
-            uow.on_commit.append(wake)
         rest = [c for c in commands if c.payload.order_id not in owing]
         if rest:
             handled.many(uow, rest, scope)
+        to_drive = [c for c in commands if c.payload.order_id in owing]
+        if to_drive and driving.accept(uow, to_drive, scope):
+            uow.on_commit.append(wake)
 
     either = Batched(many)
     return {PAYMENT_COMMANDS.name: {"ChargePayment": either, "RefundPayment": either}}

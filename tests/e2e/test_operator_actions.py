@@ -1,8 +1,9 @@
 """Operators' actions through the gateway say who did them: a saga replayed from the API or the dashboard, a
-dead letter replayed or discarded (never both), stock adjusted from the dashboard; customers may do none of it.
+dead letter replayed or discarded (never both; one of a saga that moved on only when forced; a message refused
+twice named by its letter's id), stock adjusted from the dashboard; customers may do none of it.
 
 The replayable saga is made for real: payment is stopped, so an order's saga waits at ``charge_payment`` until
-it is back. The dead letters are replies the coordinator cannot read that name a real saga.
+it is back. The dead letters are replies the coordinator cannot read that name a real saga (or none it knows).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from confluent_kafka import Producer
 
 from contracts.topics import SAGA_REPLIES
 from infra import kafka, services
-from tests.support import api, gateway_client, place_order, saga_of, settled_order, wait_for
+from tests.support import api, gateway_client, place_order, settled_order, settled_saga, wait_for
 
 CLI = [str(Path(sys.executable).with_name("retrovault"))]
 OPERATOR = "demo-operator"
@@ -33,12 +34,18 @@ def _letter_of(saga_id: str) -> dict[str, Any]:
     producer = Producer({"bootstrap.servers": kafka.bootstrap_servers()})
     producer.produce(SAGA_REPLIES.name, value.encode(), key=saga_id.encode(), headers=[("message_id", message_id)])
     producer.flush(10)
+    return _letters_holding(message_id, 1)[0]
 
-    def listed() -> dict[str, Any] | None:
+
+def _letters_holding(message_id: str, count: int) -> list[dict[str, Any]]:
+    """The dead letters of the message, once there are ``count`` of them, oldest first."""
+
+    def listed() -> list[dict[str, Any]] | None:
         letters = gateway_client().get("/api/dead-letters", params={"limit": 50}).json()
-        return next((x for x in letters if x["message_id"] == message_id), None)
+        holding = [x for x in letters if x["message_id"] == message_id]
+        return holding if len(holding) >= count else None
 
-    return wait_for(listed, timeout_s=30, what=f"the dead letter of {message_id}")
+    return wait_for(listed, timeout_s=30, what=f"{count} dead letter(s) of {message_id}")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -55,10 +62,10 @@ def _history(saga_id: str) -> list[dict[str, Any]]:
     return history
 
 
-def _completed_saga() -> str:
-    order_id = place_order([(SKU, 1)], customer="operator-actions").json()["order_id"]
-    assert settled_order(order_id)["status"] == "APPROVED"
-    return str(saga_of(order_id)["saga_id"])
+def _finished_saga(card: str = "pm_card_visa") -> str:
+    order_id = place_order([(SKU, 1)], card, customer="operator-actions").json()["order_id"]
+    assert settled_order(order_id)["status"] == ("APPROVED" if card == "pm_card_visa" else "REJECTED")
+    return str(settled_saga(order_id)["saga_id"])
 
 
 def test_a_saga_replayed_by_an_operator_through_the_gateway_names_them() -> None:
@@ -82,12 +89,12 @@ def test_a_saga_replayed_by_an_operator_through_the_gateway_names_them() -> None
 
 
 def test_a_dead_letter_is_replayed_or_discarded_never_both_and_its_saga_says_by_whom() -> None:
-    saga_id = _completed_saga()
+    saga_id = _finished_saga()
     replayed, discarded = _letter_of(saga_id), _letter_of(saga_id)
 
-    first = gateway_client().post(f"/api/dead-letters/{replayed['id']}/replay")
+    first = gateway_client().post(f"/api/dead-letters/{replayed['id']}/replay", params={"force": "true"})
     assert (first.status_code, first.json()["actor"], first.json()["replays"]) == (200, OPERATOR, 1)
-    twice = gateway_client().post(f"/api/dead-letters/{replayed['id']}/replay")
+    twice = gateway_client().post(f"/api/dead-letters/{replayed['id']}/replay", params={"force": "true"})
     assert twice.status_code == 409 and "again=true" in twice.json()["detail"]
     assert gateway_client().post(f"/api/dead-letters/{replayed['id']}/discard").status_code == 409
 
@@ -114,8 +121,61 @@ def test_a_dead_letter_is_replayed_or_discarded_never_both_and_its_saga_says_by_
     assert f'data-letter-id="{discarded["id"]}"' in page and 'data-disposition="discarded"' in page
 
 
+def test_a_letter_of_a_rolled_back_saga_is_replayed_only_when_forced_with_a_second_confirmation() -> None:
+    saga_id = _finished_saga("pm_card_chargeCustomerFail")  # declined: the order rejected, its saga COMPENSATED
+    api_letter, page_letter = _letter_of(saga_id), _letter_of(saga_id)
+    why = f"belongs to saga {saga_id}, which is COMPENSATED: replay it only deliberately (force=true)"
+
+    refused = gateway_client().post(f"/api/dead-letters/{api_letter['id']}/replay")
+    assert (refused.status_code, refused.json()["detail"]) == (409, f"ident: dead letter {api_letter['id']} {why}")
+    cli = _cli("dlq", "replay", api_letter["id"])
+    assert cli.returncode == 1 and cli.stderr.count("\n") == 1 and "COMPENSATED" in cli.stderr, cli.stderr
+    forced = _cli("dlq", "replay", "--force", api_letter["id"])
+    assert forced.returncode == 0 and f"re-submitted dead letter {api_letter['id']}" in forced.stdout, forced.stderr
+
+    confirmed = gateway_client().post(f"/dashboard/dead-letters/{page_letter['id']}/replay", follow_redirects=False)
+    assert confirmed.status_code == 409 and why in confirmed.text and "Replay anyway" in confirmed.text
+    action = f'action="/dashboard/dead-letters/{page_letter["id"]}/replay?force=1"'
+    assert action in confirmed.text
+    anyway = gateway_client().post(
+        f"/dashboard/dead-letters/{page_letter['id']}/replay", params={"force": "1"}, follow_redirects=False
+    )
+    assert (anyway.status_code, anyway.headers["location"]) == (
+        303,
+        f"/dashboard/dead-letters?replayed={page_letter['id']}",
+    )
+
+    notes = [(h["actor"], h["detail"]) for h in _history(saga_id) if h["kind"] == "dead_letter_replayed"]
+    forced_note = f"re-submitted to {SAGA_REPLIES.name} (forced: the saga was COMPENSATED)"
+    assert notes == [
+        (f"cli:{getpass.getuser()}", f"dead letter {api_letter['id']} {forced_note}"),
+        (OPERATOR, f"dead letter {page_letter['id']} {forced_note}"),
+    ]
+
+
+def test_a_message_refused_twice_is_named_by_its_letters_id_not_its_message_id() -> None:
+    first = _letter_of(str(uuid.uuid4()))  # a saga the coordinator does not know: no saga to check
+    message_id = first["message_id"]
+    assert gateway_client().post(f"/api/dead-letters/{message_id}/replay").status_code == 200
+    old, new = _letters_holding(message_id, 2)  # the coordinator refused the replayed reply again
+    assert old["id"] == first["id"] and old["disposition"]["disposition"] == "replayed"
+    ambiguous = (
+        f"ident: ambiguous: message id {message_id} is on 2 dead letters ({old['id']}, {new['id']}); "
+        "name the letter by its id (partition-offset)"
+    )
+    for action, params in [("replay", {}), ("replay", {"again": "true"}), ("discard", {})]:
+        response = gateway_client().post(f"/api/dead-letters/{message_id}/{action}", params=params)
+        assert (response.status_code, response.json()["detail"]) == (409, ambiguous)
+    cli = _cli("dlq", "discard", message_id)
+    assert cli.returncode == 1 and "ambiguous" in cli.stderr and cli.stderr.count("\n") == 1, cli.stderr
+
+    assert gateway_client().post(f"/api/dead-letters/{new['id']}/discard").status_code == 200
+    listed = {x["id"]: x for x in gateway_client().get("/api/dead-letters", params={"limit": 50}).json()}
+    assert [listed[x["id"]]["disposition"]["disposition"] for x in (old, new)] == ["replayed", "discarded"]
+
+
 def test_the_cli_discards_a_dead_letter_as_its_user() -> None:
-    letter = _letter_of(_completed_saga())
+    letter = _letter_of(_finished_saga())
     run = _cli("dlq", "discard", letter["id"])
     assert run.returncode == 0 and f"discarded dead letter {letter['id']}" in run.stdout, run.stderr
     again = _cli("dlq", "replay", letter["id"])

@@ -99,6 +99,13 @@ def isolated(venv: Path, *args: str) -> list[str]:
     return [str(venv / "bin" / "python"), "-I", *args]
 
 
+@pytest.fixture(autouse=True)
+def keep_the_demo_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel's migrate and gateway use the stack's database: like the stack's gateway they keep the demo logins
+    (with ``RV_GATEWAY_DEMO_USERS`` false, its default, they would remove them)."""
+    monkeypatch.setenv("RV_GATEWAY_DEMO_USERS", "true")
+
+
 def test_the_wheel_holds_the_runtime_packages_with_every_file_they_read(source: Path, wheel: Path) -> None:
     names = {name for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
     assert {name.split("/")[0] for name in names} == RUNTIME_PACKAGES

@@ -1,10 +1,12 @@
 """Operators' actions against fakes: a dead letter replayed or discarded (never both) with who did it, in the
-saga's timeline too; the actor as the HTTP API reads it; no Kafka, no PostgreSQL."""
+saga's timeline too; a letter of a saga that moved on replayed only when forced; a message id on several letters
+names none; the actor as the HTTP API reads it; no Kafka, no PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -13,20 +15,25 @@ import pytest
 from contracts.catalog import ReserveStock
 from contracts.envelope import wrap
 from coordinator import letter_notes, services
+from coordinator.engine.instance import SagaState
 from coordinator.entrypoints import dead_letter_views
 from coordinator.entrypoints.dead_letters import DeadLettersController
 from coordinator.letter_notes import saga_of
-from coordinator.letters import AlreadyDisposed, discard_letter, replay_letter
+from coordinator.letter_refusals import AlreadyDisposed, SagaMovedOn
+from coordinator.letters import discard_letter, replay_letter
 from coordinator.settings import CoordinatorSettings
-from plumbing.dead_letters import DeadLetter
+from plumbing import dead_letters
+from plumbing.dead_letters import AmbiguousLetter, DeadLetter, find_dead_letter
 from tests.samples import placed
 from tests.unit.coordinator.fakes import FakeCoordinatorUnitOfWork, coordinator
 from tests.unit.fakes import FakeUnitsOfWork
 from tests.unit.http import Client, client_for
 
 
-def letter_of(saga_id: uuid.UUID | None, *, value: bytes | None = None, ident: str = "0-7") -> DeadLetter:
-    """A dead letter of a ReserveStock command of ``saga_id`` (or of the raw ``value``)."""
+def letter_of(
+    saga_id: uuid.UUID | None, *, value: bytes | None = None, ident: str = "0-7", timestamp_ms: int = 1_700_000_000_000
+) -> DeadLetter:
+    """A dead letter of a ReserveStock command of ``saga_id`` (or of the raw ``value``), written at ``timestamp_ms``."""
     envelope = wrap(ReserveStock(order_id="o1", lines=[]), correlation_id="o1", saga_id=saga_id)
     return DeadLetter(
         id=ident,
@@ -40,6 +47,7 @@ def letter_of(saga_id: uuid.UUID | None, *, value: bytes | None = None, ident: s
         key="o1",
         value=msgspec.json.encode(envelope) if value is None else value,
         headers={"type": "ReserveStock", "dlq.reason": "poison", "dlq.topic": "catalog.commands"},
+        timestamp_ms=timestamp_ms,
     )
 
 
@@ -79,8 +87,8 @@ def test_a_discarded_letter_cannot_be_replayed_and_a_replayed_one_cannot_be_disc
     with pytest.raises(AlreadyDisposed, match="0-2 was replayed by cli:ops: it cannot be discarded"):
         discard_letter(units, letter_of(saga_id, ident="0-2"), actor="demo-operator")
     assert len(units.uow.republished) == 1
-    assert units.uow.dispositions.rows["0-1"].disposition == "discarded"
-    assert units.uow.dispositions.rows["0-2"].actor == "cli:ops"
+    assert units.uow.dispositions.rows["0-1@1700000000000"].disposition == "discarded"
+    assert units.uow.dispositions.rows["0-2@1700000000000"].actor == "cli:ops"
     kinds = [e.kind for e in units.uow.sagas.history if e.kind.startswith("dead_letter")]
     assert kinds == ["dead_letter_discarded", "dead_letter_replayed"]
 
@@ -105,10 +113,62 @@ def test_a_letter_that_is_no_envelope_or_names_an_unknown_saga_touches_no_timeli
     assert units.uow.sagas.history == []
 
 
+@pytest.mark.parametrize("state", [s for s in SagaState if s is not SagaState.RUNNING])
+def test_a_letter_of_a_saga_that_moved_on_is_replayed_only_when_forced(units: Any, state: SagaState) -> None:
+    saga_id = started(units)
+    units.uow.sagas.rows[saga_id].state = state
+    letter = letter_of(saga_id)
+
+    with pytest.raises(SagaMovedOn, match=f"0-7 belongs to saga {saga_id}, which is {state}: .*force=true"):
+        replay_letter(units, letter, actor="a")
+    assert (units.uow.republished, units.uow.dispositions.rows, units.committed) == ([], {}, 0)
+
+    forced = replay_letter(units, letter, actor="b", force=True)
+    assert (forced.replays, forced.actor, len(units.uow.republished)) == (1, "b", 1)
+    assert (
+        units.uow.sagas.history[-1].detail
+        == f"dead letter 0-7 re-submitted to catalog.commands (forced: the saga was {state})"
+    )
+    discard_letter(units, letter_of(saga_id, ident="0-8"), actor="c")  # discarding is always safe
+    assert units.uow.dispositions.rows["0-8@1700000000000"].disposition == "discarded"
+
+
+def test_a_letter_of_a_recreated_topic_with_a_reused_id_has_no_disposition_of_its_old_namesake(units: Any) -> None:
+    discard_letter(units, letter_of(None, ident="0-0", timestamp_ms=1), actor="a")
+    fresh = replay_letter(units, letter_of(None, ident="0-0", timestamp_ms=2), actor="b")
+    assert (fresh.disposition, fresh.replays) == ("replayed", 1)
+    assert {k: d.disposition for k, d in units.uow.dispositions.rows.items()} == {
+        "0-0@1": "discarded",
+        "0-0@2": "replayed",
+    }
+
+
+def test_a_message_id_on_several_letters_names_none_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = letter_of(None, ident="0-3")
+    again = replace(first, id="0-9", timestamp_ms=first.timestamp_ms + 5)  # refused again after its replay
+    other = letter_of(None, ident="1-4")
+    monkeypatch.setattr(dead_letters, "read_dead_letters", lambda client, limit: [first, other, again])
+    assert find_dead_letter({}, "0-9") == again
+    assert find_dead_letter({}, str(other.message_id)) == other
+    assert find_dead_letter({}, "nothing") is None
+    with pytest.raises(AmbiguousLetter) as ambiguous:
+        find_dead_letter({}, str(first.message_id))
+    assert str(ambiguous.value) == (
+        f"ambiguous: message id {first.message_id} is on 2 dead letters (0-3, 0-9); "
+        "name the letter by its id (partition-offset)"
+    )
+
+
 @pytest.fixture
 def api(units: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     known = {"0-1": letter_of(None, ident="0-1")}
-    monkeypatch.setattr(dead_letter_views, "find_dead_letter", lambda client, ident: known.get(ident))
+
+    def find(client: Any, ident: str) -> DeadLetter | None:
+        if ident == "twice-refused":
+            raise AmbiguousLetter(ident, ["0-3", "0-9"])
+        return known.get(ident)
+
+    monkeypatch.setattr(dead_letter_views, "find_dead_letter", find)
     monkeypatch.setattr(letter_notes, "saga_of", lambda letter: None)
     with client_for([DeadLettersController], units, CoordinatorSettings.load()) as client:
         yield client
@@ -135,3 +195,29 @@ def test_a_malformed_operator_name_is_a_400_naming_the_header(api: Client) -> No
     response = api.post("/dead-letters/0-1/replay", headers={"X-Operator": "two words"})
     assert response.status_code == 400
     assert "X-Operator" in response.text
+
+
+def test_the_api_refuses_a_letter_of_a_saga_that_moved_on_unless_forced(
+    api: Client, units: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saga_id = started(units)
+    units.uow.sagas.rows[saga_id].state = SagaState.COMPENSATED
+    monkeypatch.setattr(letter_notes, "saga_of", lambda letter: saga_id)
+    refused = api.post("/dead-letters/0-1/replay")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        f"ident: dead letter 0-1 belongs to saga {saga_id}, which is COMPENSATED: replay it only deliberately "
+        "(force=true)",
+    )
+    forced = api.post("/dead-letters/0-1/replay", params={"force": "true"})
+    assert (forced.status_code, forced.json()["replays"]) == (200, 1)
+
+
+def test_the_api_answers_a_message_id_on_several_letters_with_409_listing_them(api: Client) -> None:
+    for action in ("replay", "discard"):
+        response = api.post(f"/dead-letters/twice-refused/{action}")
+        assert response.status_code == 409
+        assert response.json()["detail"] == (
+            "ident: ambiguous: message id twice-refused is on 2 dead letters (0-3, 0-9); "
+            "name the letter by its id (partition-offset)"
+        )

@@ -9,17 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from anyio import CapacityLimiter
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from gateway.adapters.signing_key import SigningKey, signing_key
 from gateway.adapters.tokens import JwtVerifier, LocalIssuer, local_keys
 from gateway.domain.principals import Role
-from gateway.domain.rate_limit import Allowance, TokenBuckets
+from gateway.domain.rate_limit import Allowance, LoginBuckets, TokenBuckets
 from gateway.domain.users import User
 from gateway.entrypoints.context import Gateway
 from gateway.entrypoints.http import create_app
-from gateway.ports import UpstreamFailed, UpstreamRequest, UpstreamResponse
+from gateway.ports import Passwords, UpstreamFailed, UpstreamRequest, UpstreamResponse
 
 ISSUER, AUDIENCE, TTL_S, SKEW_S = "test-issuer", "test-api", 900, 30
 KEY = signing_key(None)
@@ -40,6 +41,9 @@ class FakeUsers:
             return False
         self.rows[user.username] = user
         return True
+
+    def remove(self, username: str) -> bool:
+        return self.rows.pop(username, None) is not None
 
 
 class PlainPasswords:
@@ -109,6 +113,12 @@ class Clock:
         return self.now
 
 
+def login_limits(burst: int = 100, per_minute: float = 60.0) -> dict[str, Any]:
+    """The ``Gateway`` fields for logins: ``burst`` attempts per address and per username, and 4 hashes at once."""
+    buckets = LoginBuckets(TokenBuckets(Allowance(burst, per_minute)), TokenBuckets(Allowance(burst, per_minute)))
+    return {"login_buckets": buckets, "password_checks": CapacityLimiter(4)}
+
+
 def issuer(clock: Clock, key: SigningKey = KEY, audience: str = AUDIENCE, issuer_name: str = ISSUER) -> LocalIssuer:
     return LocalIssuer(key, issuer_name, audience, TTL_S, clock)
 
@@ -129,21 +139,32 @@ class Door:
         return {} if subject is None else {"Authorization": f"Bearer {self.token(subject, role)}"}
 
 
-@contextmanager
-def front_door(burst: int = 100, per_minute: float = 60.0) -> Iterator[Door]:
-    """A gateway on fakes, with the users ``ada`` and ``bob`` (customers) and ``olga`` (operator)."""
-    clock, users, upstreams = Clock(), FakeUsers(), FakeUpstreams()
+def gateway_on_fakes(
+    clock: Clock, burst: int = 100, per_minute: float = 60.0, logins: int = 100, passwords: Passwords | None = None
+) -> Gateway:
+    """A gateway on fakes, with the users ``ada`` and ``bob`` (customers) and ``olga`` (operator); ``burst`` orders
+    and ``logins`` login attempts (per address and per username) at once, each refilled ``per_minute``."""
+    users = FakeUsers()
     for name, role in (("ada", Role.CUSTOMER), ("bob", Role.CUSTOMER), ("olga", Role.OPERATOR)):
         users.add_if_missing(User(name, f"plain${name}-password", role))
-    gateway = Gateway(
+    return Gateway(
         users=users,
-        passwords=PlainPasswords(),
+        passwords=passwords or PlainPasswords(),
         issuer=issuer(clock),
         verifier=JwtVerifier(local_keys(KEY), ISSUER, AUDIENCE, SKEW_S, blocking=False),
         jwks={"keys": [KEY.public_jwk]},
-        upstreams=upstreams,
+        upstreams=FakeUpstreams(),
         order_buckets=TokenBuckets(Allowance(burst, per_minute)),
         monotonic=clock,
+        **login_limits(logins, per_minute),
     )
+
+
+@contextmanager
+def front_door(burst: int = 100, per_minute: float = 60.0, logins: int = 100) -> Iterator[Door]:
+    """``gateway_on_fakes`` behind a test client."""
+    clock = Clock()
+    gateway = gateway_on_fakes(clock, burst, per_minute, logins)
+    assert isinstance(gateway.upstreams, FakeUpstreams) and isinstance(gateway.users, FakeUsers)
     with TestClient(create_app(gateway, None)) as client:
-        yield Door(client, upstreams, users, clock)
+        yield Door(client, gateway.upstreams, gateway.users, clock)

@@ -17,10 +17,20 @@ from gateway.adapters.tokens import JwtVerifier, local_keys
 from gateway.domain.principals import Role
 from gateway.domain.rate_limit import Allowance, TokenBuckets
 from gateway.domain.users import User
-from gateway.entrypoints.context import Gateway
+from gateway.entrypoints.context import Browser, Gateway
 from gateway.entrypoints.http import create_app
 from gateway.ports import UpstreamFailed, UpstreamRequest, UpstreamResponse
-from tests.unit.gateway.fakes import AUDIENCE, ISSUER, KEY, SKEW_S, Clock, FakeUsers, PlainPasswords, issuer
+from tests.unit.gateway.fakes import (
+    AUDIENCE,
+    ISSUER,
+    KEY,
+    SKEW_S,
+    Clock,
+    FakeUsers,
+    PlainPasswords,
+    issuer,
+    login_limits,
+)
 
 ORIGIN = "http://testserver.local"
 """The test client's own origin (its requests' ``Host`` is ``testserver.local``)."""
@@ -112,7 +122,7 @@ class Shop:
 
     def log_in(self, username: str = "ada") -> None:
         form = {"username": username, "password": f"{username}-password"}
-        answer = self.client.post("/login", data=form, follow_redirects=False)
+        answer = self.post("/login", form)
         assert answer.status_code == 303, answer.text
 
     def post(self, path: str, data: dict[str, Any], origin: str | None = ORIGIN) -> Any:
@@ -129,8 +139,9 @@ GAMES = [
 
 
 @contextmanager
-def shop(burst: int = 100) -> Iterator[Shop]:
-    """A storefront with ``GAMES``, the customers ``ada`` and ``bob`` and the operator ``olga``."""
+def shop(burst: int = 100, logins: int = 100, demo_logins: bool = False) -> Iterator[Shop]:
+    """A storefront with ``GAMES``, the customers ``ada`` and ``bob`` and the operator ``olga``; ``burst`` orders
+    and ``logins`` login attempts at once, refilled one a minute."""
     clock, users, upstreams = Clock(), FakeUsers(), ShopUpstreams({p["sku"]: p for p in GAMES})
     for name, role in (("ada", Role.CUSTOMER), ("bob", Role.CUSTOMER), ("olga", Role.OPERATOR)):
         users.add_if_missing(User(name, f"plain${name}-password", role))
@@ -143,6 +154,8 @@ def shop(burst: int = 100) -> Iterator[Shop]:
         upstreams=upstreams,
         order_buckets=TokenBuckets(Allowance(burst, 1.0)),
         monotonic=clock,
+        browser=Browser(demo_logins=demo_logins),
+        **login_limits(logins, 1.0),
     )
     with TestClient(create_app(gateway, None), base_url=ORIGIN) as client:
         yield Shop(client, upstreams, clock)

@@ -43,3 +43,8 @@ def test_the_cookie_round_trips_and_a_tampered_or_foreign_one_is_an_empty_cart()
     for bad in [f"{forged}.{mac}", f"{body}.{mac[:-1]}0", "", None, "garbage", f"{body}x.{mac}"]:
         assert decode(bad, KEY) == Cart()
     assert decode(value, b"x" * 32) == Cart()
+
+
+@pytest.mark.parametrize("value", ["abc.\u00e9", "\u00e9.abc", "abc.\u00c3\u00a9"])
+def test_a_cookie_that_is_not_ascii_is_an_empty_cart(value: str) -> None:
+    assert decode(value, KEY) == Cart()

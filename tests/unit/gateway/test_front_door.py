@@ -158,6 +158,7 @@ def test_what_is_forwarded_and_what_is_not() -> None:
             **door.as_("olga", Role.OPERATOR),
             "X-Request-Id": "req-42",
             "X-Authenticated-Subject": "someone-else",
+            "X-Operator": "cli:mallory",
             "Cookie": "session=secret",
             "Accept": "application/json",
         }
@@ -172,7 +173,7 @@ def test_what_is_forwarded_and_what_is_not() -> None:
             b"state=FAILED&limit=5",
         )
         lowered = {k.lower(): v for k, v in sent.headers.items()}
-        assert "authorization" not in lowered and "cookie" not in lowered
+        assert "authorization" not in lowered and "cookie" not in lowered and "x-operator" not in lowered
         assert (lowered["x-request-id"], lowered["x-authenticated-subject"], lowered["x-authenticated-role"]) == (
             "req-42",
             "olga",

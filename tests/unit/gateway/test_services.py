@@ -1,4 +1,4 @@
-"""The gateway's use cases on fakes: logging in and seeding the demo logins (with the real argon2 once)."""
+"""The gateway's use cases on fakes: logging in, seeding and removing the demo logins (with the real argon2 once)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ def test_log_in_refuses_an_unknown_name_and_a_wrong_password_alike() -> None:
     for name, password in (("demo-operator", "retro-customer"), ("nobody", "retro-operator")):
         with pytest.raises(services.BadCredentials):
             services.log_in(users, passwords, issuer(Clock()), name, password)
+
+
+def test_the_demo_logins_that_exist_are_removed_and_other_users_kept() -> None:
+    users, passwords = FakeUsers(), PlainPasswords()
+    services.seed_demo_logins(users, passwords)
+    users.remove("demo-customer-2")
+    users.add_if_missing(User("ada", passwords.hash("secret"), Role.CUSTOMER))
+    assert services.remove_demo_logins(users) == ["demo-customer", "demo-operator"]
+    assert services.remove_demo_logins(users) == []
+    assert list(users.rows) == ["ada"]

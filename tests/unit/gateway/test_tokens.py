@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from gateway.adapters.signing_key import signing_key
-from gateway.adapters.tokens import JwtVerifier, local_keys
+from gateway.adapters.tokens import JwtVerifier, local_keys, remote_keys
 from gateway.domain.principals import Principal, Role
 from gateway.ports import InvalidToken
 from tests.unit.gateway.fakes import AUDIENCE, ISSUER, KEY, SKEW_S, TTL_S, Clock, issuer
@@ -110,3 +111,16 @@ def test_the_key_file_is_made_once_private_and_reused(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert signing_key(path).kid == first.kid
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_a_key_set_that_cannot_be_fetched_is_refused_without_saying_where_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on: the fetch is refused at once
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/jwks.json"
+    verifier = JwtVerifier(remote_keys(url, 1.0, cache_s=300), ISSUER, AUDIENCE, SKEW_S, blocking=True)
+    with pytest.raises(InvalidToken) as refused:
+        verifier.verify(issuer(Clock()).issue("ada", Role.CUSTOMER).access_token)
+    assert str(refused.value) == "the identity provider's key set could not be fetched"
+    assert url in caplog.text

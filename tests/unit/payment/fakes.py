@@ -19,13 +19,14 @@ from payment.adapters.group_commit import GroupCommit
 from payment.domain.driving import TO_DRIVE
 from payment.domain.gateway import Confirmation, Declined, GatewayUnavailable
 from payment.domain.payments import Payment
-from payment.ports import Owed
+from payment.ports import Owed, Unreadable
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import FakeMessages, FakeUnitsOfWork
 
 
 class FakeRecords:
-    """``payment.ports.PaymentRecords`` in a dict; hands out copies, as a database would."""
+    """``payment.ports.PaymentRecords`` in a dict; hands out copies, as a database would. Like ``PaymentStore``,
+    keeps an intent id already stored (the caller's payment takes that one)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, Payment] = {}
@@ -41,6 +42,9 @@ class FakeRecords:
     async def update(self, payment: Payment, **changes: Any) -> Payment:
         for name, value in changes.items():
             setattr(payment, name, value)
+        stored = self.rows.get(payment.order_id)
+        if "intent_id" in changes and stored is not None and stored.intent_id is not None:
+            payment.intent_id = stored.intent_id
         self.rows[payment.order_id] = dataclasses.replace(payment)
         return payment
 
@@ -216,6 +220,8 @@ class DrivenRow:
     attempts: int = 0
     charge_trace: str | None = None
     refund_trace: str | None = None
+    unreadable: tuple[Unreadable, ...] = ()
+    """Stored commands whose bytes do not decode (``SqlDrivenPayments`` reads them so)."""
 
 
 class FakeDrivenPayments:
@@ -232,7 +238,8 @@ class FakeDrivenPayments:
     def _owed(self, order_id: str) -> Owed:
         row = self.rows.setdefault(order_id, DrivenRow())
         payment = dataclasses.replace(self.records.rows[order_id])
-        return Owed(payment, row.charge, row.refund, row.attempts, row.claimed_by, row.charge_trace, row.refund_trace)
+        traces = (row.charge_trace, row.refund_trace)
+        return Owed(payment, row.charge, row.refund, row.attempts, row.claimed_by, *traces, row.unreadable)
 
     def lock(self, new: list[Payment]) -> dict[str, Owed]:
         for payment in new:
@@ -252,13 +259,20 @@ class FakeDrivenPayments:
                 row.lease_until = None
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
-        due = [
-            order_id
-            for order_id, payment in sorted(self.records.rows.items())
-            if payment.status in TO_DRIVE
-            and order_id in self.owing([order_id])
-            and (self.rows.setdefault(order_id, DrivenRow()).lease_until or -1.0) < self.now
-        ][:limit]
+        due = sorted(
+            (
+                order_id
+                for order_id, payment in self.records.rows.items()
+                if payment.status in TO_DRIVE
+                and order_id in self.owing([order_id])
+                and (self.rows.setdefault(order_id, DrivenRow()).lease_until or -1.0) < self.now
+            ),
+            key=lambda order_id: (
+                self.rows[order_id].lease_until is not None,
+                self.rows[order_id].lease_until,
+                order_id,
+            ),
+        )[:limit]
         for order_id in due:
             self.rows[order_id].claimed_by, self.rows[order_id].lease_until = lease, self.now + lease_s
         return [self._owed(order_id) for order_id in due]
@@ -269,7 +283,7 @@ class FakeDrivenPayments:
                 row.lease_until = self.now + lease_s
 
     def owing(self, order_ids: list[str]) -> set[str]:
-        owed = {o for o, row in self.rows.items() if row.charge is not None or row.refund is not None}
+        owed = {o for o, row in self.rows.items() if row.charge is not None or row.refund is not None or row.unreadable}
         return owed & set(order_ids)
 
     def held(self, order_ids: list[str]) -> dict[str, Owed]:
@@ -315,5 +329,5 @@ class FakeDrivenPayments:
             for command in (row.charge, row.refund):
                 if command is not None:
                     self.inbox.pop(command.message_id, None)
-            row.charge = row.refund = row.claimed_by = None
-            row.lease_until = float("inf")
+            row.charge = row.refund = row.claimed_by = row.lease_until = None
+            row.unreadable = ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ from contracts.payment import PaymentDeclined, PaymentRefunded, PaymentSucceeded
 from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
 from payment import driving
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
-from payment.domain.payments import PaymentStatus
+from payment.domain.payments import Payment, PaymentStatus
 from payment.entrypoints.messages import ROUTES, driven_first
+from payment.ports import Owed
 from plumbing.errors import RetryLater, Unprocessable
-from plumbing.routing import single
+from plumbing.routing import Batched, single
 from plumbing.unit_of_work import reply_id
 from tests.unit.fakes import command
 from tests.unit.payment.fakes import UNKNOWN_METHOD, FakeGateway, FakePaymentUnitOfWork, charge
@@ -113,3 +115,28 @@ def test_with_the_driver_off_a_command_for_a_payment_still_driven_is_left_to_the
     for callback in uow.on_commit:
         callback()
     assert woken == [True]
+
+
+def test_with_the_driver_off_a_batch_calls_stripe_before_it_locks_the_payments_it_leaves_to_the_driver() -> None:
+    uow = FakePaymentUnitOfWork()
+    driving.accept(uow, [command(charge("o-1"))])  # accepted while the driver was on, not settled yet
+    locked: list[list[str]] = []
+    lock = uow.driven.lock
+
+    def recorded(new: list[Payment]) -> dict[str, Owed]:
+        locked.append([p.order_id for p in new])
+        return lock(new)
+
+    uow.driven.lock = recorded  # type: ignore[method-assign]
+    create = uow.gateway.create_intent
+
+    async def creating(payment: Payment) -> str:
+        assert locked == [], "a payment row is locked while Stripe is called"
+        return await create(payment)
+
+    uow.gateway.create_intent = creating  # type: ignore[method-assign]
+    handler = driven_first(ROUTES, lambda: None)[PAYMENT_COMMANDS.name]["ChargePayment"]
+    assert isinstance(handler, Batched)
+    refund = command(RefundPayment(order_id="o-1", idempotency_key="o-1:refund_payment"))
+    handler.many(uow, [refund, command(charge("o-2"))], lambda _envelope: contextlib.nullcontext())
+    assert locked == [["o-1"]] and uow.gateway.charges == ["pi_1"]  # o-1 left to the driver, o-2 charged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import msgspec
 import pytest
@@ -113,6 +114,29 @@ def test_a_crash_after_confirm_but_before_recording_is_not_charged_twice() -> No
     uow.payments.rows["o-1"].status = PaymentStatus.PENDING  # as if the process died before storing the outcome
     assert charge(uow).status is PaymentStatus.SUCCEEDED
     assert uow.gateway.charges == ["pi_1"]
+
+
+class _RacedByADriver(FakeGateway):
+    """While the consumer creates its intent, another instance's driver creates one and stores it first."""
+
+    def __init__(self, uow: FakePaymentUnitOfWork) -> None:
+        super().__init__()
+        self.uow = uow
+
+    async def create_intent(self, payment: Payment) -> str:
+        if not self.intents:
+            self.uow.payments.rows[payment.order_id].intent_id = await super().create_intent(payment)
+        return await super().create_intent(payment)
+
+
+def test_a_charge_whose_intent_another_instances_driver_stored_first_confirms_that_one() -> None:
+    uow = FakePaymentUnitOfWork()
+    uow.gateway = gateway = _RacedByADriver(uow)
+    assert charge(uow).intent_id == "pi_1" and gateway.charges == ["pi_1"]  # pi_2 never confirmed: nothing charged
+    # The driver claimed the payment while it was PENDING, with the intent it stored.
+    claimed = dataclasses.replace(uow.payments.rows["o-1"], status=PaymentStatus.PENDING)
+    driven = asyncio.run(services.step(uow.payments, gateway, claimed, None))
+    assert driven.status is PaymentStatus.SUCCEEDED and gateway.charges == ["pi_1"]  # its confirm: a repeat
 
 
 def test_a_refund_refunds_a_succeeded_charge_once() -> None:

@@ -146,6 +146,30 @@ def test_a_refused_confirm_of_an_unfinished_intent_cancels_it_and_declines(canne
     assert canned.calls == [CONFIRM, RETRIEVE, CANCEL]
 
 
+def test_a_refused_cancel_of_an_intent_another_driver_charged_meanwhile_is_a_charge(canned: CannedStripe) -> None:
+    # Read unconfirmed; the confirm of a driver whose lease lapsed goes through; the cancel is then refused.
+    canned.answer(RETRIEVE, intent("requires_confirmation"), intent("succeeded"))
+    canned.answer(CANCEL, UNEXPECTED_STATE)
+    assert asyncio.run(gateway().cancel_unless_charged("pi_1")) is True
+    assert canned.calls == [RETRIEVE, CANCEL, RETRIEVE]
+
+
+def test_a_refused_cancel_of_an_intent_cancelled_meanwhile_is_no_charge(canned: CannedStripe) -> None:
+    canned.answer(RETRIEVE, intent("requires_confirmation"), intent("canceled"))
+    canned.answer(CANCEL, UNEXPECTED_STATE)
+    assert asyncio.run(gateway().cancel_unless_charged("pi_1")) is False
+
+
+def test_a_refused_cancel_of_an_intent_still_unsettled_is_asked_about_later_not_declined(
+    canned: CannedStripe,
+) -> None:
+    canned.answer(RETRIEVE, intent("requires_confirmation"), intent("requires_confirmation"))
+    canned.answer(CANCEL, error(400, "invalid_request_error", "bad request"))  # localstripe: a bare 400
+    with pytest.raises(GatewayUnavailable, match="pi_1 refused to be cancelled while requires_confirmation"):
+        asyncio.run(gateway().cancel_unless_charged("pi_1"))
+    assert canned.calls == [RETRIEVE, CANCEL, RETRIEVE]
+
+
 def test_a_confirm_that_ends_awaiting_the_customer_cancels_the_intent(canned: CannedStripe) -> None:
     canned.answer(CONFIRM, intent("requires_action"))
     canned.answer(CANCEL, intent("canceled"))
