@@ -36,7 +36,7 @@ from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
 from payment import services
 from payment.domain.driving import TO_DRIVE, Command, accepted, settled
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
-from payment.domain.payments import Payment, PaymentStatus
+from payment.domain.payments import Payment
 from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork, Unreadable
 from plumbing.escaping import printable
 from plumbing.poison import REASON_CHARS
@@ -101,14 +101,7 @@ def _new(command: ChargePayment | RefundPayment) -> Payment:
             currency=command.currency,
             payment_method=command.payment_method,
         )
-    return Payment(
-        order_id=command.order_id,
-        idempotency_key=command.idempotency_key,
-        amount_cents=0,
-        currency="usd",
-        payment_method="",
-        status=PaymentStatus.CANCELLED,
-    )
+    return Payment.refused_before_charge(command.order_id, command.idempotency_key)
 
 
 @dataclass(frozen=True)

@@ -122,16 +122,7 @@ async def _refund(uow: PaymentUnitOfWork, command: RefundPayment) -> Payment:
     store, gateway = uow.payments, uow.gateway
     payment = await store.find(command.order_id)
     if payment is None:
-        return await store.open(
-            Payment(
-                order_id=command.order_id,
-                idempotency_key=command.idempotency_key,
-                amount_cents=0,
-                currency="usd",
-                payment_method="",
-                status=PaymentStatus.CANCELLED,
-            )
-        )
+        return await store.open(Payment.refused_before_charge(command.order_id, command.idempotency_key))
     return await _refunded(store, gateway, payment, command.idempotency_key)
 
 

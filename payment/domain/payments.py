@@ -34,3 +34,9 @@ class Payment:
     decline_reason: str | None = None
     decline_code: str | None = None
     refund_id: str | None = None
+
+    @classmethod
+    def refused_before_charge(cls, order_id: str, idempotency_key: str) -> Payment:
+        """The payment of an order whose refund came before any charge: cancelled for good, so a charge arriving
+        later charges nothing."""
+        return cls(order_id, idempotency_key, 0, "usd", "", status=PaymentStatus.CANCELLED)
