@@ -25,8 +25,8 @@ Subject = Annotated[
     str | None,
     HeaderParameter(
         name=SUBJECT_HEADER,
-        max_length=200,
-        description="the caller the gateway authenticated (set by the gateway only)",
+        schema_extra={"pattern": NAME_PATTERN},  # checked by ``actor``, so a 400 names the header
+        description="the caller the gateway authenticated (set by the gateway only); 1-80 of `[A-Za-z0-9_.@:+|-]`",
     ),
 ]
 Operator = Annotated[
