@@ -12,11 +12,8 @@ reads no one else's order and no saga.
 from __future__ import annotations
 
 import json
-import random
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 
 import httpx
@@ -30,8 +27,8 @@ from tests.faults.harness import (
     Run,
     begin,
     check_invariants,
+    during,
     expected_statuses,
-    order_body,
     quiesce,
     settle,
 )
@@ -89,39 +86,6 @@ def _place(operator: httpx.Client, body: dict[str, object], key: str, retried: C
         time.sleep(0.2)  # the pause between tries; RETRY_FOR_S bounds them
 
 
-def _stream(run: Run, operator: httpx.Client, retried: Counter[str], fault: Callable[[Run], None]) -> None:
-    """harness.order_body's mix, one order every 0.1 s or so through the gateway, beside ``fault``."""
-    errors: list[BaseException] = []
-
-    def inject() -> None:
-        try:
-            fault(run)
-        except BaseException as error:
-            errors.append(error)
-
-    injector = threading.Thread(target=inject, name="fault")
-    injector.start()
-    rng = random.Random(7)
-    for index in range(ORDERS):
-        body = order_body(index, rng)
-        try:
-            response = _place(operator, body, f"compose-{run.started_at.timestamp()}-{index}", retried)
-            if response.status_code == 202:
-                run.accepted.append(response.json()["order_id"])
-            else:
-                run.refused[str(response.status_code)] += 1
-        except httpx.TransportError as error:
-            run.refused[type(error).__name__] += 1
-        with run.progress:
-            run.placed += 1
-            run.progress.notify_all()
-        time.sleep(0.1)  # pacing of the offered load, not a wait for a condition
-    injector.join(600)
-    if errors:
-        raise errors[0]
-    assert not injector.is_alive(), "the killed containers were not healthy again within 10 minutes"
-
-
 def _login(base_url: str, role: str = "operator") -> str:
     """A token from the gateway at ``base_url`` for the demo login of ``role``."""
     login = demo_login(role)
@@ -170,7 +134,11 @@ def test_every_invariant_holds_when_one_container_of_each_service_is_killed(syst
         for name, container in victims.items():
             wait_for(partial(_healthy, system, container), timeout_s=240, what=f"{name} healthy again")
 
-    _stream(run, operator, retried, kill_each_service_once)
+    def place(index: int, body: dict[str, object]) -> httpx.Response:
+        return _place(operator, body, f"compose-{run.started_at.timestamp()}-{index}", retried)
+
+    # The killed containers must be healthy again within 10 minutes of the last order.
+    during(run, ORDERS, kill_each_service_once, place=place, fault_timeout_s=600)
     print(f"orders sent again through the gateway (answer or error of the try before): {dict(retried)}")
     again = {name: _state(system, container)["StartedAt"] for name, container in victims.items()}
     assert all(again[name] != started[name] for name in KILLED), "a killed container was not started again"

@@ -128,17 +128,32 @@ def expected_statuses(orders: list[Any]) -> dict[str, str]:
     }
 
 
-def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None:
-    """Place ``count`` orders one after another, each by its own customer through the gateway; refusals are counted,
-    not retried (a service that is down: 503 from the gateway, or no answer in time)."""
-    rng = random.Random(seed)
+Place = Callable[[int, dict[str, Any]], httpx.Response]
+"""How the stream places its ``index``-th order (``body``): through the gateway, as someone."""
+
+
+def as_customers() -> Place:
+    """Each order placed by its own customer through the local stack's gateway, once (a refusal is not retried:
+    a service that is down answers 503 through the gateway, or nothing in time)."""
     tokens = LocalTokens()
     client = httpx.Client(base_url=str(api("gateway").base_url), timeout=5.0)
+
+    def place(_index: int, body: dict[str, Any]) -> httpx.Response:
+        token = tokens.issue(body["customer_id"], "customer").access_token
+        return client.post("/api/orders", json=body, headers={"Authorization": f"Bearer {token}"})
+
+    return place
+
+
+def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1, place: Place | None = None) -> None:
+    """Place ``count`` orders of ``order_body``'s mix one after another (``as_customers`` unless ``place`` says
+    otherwise); refusals and errors are counted in ``run.refused``."""
+    rng = random.Random(seed)
+    place = place or as_customers()
     for index in range(count):
         body = order_body(index, rng)
-        token = tokens.issue(body["customer_id"], "customer").access_token
         try:
-            response = client.post("/api/orders", json=body, headers={"Authorization": f"Bearer {token}"})
+            response = place(index, body)
             if response.status_code == 202:
                 run.accepted.append(response.json()["order_id"])
             else:
@@ -151,9 +166,18 @@ def stream(run: Run, count: int, *, seed: int = 7, pause_s: float = 0.1) -> None
         time.sleep(pause_s)  # pacing of the offered load, not a wait for a condition
 
 
-def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7, pause_s: float = 0.1) -> None:
+def during(
+    run: Run,
+    count: int,
+    fault: Callable[[Run], None],
+    *,
+    seed: int = 7,
+    pause_s: float = 0.1,
+    place: Place | None = None,
+    fault_timeout_s: float = 300.0,
+) -> None:
     """Run the order stream (an order every ``pause_s`` s or so) and the fault side by side; re-raise the fault's
-    error, if any."""
+    error, if any, and fail if the fault has not ended ``fault_timeout_s`` after the stream."""
     errors: list[BaseException] = []
 
     def inject() -> None:
@@ -164,10 +188,11 @@ def during(run: Run, count: int, fault: Callable[[Run], None], *, seed: int = 7,
 
     injector = threading.Thread(target=inject, name="fault")
     injector.start()
-    stream(run, count, seed=seed, pause_s=pause_s)
-    injector.join(300)
+    stream(run, count, seed=seed, pause_s=pause_s, place=place)
+    injector.join(fault_timeout_s)
     if errors:
         raise errors[0]
+    assert not injector.is_alive(), f"the fault had not ended {fault_timeout_s:.0f} s after the order stream"
 
 
 def _orders_of(run: Run) -> list[Any]:
