@@ -70,7 +70,7 @@ class HttpClient:
             + "\r\n"
         ).encode()
         async with self._slots:
-            conn = self._idle.pop() if self._idle else await self._open()
+            conn = self._reused() or await self._open()
             try:
                 conn.writer.write(head + payload)
                 response = await asyncio.wait_for(self._read(conn), self._timeout_s)
@@ -86,6 +86,19 @@ class HttpClient:
         for conn in self._idle:
             conn.close()
         self._idle.clear()
+
+    def _reused(self) -> _Connection | None:
+        """The most recently used idle connection the server has not closed meanwhile, if any.
+
+        A server closes a keep-alive connection idle for a few seconds (uvicorn after 5 s); one taken from the
+        pool after that would carry the request into a closed socket and end without an answer.
+        """
+        while self._idle:
+            conn = self._idle.pop()
+            if not (conn.reader.at_eof() or conn.writer.is_closing()):
+                return conn
+            conn.close()
+        return None
 
     async def _open(self) -> _Connection:
         reader, writer = await asyncio.open_connection(LOOPBACK, self._port)
