@@ -216,8 +216,8 @@ class BatchApplier(Generic[U]):
         self.stats.duplicates += outcomes["duplicate"]
         self.stats.replies_resent += resent
         self.stats.dead_lettered += len(poison)
-        for topic, outcome in counted:
-            MESSAGES.labels(self._service, topic, outcome).inc()
+        for (topic, outcome), times in Counter(counted).items():
+            MESSAGES.labels(self._service, topic, outcome).inc(times)
         for bad in poison:
             raw = bad.raw
             MESSAGES.labels(self._service, raw.topic(), "dead_lettered").inc()

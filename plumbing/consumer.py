@@ -82,6 +82,7 @@ class ConsumerLoop(Generic[U]):
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then commit stored offsets and close the consumer."""
+        retrying = self._retrying(stop)  # built once: a Retrying per batch cost more than the retry logic itself
         try:
             self._report_topics()
             self._subscribe()
@@ -97,7 +98,7 @@ class ConsumerLoop(Generic[U]):
                     continue
                 try:
                     with BATCH_SECONDS.labels(self._service).time():
-                        self._retrying(stop)(self._applier.apply, batch, stop)
+                        retrying(self._applier.apply, batch, stop)
                 except tenacity.RetryError:
                     return  # stopping while the database is down: offsets stay, the batch comes again
                 self.stats.batches += 1

@@ -9,12 +9,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.envelope import Envelope
+from plumbing.json_rows import insert_rows, recordset, rows_param
 
 _FIELDS = {"topic": "reply_topic", "key": "reply_key", "value": "reply_value", "headers": "reply_headers"}
 """An outbox row's fields -> the inbox columns that record them (``plumbing.db.messaging_tables``)."""
@@ -52,13 +51,17 @@ class Inbox:
 
     def __init__(self, table: sa.Table) -> None:
         c = table.c
-        self._claim = pg_insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(c.message_id)
-        # One statement for a batch's replies: one array per column, turned back into rows by ``unnest``.
+        # Both take all their rows as one JSON parameter (``plumbing.json_rows``): one statement per batch.
+        self._claim = insert_rows(
+            table.name,
+            {"message_id": "uuid", "message_type": "text", "topic": "text"},
+            suffix="ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+        )
+        replies = {"command_id": "uuid", "topic": "text", "key": "text", "value": "bytea", "headers": "jsonb"}
         self._record = sa.text(
-            f"UPDATE {table.name} AS i SET reply_topic = r.topic, reply_key = r.key, reply_value = r.value,"
-            " reply_headers = r.headers FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),"
-            " CAST(:keys AS text[]), CAST(:values AS bytea[]), CAST(:headers AS jsonb[]))"
-            " AS r(command_id, topic, key, value, headers) WHERE i.message_id = r.command_id"
+            f"UPDATE {table.name} AS i SET reply_topic = r.topic, reply_key = r.key,"
+            " reply_value = decode(r.value, 'base64'), reply_headers = r.headers"
+            f" FROM {recordset(replies, 'r')} WHERE i.message_id = r.command_id"
         )
         # Bounded, and shared by N instances: each takes rows no other prune holds (SKIP LOCKED).
         self._prune = sa.text(
@@ -75,22 +78,12 @@ class Inbox:
         rows = [{"message_id": i.envelope.message_id, "message_type": i.envelope.type, "topic": i.topic} for i in items]
         if not rows:
             return set()
-        return set(conn.execute(self._claim, rows).scalars().all())
+        return set(conn.execute(self._claim, rows_param(rows)).scalars().all())
 
     def record_replies(self, conn: sa.Connection, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
         """One ``UPDATE`` for all of them."""
         if replies:
-            rows = replies.values()
-            conn.execute(
-                self._record,
-                {
-                    "ids": list(replies),
-                    "topics": [row["topic"] for row in rows],
-                    "keys": [row["key"] for row in rows],
-                    "values": [row["value"] for row in rows],
-                    "headers": [msgspec.json.encode(row["headers"]).decode() for row in rows],
-                },
-            )
+            conn.execute(self._record, rows_param([{**row, "command_id": i} for i, row in replies.items()]))
 
     def prune(self, conn: sa.Connection, *, older_than_s: float, limit: int) -> int:
         """Delete up to ``limit`` rows applied more than ``older_than_s`` ago (their recorded replies with them),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -53,8 +54,10 @@ def shutdown_tracing() -> None:
         provider.shutdown()
 
 
+@cache
 def tracer() -> trace.Tracer:
-    """The tracer RetroVault's own spans come from."""
+    """The tracer RetroVault's own spans come from (looked up once: before the provider is installed it is a
+    proxy that uses the provider installed later)."""
     return trace.get_tracer(_TRACER_NAME)
 
 

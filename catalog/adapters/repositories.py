@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Connection
 from catalog.adapters.tables import products, reservations
 from catalog.domain.products import Product
 from catalog.domain.reservations import Reservation, ReservationStatus
+from plumbing.json_rows import insert_rows, recordset, rows_param
 
 _FIELDS = ("sku", "title", "platform", "release_year", "price_cents", "on_hand", "reserved", "revision")
 _COLUMNS = [products.c[name] for name in _FIELDS]  # ``stock`` is computed by PostgreSQL from these
@@ -29,11 +29,12 @@ _LOCK_PRODUCTS = (
     .order_by(products.c.sku)
     .with_for_update()
 )
-# A batch's changes in one statement each, whatever its size: one array per column, unnested into rows.
+# A batch's changes in one statement each, whatever its size: the rows as one JSON parameter
+# (``plumbing.json_rows``).
 _SAVE_STOCK = sa.text(
-    "UPDATE products AS p SET on_hand = v.on_hand, reserved = v.reserved, revision = v.revision"
-    " FROM unnest(CAST(:skus AS text[]), CAST(:on_hand AS integer[]), CAST(:reserved AS integer[]),"
-    " CAST(:revision AS bigint[])) AS v(sku, on_hand, reserved, revision) WHERE p.sku = v.sku"
+    "UPDATE products AS p SET on_hand = v.on_hand, reserved = v.reserved, revision = v.revision FROM "
+    + recordset({"sku": "text", "on_hand": "integer", "reserved": "integer", "revision": "bigint"}, "v")
+    + " WHERE p.sku = v.sku"
 )
 _LOCK_RESERVATIONS = (
     sa.select(reservations)
@@ -41,11 +42,10 @@ _LOCK_RESERVATIONS = (
     .order_by(reservations.c.order_id)
     .with_for_update()
 )
-_SAVE_RESERVATIONS = sa.text(
-    "INSERT INTO reservations (order_id, saga_id, status, lines)"
-    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:saga_ids AS uuid[]), CAST(:statuses AS text[]),"
-    " CAST(:lines AS jsonb[]))"
-    " ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = now()"
+_SAVE_RESERVATIONS = insert_rows(
+    reservations.name,
+    {"order_id": "text", "saga_id": "uuid", "status": "text", "lines": "jsonb"},
+    suffix="ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = now()",
 )
 
 
@@ -75,12 +75,9 @@ class ProductRepository:
         if rows:
             self._conn.execute(
                 _SAVE_STOCK,
-                {
-                    "skus": [p.sku for p in rows],
-                    "on_hand": [p.on_hand for p in rows],
-                    "reserved": [p.reserved for p in rows],
-                    "revision": [p.revision for p in rows],
-                },
+                rows_param(
+                    [{"sku": p.sku, "on_hand": p.on_hand, "reserved": p.reserved, "revision": p.revision} for p in rows]
+                ),
             )
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
@@ -112,10 +109,10 @@ class ReservationRepository:
         if rows:
             self._conn.execute(
                 _SAVE_RESERVATIONS,
-                {
-                    "order_ids": [r.order_id for r, _ in rows],
-                    "saga_ids": [None if saga_id is None else str(saga_id) for _, saga_id in rows],
-                    "statuses": [r.status.value for r, _ in rows],
-                    "lines": [json.dumps([list(line) for line in r.lines]) for r, _ in rows],
-                },
+                rows_param(
+                    [
+                        {"order_id": r.order_id, "saga_id": saga_id, "status": r.status.value, "lines": r.lines}
+                        for r, saga_id in rows
+                    ]
+                ),
             )

@@ -9,13 +9,13 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from coordinator.adapters.tables import saga_history, sagas
 from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
 from coordinator.ports import ConcurrentUpdate
 from coordinator.sagas import SAGAS
+from plumbing.json_rows import insert_rows, recordset, rows_param
 
 _COLUMNS = (
     "state",
@@ -74,9 +74,9 @@ _LOCK_MANY = (
     .order_by(sagas.c.saga_id)
     .with_for_update()
 )
-# A batch's sagas are written by one statement whatever their number: the new values travel as one array
-# per column and ``unnest`` turns them back into rows (an executemany would run one UPDATE per saga).
-_ARRAY_TYPES = {
+# A batch's sagas are written by one statement whatever their number: the new values travel as one JSON
+# array of rows (``plumbing.json_rows``; an executemany would run one UPDATE per saga).
+_TYPES = {
     "state": "text",
     "current_action": "text",
     "step_index": "int",
@@ -98,14 +98,37 @@ _ARRAY_TYPES = {
 _SAVE_MANY = sa.text(
     f"UPDATE sagas AS s SET {', '.join(f'{name} = v.{name}' for name in (*_COLUMNS, 'data'))},"
     " version = v.new_version_, updated_at = now(), finished_at = CASE WHEN v.terminal_ THEN now() END"
-    f" FROM unnest({', '.join(f'CAST(:{name} AS {kind}[])' for name, kind in _ARRAY_TYPES.items())})"
-    f" AS v({', '.join(_ARRAY_TYPES)})"
-    " WHERE s.saga_id = v.saga_id_ AND s.version = v.version_"
+    f" FROM {recordset(_TYPES, 'v')} WHERE s.saga_id = v.saga_id_ AND s.version = v.version_"
 )
-# RETURNING makes SQLAlchemy send a list of rows as one multi-row INSERT ("insertmanyvalues"); without it
-# psycopg would run one INSERT per row.
-_RECORD = saga_history.insert().returning(saga_history.c.id)
-_ADD = pg_insert(sagas).on_conflict_do_nothing().returning(sagas.c.saga_id)
+# Inserts take all their rows as one JSON parameter (``plumbing.json_rows``): one statement whatever the count.
+_RECORD = insert_rows(
+    saga_history.name,
+    {
+        "saga_id": "uuid",
+        "at": "timestamptz",
+        "kind": "text",
+        "action": "text",
+        "message_type": "text",
+        "message_id": "uuid",
+        "attempt": "int",
+        "detail": "text",
+        "instance": "text",
+        "participant_instance": "text",
+        "actor": "text",
+    },
+)
+_ADD = insert_rows(
+    sagas.name,
+    {
+        **{name: kind for name, kind in _TYPES.items() if not name.endswith("_")},
+        "saga_id": "uuid",
+        "saga_type": "text",
+        "order_id": "text",
+        "version": "int",
+        "trace_context": "text",
+    },
+    suffix="ON CONFLICT DO NOTHING RETURNING saga_id",
+)
 _TRACE_CONTEXT = sa.select(sagas.c.trace_context).where(sagas.c.saga_id == sa.bindparam("saga_id"))
 
 
@@ -134,7 +157,7 @@ class SagaStore:
             rows.append(params)
         if not rows:
             return set()
-        return set(self._conn.execute(_ADD, rows).scalars().all())
+        return set(self._conn.execute(_ADD, rows_param(rows)).scalars().all())
 
     def get(self, saga_id: uuid.UUID) -> SagaInstance | None:
         """One saga, or None."""
@@ -159,7 +182,7 @@ class SagaStore:
         """Append timeline entries, each naming this coordinator instance."""
         rows = [{**vars(entry), "instance": self.instance} for entry in entries]
         if rows:
-            self._conn.execute(_RECORD, rows)
+            self._conn.execute(_RECORD, rows_param(rows))
 
     def lock_many(self, saga_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, SagaInstance]:
         """Several sagas, row-locked in saga id order (the same order everywhere, so no deadlock)."""
@@ -169,22 +192,17 @@ class SagaStore:
     def save_many(self, changed: Iterable[tuple[SagaInstance, int]]) -> None:
         """Write sagas read at the given versions (compare-and-set, as ``save``); their versions are already
         bumped once per change in memory."""
-        columns: dict[str, list[Any]] = {name: [] for name in _ARRAY_TYPES}
+        rows = []
         for saga, read_at in changed:
             params = _values(saga)
             params.update(
-                data=msgspec.json.encode(params["data"]).decode(),
-                saga_id_=saga.saga_id,
-                version_=read_at,
-                new_version_=saga.version,
-                terminal_=saga.state.terminal,
+                saga_id_=saga.saga_id, version_=read_at, new_version_=saga.version, terminal_=saga.state.terminal
             )
-            for name, values in columns.items():
-                values.append(params[name])
-        count = len(columns["saga_id_"])
+            rows.append(params)
+        count = len(rows)
         if not count:
             return
-        result = self._conn.execute(_SAVE_MANY, columns)
+        result = self._conn.execute(_SAVE_MANY, rows_param(rows))
         if result.rowcount != count:
             raise ConcurrentUpdate(f"{count - result.rowcount} of {count} sagas changed since they were read")
 

@@ -1,7 +1,7 @@
 """Orders' repositories: orders and the local product view, through the unit of work's connection.
 
-Writes take a batch at a time, each in one statement whatever its size: one array per column, unnested
-into rows, so the statement's text (and its plan) never changes with the batch.
+Writes take a batch at a time, each in one statement whatever its size: the rows as one JSON parameter
+(``plumbing.json_rows``), so the statement's text (and its plan) never changes with the batch.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from contracts.catalog import ProductChanged
 from orders.adapters.tables import order_lines, orders, product_view
 from orders.domain.orders import Order, OrderLine, OrderStatus
+from plumbing.json_rows import insert_rows, recordset, rows_param
 
 # Hot statements built once (building one per call cost more CPU than running it).
 _IDS = sa.bindparam("ids", type_=ARRAY(sa.Text))
@@ -34,36 +35,49 @@ _FOR_CUSTOMER = (
     .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
     .limit(sa.bindparam("limit"))
 )
+_ORDER_TYPES = {
+    "order_id": "text",
+    "customer_id": "text",
+    "status": "text",
+    "reason": "text",
+    "total_cents": "bigint",
+    "currency": "text",
+    "payment_method": "text",
+    "idempotency_key": "text",
+    "request_fingerprint": "text",
+}
 # A concurrent insert of the same Idempotency-Key waits for the first to commit, then inserts nothing (no
 # unique violation): ON CONFLICT on that key only, so any other constraint still fails loudly.
-_ADD = sa.text(
-    "INSERT INTO orders (order_id, customer_id, status, reason, total_cents, currency, payment_method,"
-    " idempotency_key, request_fingerprint)"
-    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:customer_ids AS text[]), CAST(:statuses AS text[]),"
-    " CAST(:reasons AS text[]), CAST(:totals AS bigint[]), CAST(:currencies AS text[]),"
-    " CAST(:payment_methods AS text[]), CAST(:keys AS text[]), CAST(:fingerprints AS text[]))"
-    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING order_id"
-)
-_ADD_LINES = sa.text(
-    "INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_cents)"
-    " SELECT * FROM unnest(CAST(:order_ids AS text[]), CAST(:line_nos AS integer[]), CAST(:skus AS text[]),"
-    " CAST(:quantities AS integer[]), CAST(:prices AS bigint[]))"
-)
+_ADD = insert_rows(orders.name, _ORDER_TYPES, suffix="ON CONFLICT (idempotency_key) DO NOTHING RETURNING order_id")
+_LINE_TYPES = {
+    "order_id": "text",
+    "line_no": "integer",
+    "sku": "text",
+    "quantity": "integer",
+    "unit_price_cents": "bigint",
+}
+_ADD_LINES = insert_rows(order_lines.name, _LINE_TYPES)
 _SAVE_STATUSES = sa.text(
-    "UPDATE orders AS o SET status = v.status, reason = v.reason, updated_at = now()"
-    " FROM unnest(CAST(:order_ids AS text[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]))"
-    " AS v(order_id, status, reason) WHERE o.order_id = v.order_id"
+    "UPDATE orders AS o SET status = v.status, reason = v.reason, updated_at = now() FROM "
+    + recordset({"order_id": "text", "status": "text", "reason": "text"}, "v")
+    + " WHERE o.order_id = v.order_id"
 )
 _PRICES = sa.select(product_view.c.sku, product_view.c.price_cents).where(
     product_view.c.sku == sa.any_(sa.bindparam("skus", type_=ARRAY(sa.Text)))
 )
-_UPSERT_PRODUCTS = sa.text(
-    "INSERT INTO product_view AS p (sku, title, platform, price_cents, stock, revision)"
-    " SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:titles AS text[]), CAST(:platforms AS text[]),"
-    " CAST(:prices AS bigint[]), CAST(:stocks AS integer[]), CAST(:revisions AS bigint[]))"
-    " ON CONFLICT (sku) DO UPDATE SET title = excluded.title, platform = excluded.platform,"
+_UPSERT_PRODUCTS = insert_rows(
+    "product_view AS p",
+    {
+        "sku": "text",
+        "title": "text",
+        "platform": "text",
+        "price_cents": "bigint",
+        "stock": "integer",
+        "revision": "bigint",
+    },
+    suffix="ON CONFLICT (sku) DO UPDATE SET title = excluded.title, platform = excluded.platform,"
     " price_cents = excluded.price_cents, stock = excluded.stock, revision = excluded.revision"
-    " WHERE p.revision <= excluded.revision"
+    " WHERE p.revision <= excluded.revision",
 )
 
 
@@ -83,30 +97,27 @@ class OrderRepository:
         added = set(
             self._conn.execute(
                 _ADD,
-                {
-                    "order_ids": [o.order_id for o in placed],
-                    "customer_ids": [o.customer_id for o in placed],
-                    "statuses": [o.status.value for o in placed],
-                    "reasons": [o.reason for o in placed],
-                    "totals": [o.total_cents for o in placed],
-                    "currencies": [o.currency for o in placed],
-                    "payment_methods": [o.payment_method for o in placed],
-                    "keys": [o.idempotency_key for o in placed],
-                    "fingerprints": [o.request_fingerprint for o in placed],
-                },
+                rows_param(
+                    [{name: getattr(o, name) for name in _ORDER_TYPES} | {"status": o.status.value} for o in placed]
+                ),
             ).scalars()
         )
         lines = [(o.order_id, n, line) for o in placed if o.order_id in added for n, line in enumerate(o.lines, 1)]
         if lines:
             self._conn.execute(
                 _ADD_LINES,
-                {
-                    "order_ids": [order_id for order_id, _, _ in lines],
-                    "line_nos": [n for _, n, _ in lines],
-                    "skus": [line.sku for _, _, line in lines],
-                    "quantities": [line.quantity for _, _, line in lines],
-                    "prices": [line.unit_price_cents for _, _, line in lines],
-                },
+                rows_param(
+                    [
+                        {
+                            "order_id": order_id,
+                            "line_no": n,
+                            "sku": line.sku,
+                            "quantity": line.quantity,
+                            "unit_price_cents": line.unit_price_cents,
+                        }
+                        for order_id, n, line in lines
+                    ]
+                ),
             )
         return added
 
@@ -131,11 +142,7 @@ class OrderRepository:
         if changed:
             self._conn.execute(
                 _SAVE_STATUSES,
-                {
-                    "order_ids": [o.order_id for o in changed],
-                    "statuses": [o.status.value for o in changed],
-                    "reasons": [o.reason for o in changed],
-                },
+                rows_param([{"order_id": o.order_id, "status": o.status.value, "reason": o.reason} for o in changed]),
             )
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
@@ -194,12 +201,17 @@ class ProductViewRepository:
         if changed:
             self._conn.execute(
                 _UPSERT_PRODUCTS,
-                {
-                    "skus": [p.sku for p in changed],
-                    "titles": [p.title for p in changed],
-                    "platforms": [p.platform for p in changed],
-                    "prices": [p.price_cents for p in changed],
-                    "stocks": [p.stock for p in changed],
-                    "revisions": [p.revision for p in changed],
-                },
+                rows_param(
+                    [
+                        {
+                            "sku": p.sku,
+                            "title": p.title,
+                            "platform": p.platform,
+                            "price_cents": p.price_cents,
+                            "stock": p.stock,
+                            "revision": p.revision,
+                        }
+                        for p in changed
+                    ]
+                ),
             )

@@ -1,0 +1,53 @@
+"""Many rows inserted by one statement with one parameter: the rows as a JSON array, unpacked by the server.
+
+A multi-row ``INSERT … VALUES`` (SQLAlchemy's "insertmanyvalues") renders and parses a new statement text with
+a placeholder per value for every batch size, which is most of the client CPU a batch's inserts cost; here the
+statement text is fixed and the rows travel as one JSON document (``msgspec``: UUIDs and datetimes as text,
+bytes as base64), turned back into rows by ``jsonb_to_recordset``. Measured on the saga timeline insert: 0.13
+instead of 0.35 ms of client CPU for 3 rows, 0.15 instead of 0.83 for 10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+_encoder = msgspec.json.Encoder()
+
+
+def insert_rows(table: str, columns: Mapping[str, str], *, suffix: str = "", ordered: bool = False) -> sa.TextClause:
+    """``INSERT INTO table (columns) …`` taking its rows from the ``:rows`` parameter (``rows_param``).
+
+    ``columns`` maps each column to its SQL type; a ``bytea`` column is sent as base64. ``suffix`` follows
+    the ``SELECT`` (``ON CONFLICT …``, ``RETURNING …``). ``ordered`` inserts the rows in the order given
+    (identity values then ascend in that order).
+    """
+    names = ", ".join(columns)
+    source = recordset(columns, "r", ordinality=ordered) + (" ORDER BY r.ordinality_" if ordered else "")
+    return sa.text(f"INSERT INTO {table} ({names}) SELECT {values(columns, 'r')} FROM {source} {suffix}".rstrip())
+
+
+def recordset(columns: Mapping[str, str], alias: str, *, ordinality: bool = False) -> str:
+    """The ``:rows`` parameter as a ``FROM`` item named ``alias``, with ``columns`` (name -> SQL type) as its
+    columns (a ``bytea`` one still base64: ``values`` decodes it); ``ordinality`` adds ``ordinality_``."""
+    types = ", ".join(f"{name} {'text' if kind == 'bytea' else kind}" for name, kind in columns.items())
+    names = ", ".join([*columns, "ordinality_"] if ordinality else columns)
+    return (
+        f"ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({types}))"
+        f"{' WITH ORDINALITY' if ordinality else ''} AS {alias}({names})"
+    )
+
+
+def values(columns: Mapping[str, str], alias: str) -> str:
+    """The columns of ``recordset(columns, alias)``, comma-separated, ``bytea`` ones decoded."""
+    return ", ".join(
+        f"decode({alias}.{name}, 'base64')" if kind == "bytea" else f"{alias}.{name}" for name, kind in columns.items()
+    )
+
+
+def rows_param(rows: list[Mapping[str, Any]] | list[dict[str, Any]]) -> dict[str, str]:
+    """The parameters of an ``insert_rows`` statement for ``rows``."""
+    return {"rows": _encoder.encode(rows).decode()}
