@@ -34,7 +34,7 @@ def main() -> None:
         max_attempts=settings.max_attempts,
     )
     if settings.payment_driver:  # accept in the consumer's transaction; the driver answers (#16)
-        routes = accepting(driver.wake)
+        routes = accepting(driver)
     else:
         routes = driven_first(concurrently_by_order(HANDLERS, max_in_flight=max_in_flight), driver.wake)
     run_service(

@@ -28,20 +28,17 @@ import msgspec
 from opentelemetry.context import Context
 
 from contracts.base import Reason, fit
-from contracts.codecs import Codec
 from contracts.envelope import Envelope
 from contracts.failures import CommandFailed
 from contracts.payment import ChargePayment, RefundPayment
-from contracts.topics import PAYMENT_COMMANDS, SAGA_REPLIES
-from payment import services
+from contracts.topics import SAGA_REPLIES
+from payment import dead_letters, services
 from payment.domain.driving import TO_DRIVE, Command, accepted, settled
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.domain.payments import Payment
-from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork, Unreadable
-from plumbing.escaping import printable
-from plumbing.poison import REASON_CHARS
+from payment.ports import Owed, PaymentGateway, PaymentUnitOfWork
 from plumbing.routing import Scope
-from plumbing.tracing import TRACEPARENT, captured, current_traceparent, resumed, within
+from plumbing.tracing import captured, current_traceparent, resumed, within
 from plumbing.unit_of_work import UnitsOfWork, reply_to
 
 log = logging.getLogger(__name__)
@@ -56,8 +53,23 @@ def _unscoped(_envelope: Envelope[Any]) -> AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
-def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope = _unscoped) -> bool:
-    """Accept a batch's ChargePayment and RefundPayment commands, in order; True if a payment is left to drive.
+@dataclass
+class Lessee:
+    """Room the accepting instance's driver has for payments accepted now (``Driver.lessee``): up to ``room`` of
+    them are leased in the accepting transaction to the claim ``lease`` for ``lease_s``; ``leased`` are those taken,
+    each as the driver is to drive it (no claim, no re-read: handed over once the transaction has committed)."""
+
+    lease: str
+    lease_s: float
+    room: int
+    leased: list[Owed] = dataclasses.field(default_factory=list)
+
+
+def accept(
+    uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope = _unscoped, lessee: Lessee | None = None
+) -> bool:
+    """Accept a batch's ChargePayment and RefundPayment commands, in order; True if a payment is left to drive that
+    ``lessee`` did not take (one another claim holds, or there was no room): the driver's claim is to take it.
 
     Answered now: a charge whose payment rests already, a refund of a payment never charged or refunded already.
     """
@@ -69,9 +81,35 @@ def accept(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope =
     for envelope in commands:
         with scope(envelope):
             _accepted(uow, stored[envelope.payload.order_id].payment, envelope, owing)
-    if owing:
+    if not owing:
+        return False
+    if lessee is None:
         uow.driven.owe(list(owing.values()))
-    return bool(owing)
+        return True
+    driven = _to_lease(list(owing.values()), stored, lessee)
+    owed = [dataclasses.replace(o, lease=lessee.lease) if o.payment.order_id in driven else o for o in owing.values()]
+    taken = uow.driven.owe(owed, lessee.lease_s)
+    lessee.leased = [driven[order_id] for order_id in sorted(taken)]
+    return len(taken) < len(owing)
+
+
+def _to_lease(owing: list[Owed], stored: dict[str, Owed], lessee: Lessee) -> dict[str, Owed]:
+    """The payments (at most ``lessee.room``) to lease to ``lessee``, by order, each with every command it owes now
+    (those owed before, ``stored``, too) as its driver is to see it; one with an undecodable stored command is left to
+    the claim (which gives it up)."""
+    driven: dict[str, Owed] = {}
+    for now in owing:
+        before = stored[now.payment.order_id]
+        if len(driven) >= lessee.room or any(getattr(now, u.command) is None for u in before.unreadable):
+            continue
+        charge, charge_trace = (
+            (now.charge, now.charge_trace) if now.charge is not None else (before.charge, before.charge_trace)
+        )
+        refund, refund_trace = (
+            (now.refund, now.refund_trace) if now.refund is not None else (before.refund, before.refund_trace)
+        )
+        driven[now.payment.order_id] = Owed(now.payment, charge, refund, 0, lessee.lease, charge_trace, refund_trace)
+    return driven
 
 
 def _accepted(uow: PaymentUnitOfWork, payment: Payment, envelope: Envelope[Any], owing: dict[str, Owed]) -> None:
@@ -121,7 +159,7 @@ class Stepped:
 
 
 StoreIntent = Callable[[str, str, str], Awaitable[bool]]
-"""``DrivenPayments.store_intent`` (order id, intent id, lease), committed before it returns."""
+"""``DrivenPayments.store_intents`` for one (order id, intent id, lease), committed before it returns."""
 
 
 class _LostLease(Exception):
@@ -175,16 +213,23 @@ def settle(units: UnitsOfWork[PaymentUnitOfWork], steps: list[Stepped], max_atte
     again = []
     with units.begin() as uow:
         held = uow.driven.held([s.owed.payment.order_id for s in steps])
+        outcomes: list[tuple[Payment, bool, bool]] = []
         for stepped in steps:
             now = held.get(stepped.owed.payment.order_id)
             mine = now is not None and not stepped.lost and now.lease == stepped.owed.lease
             with within(stepped.context) if stepped.context is not None else contextlib.nullcontext():
-                again.append(now is not None and mine and _settled(uow, stepped, now, max_attempts))
+                again.append(now is not None and mine and _settled(uow, stepped, now, max_attempts, outcomes))
+        if outcomes:
+            uow.driven.settle(outcomes)
         uow.driven.record_replies()
     return again
 
 
-def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed, max_attempts: int) -> bool:
+def _settled(
+    uow: PaymentUnitOfWork, stepped: Stepped, now: Owed, max_attempts: int, outcomes: list[tuple[Payment, bool, bool]]
+) -> bool:
+    """Answer what the step's outcome answers and add the outcome to ``outcomes`` (stored together), or postpone
+    the payment, or give it up; whether it is to drive again now."""
     order_id, lease = stepped.owed.payment.order_id, now.lease
     assert lease is not None
     if stepped.payment is not None:
@@ -195,7 +240,7 @@ def _settled(uow: PaymentUnitOfWork, stepped: Stepped, now: Owed, max_attempts: 
         payment.status = rests.status
         if rests.answer_refund and now.refund is not None:
             uow.reply(now.refund, services.refund_reply(payment))
-        uow.driven.settle(payment, rests.answer_charge, rests.answer_refund)
+        outcomes.append((payment, rests.answer_charge, rests.answer_refund))
         return rests.status in TO_DRIVE
     wait_s = min(FIRST_BACKOFF_S * 2**now.attempts, MAX_BACKOFF_S)
     if stepped.unavailable is not None:
@@ -220,39 +265,14 @@ def _give_up(uow: PaymentUnitOfWork, now: Owed, lease: str, reason: str) -> None
     log.error("payment %s: %s; parked until a command comes again", order_id, reason)
     for command, trace in ((now.charge, now.charge_trace), (now.refund, now.refund_trace)):
         if command is not None:
-            uow.dead_letter(**_dead_letter_fields(command, trace, reason))
+            uow.dead_letter(**dead_letters.of_command(command, trace, reason))
             failed = CommandFailed(order_id=order_id, command=command.type, reason=fit(reason, Reason))
             # Not the reply's id: the real reply, once a command comes again after a fix, must not pass for a copy.
             failure = msgspec.structs.replace(reply_to(command, failed), message_id=uuid.uuid4())
             uow.publish(SAGA_REPLIES, failure, key=str(command.saga_id))
     for unreadable in now.unreadable:  # no saga to tell: its id is in the bytes that do not decode
-        uow.dead_letter(**_unreadable_fields(unreadable, reason))
+        uow.dead_letter(**dead_letters.of_unreadable(unreadable, reason))
     uow.driven.park(order_id, lease)
-
-
-def _dead_letter_fields(command: Envelope[Any], trace: str | None, reason: str) -> dict[str, Any]:
-    """The dead letter of a command the driver gives up on, as the consumer writes one (``plumbing.poison``): its
-    bytes, key and headers as it came (its trace too), so an operator's replay of it drives the payment on."""
-    headers = {"type": command.type, "message_id": str(command.message_id), "dlq.service": "payment"}
-    if trace is not None:
-        headers[TRACEPARENT] = trace
-    value = Codec.encode(command)
-    return {
-        "topic": PAYMENT_COMMANDS.name,
-        "key": str(command.saga_id),
-        "value": value,
-        "headers": headers,
-        "reason": printable(reason, REASON_CHARS),
-    }
-
-
-def _unreadable_fields(unreadable: Unreadable, reason: str) -> dict[str, Any]:
-    """The dead letter of a stored command that does not decode: its bytes as stored, and its trace."""
-    headers = {"dlq.service": "payment"}
-    if unreadable.trace is not None:
-        headers[TRACEPARENT] = unreadable.trace
-    fields = {"topic": PAYMENT_COMMANDS.name, "key": None, "value": unreadable.value, "headers": headers}
-    return {**fields, "reason": printable(reason, REASON_CHARS)}
 
 
 class _Progress:

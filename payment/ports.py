@@ -84,6 +84,11 @@ class PaymentUnitOfWork(Messages, Protocol):
         ...
 
     @property
+    def on_rollback(self) -> list[Callable[[], None]]:
+        """Called when the unit of work's transaction does not commit."""
+        ...
+
+    @property
     def driven(self) -> DrivenPayments:
         """Bound to the unit of work's transaction, unlike ``payments``."""
         ...
@@ -132,9 +137,10 @@ class DrivenPayments(Protocol):
         """Record the payments whose orders have none yet, then lock every one of these orders' payments."""
         ...
 
-    def owe(self, owed: list[Owed]) -> None:
+    def owe(self, owed: list[Owed], lease_s: float = 0.0) -> set[str]:
         """Set each payment's status and record its commands (those not None) as the ones it owes replies to;
-        a payment nobody drives is due at once."""
+        a payment nobody drives is due at once. One whose ``lease`` is set is leased to that claim for ``lease_s``
+        if nobody holds it (as ``claim`` would take it): the orders of those leased."""
         ...
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
@@ -155,13 +161,14 @@ class DrivenPayments(Protocol):
         """Lock these payments; each with the replies it owes now and the claim that holds it now."""
         ...
 
-    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
-        """Store the payment's outcome, forget the replies answered, and release it (no claimant, no lease)."""
+    def settle(self, outcomes: list[tuple[Payment, bool, bool]]) -> None:
+        """For each (payment, charge answered, refund answered): store the payment's outcome, forget the replies
+        answered, and release it (no claimant, no lease)."""
         ...
 
-    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
-        """Store the payment's new intent id, committed at once, if the claim ``lease`` still holds the payment
-        and it has no intent yet; whether it did (if not, the intent must not be confirmed)."""
+    def store_intents(self, intents: list[tuple[str, str, str]]) -> list[bool]:
+        """For each (order id, intent id, lease): store the payment's new intent id if the claim ``lease`` still holds
+        the payment and it has no intent yet; whether it did (if not, the intent must not be confirmed)."""
         ...
 
     def postpone(self, order_id: str, lease: str, wait_s: float) -> None:

@@ -15,6 +15,7 @@ from contracts.base import Message
 from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
+from plumbing.json_rows import insert_rows, rows_param
 from plumbing.outbox import HandOver, OutboxRow
 from plumbing.senders import INSTANCE_HEADER
 from plumbing.tracing import inject
@@ -71,6 +72,9 @@ class UnitOfWork:
         """The service instance running this unit of work (see ``run_by``), named by every message it queues."""
         self.on_commit: list[Callable[[], None]] = []
         """Called once the transaction has committed (``Transactions.commit``), in order; never if it rolls back."""
+        self.on_rollback: list[Callable[[], None]] = []
+        """Called, in order, when ``Transactions.begin``'s transaction does not commit (the block or the commit
+        raised); never after ``on_commit``. (A commit whose answer was lost may still have committed.)"""
 
     def run_by(self, instance: str | None) -> None:
         """Name the service instance this unit of work runs in (``Transactions`` does, when it knows it): every
@@ -127,15 +131,16 @@ class UnitOfWork:
         """Write the queued rows to the outbox (still inside the transaction); returns how many."""
         rows, self._rows = self._rows, []
         if rows:
-            ids = self.conn.execute(_insert_returning_ids(self._outbox), rows).scalars().all()
+            # Identities ascend in the rows' insert order: sorted, the ids line up with the rows given.
+            ids = sorted(self.conn.execute(_insert_returning_ids(self._outbox.name), rows_param(rows)).scalars())
             self.written += [OutboxRow(id=i, **row) for i, row in zip(ids, rows, strict=True)]
         return len(rows)
 
 
 @cache
-def _insert_returning_ids(outbox: sa.Table) -> sa.Insert:
-    # One multi-row INSERT whose ids come back in the order of the rows given.
-    return sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+def _insert_returning_ids(outbox: str) -> sa.TextClause:
+    columns = {"topic": "text", "key": "text", "value": "bytea", "headers": "jsonb"}
+    return insert_rows(outbox, columns, suffix="RETURNING id", ordered=True)
 
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -198,8 +203,13 @@ class Transactions(Generic[U]):
         """A unit of work; committed (outbox rows included) when the block ends without error."""
         with self.engine.connect() as conn, conn.begin() as transaction:
             uow = self.open(conn)
-            yield uow
-            self.commit(transaction.commit, uow)
+            try:
+                yield uow
+                self.commit(transaction.commit, uow)
+            except BaseException:
+                for rolled_back in uow.on_rollback:
+                    rolled_back()
+                raise
 
     @contextmanager
     def read(self) -> Iterator[U]:

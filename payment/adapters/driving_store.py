@@ -38,15 +38,20 @@ _INSERT_NEW = sa.text(
     " CAST(:currencies AS text[]), CAST(:methods AS text[]), CAST(:statuses AS text[]))"
     " ON CONFLICT (order_id) DO NOTHING"
 )
+# A payment owed now is leased to the accepting driver's claim (``o.lease``) if nobody holds it, as ``_CLAIM`` would.
+_TAKEN = "o.lease IS NOT NULL AND (p.claimed_by IS NULL OR p.lease_until IS NULL OR p.lease_until < now())"
 _OWE = sa.text(
     "UPDATE payments AS p SET status = o.status, charge_command = coalesce(o.charge, p.charge_command),"
     " refund_command = coalesce(o.refund, p.refund_command),"
     " charge_trace = CASE WHEN o.charge IS NULL THEN p.charge_trace ELSE o.charge_trace END,"
     " refund_trace = CASE WHEN o.refund IS NULL THEN p.refund_trace ELSE o.refund_trace END,"
-    " attempts = 0, updated_at = now(), lease_until = CASE WHEN p.claimed_by IS NULL THEN NULL ELSE p.lease_until END"
+    f" attempts = 0, updated_at = now(), claimed_by = CASE WHEN {_TAKEN} THEN o.lease ELSE p.claimed_by END,"
+    f" lease_until = CASE WHEN {_TAKEN} THEN now() + make_interval(secs => :lease_s)"
+    " WHEN p.claimed_by IS NULL THEN NULL ELSE p.lease_until END"
     " FROM unnest(CAST(:keys AS text[]), CAST(:statuses AS text[]), CAST(:charges AS bytea[]),"
-    " CAST(:refunds AS bytea[]), CAST(:charge_traces AS text[]), CAST(:refund_traces AS text[]))"
-    " AS o(order_id, status, charge, refund, charge_trace, refund_trace) WHERE p.order_id = o.order_id"
+    " CAST(:refunds AS bytea[]), CAST(:charge_traces AS text[]), CAST(:refund_traces AS text[]),"
+    " CAST(:leases AS text[])) AS o(order_id, status, charge, refund, charge_trace, refund_trace, lease)"
+    " WHERE p.order_id = o.order_id RETURNING p.order_id, p.claimed_by, o.lease"
 )
 _LOCK = sa.select(payments).where(payments.c.order_id == sa.any_(_KEYS)).order_by(payments.c.order_id).with_for_update()
 # New payments first, then those waiting longest (order ids would starve the high ones). Not order-id order: the
@@ -73,9 +78,27 @@ _OWING = sa.text("SELECT order_id FROM payments WHERE order_id = ANY(:keys) AND"
 _RELEASE = sa.text(
     "UPDATE payments SET claimed_by = NULL, lease_until = NULL WHERE left(claimed_by, length(:prefix)) = :prefix"
 )
-_STORE_INTENT = sa.text(
-    "UPDATE payments SET intent_id = :intent_id, updated_at = now()"
-    " WHERE order_id = :key AND claimed_by = :lease AND intent_id IS NULL"
+# Fenced per row: only a claim that still holds its payment stores an intent, and never over one stored already.
+_STORE_INTENTS = sa.text(
+    "UPDATE payments AS p SET intent_id = i.intent_id, updated_at = now()"
+    " FROM unnest(CAST(:keys AS text[]), CAST(:intents AS text[]), CAST(:leases AS text[]))"
+    " AS i(order_id, intent_id, lease)"
+    " WHERE p.order_id = i.order_id AND p.claimed_by = i.lease AND p.intent_id IS NULL RETURNING p.order_id, i.lease"
+)
+_OUTCOME_FIELDS = ("order_id", "intent_id", "refund_id", "decline_reason", "decline_code")
+_SETTLE = sa.text(
+    "UPDATE payments AS p SET status = s.status, intent_id = s.intent_id, refund_id = s.refund_id,"
+    " decline_reason = s.decline_reason, decline_code = s.decline_code,"
+    " charge_command = CASE WHEN s.charge_answered THEN NULL ELSE p.charge_command END,"
+    " charge_trace = CASE WHEN s.charge_answered THEN NULL ELSE p.charge_trace END,"
+    " refund_command = CASE WHEN s.refund_answered THEN NULL ELSE p.refund_command END,"
+    " refund_trace = CASE WHEN s.refund_answered THEN NULL ELSE p.refund_trace END,"
+    " claimed_by = NULL, lease_until = NULL, attempts = 0, updated_at = now()"
+    " FROM unnest(CAST(:order_id AS text[]), CAST(:status AS text[]), CAST(:intent_id AS text[]),"
+    " CAST(:refund_id AS text[]), CAST(:decline_reason AS text[]), CAST(:decline_code AS text[]),"
+    " CAST(:charge_answered AS boolean[]), CAST(:refund_answered AS boolean[]))"
+    " AS s(order_id, status, intent_id, refund_id, decline_reason, decline_code, charge_answered, refund_answered)"
+    " WHERE p.order_id = s.order_id"
 )
 _INBOX = Inbox(inbox)
 _FORGET = sa.text(f"DELETE FROM {inbox.name} WHERE message_id = ANY(CAST(:ids AS uuid[]))")
@@ -105,9 +128,10 @@ class SqlDrivenPayments:
         rows = self._conn.execute(_LOCK, {"keys": sorted({p.order_id for p in new})})
         return {row.order_id: _owed(row) for row in rows}
 
-    def owe(self, owed: list[Owed]) -> None:
-        """One ``UPDATE … FROM unnest(…)``. A parked payment (see ``park``) is driven again: a command came for it."""
-        self._conn.execute(
+    def owe(self, owed: list[Owed], lease_s: float = 0.0) -> set[str]:
+        """One ``UPDATE … FROM unnest(…) RETURNING``. A parked payment (see ``park``) is driven again: a command came
+        for it."""
+        rows = self._conn.execute(
             _OWE,
             {
                 "keys": [o.payment.order_id for o in owed],
@@ -116,8 +140,11 @@ class SqlDrivenPayments:
                 "refunds": [_encoded(o.refund) for o in owed],
                 "charge_traces": [o.charge_trace for o in owed],
                 "refund_traces": [o.refund_trace for o in owed],
+                "leases": [o.lease for o in owed],
+                "lease_s": lease_s,
             },
         )
+        return {order_id for order_id, claimed_by, lease in rows if lease is not None and claimed_by == lease}
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
         params = {"lease": lease, "lease_s": lease_s, "limit": limit}
@@ -133,21 +160,26 @@ class SqlDrivenPayments:
         rows = self._conn.execute(_LOCK, {"keys": sorted(order_ids)})
         return {row.order_id: _owed(row) for row in rows}
 
-    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
-        """Its own statement, committed with the unit of work (the driver opens one for it)."""
-        params = {"key": order_id, "intent_id": intent_id, "lease": lease}
-        return self._conn.execute(_STORE_INTENT, params).rowcount == 1
+    def store_intents(self, intents: list[tuple[str, str, str]]) -> list[bool]:
+        """One ``UPDATE … FROM unnest(…) RETURNING``, its rows in order-id order (as every other write here)."""
+        ordered = sorted(intents)
+        params = {
+            "keys": [order_id for order_id, _, _ in ordered],
+            "intents": [intent_id for _, intent_id, _ in ordered],
+            "leases": [lease for _, _, lease in ordered],
+        }
+        stored = {(order_id, lease) for order_id, lease in self._conn.execute(_STORE_INTENTS, params)}
+        return [(order_id, lease) in stored for order_id, _, lease in intents]
 
-    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
-        c = payments.c
-        changes: dict[str, Any] = {name: getattr(payment, name) for name in ("decline_reason", "decline_code")}
-        changes |= {"intent_id": payment.intent_id, "refund_id": payment.refund_id, "status": payment.status.value}
-        if charge_answered:
-            changes |= {"charge_command": None, "charge_trace": None}
-        if refund_answered:
-            changes |= {"refund_command": None, "refund_trace": None}
-        released = {"claimed_by": None, "lease_until": None, "attempts": 0, "updated_at": sa.func.now()}
-        self._conn.execute(payments.update().where(c.order_id == payment.order_id).values({**changes, **released}))
+    def settle(self, outcomes: list[tuple[Payment, bool, bool]]) -> None:
+        """One ``UPDATE … FROM unnest(…)``, its rows in order-id order (locked already by ``held``)."""
+        ordered = sorted(outcomes, key=lambda outcome: outcome[0].order_id)
+        payments_ = [payment for payment, _, _ in ordered]
+        params = {name: [getattr(p, name) for p in payments_] for name in _OUTCOME_FIELDS}
+        params["status"] = [p.status.value for p in payments_]
+        params["charge_answered"] = [answered for _, answered, _ in ordered]
+        params["refund_answered"] = [answered for _, _, answered in ordered]
+        self._conn.execute(_SETTLE, params)
 
     def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
         self._conn.execute(_POSTPONE, {"key": order_id, "lease": lease, "wait_s": wait_s})

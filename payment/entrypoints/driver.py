@@ -1,16 +1,17 @@
 """The driver: payment's worker that takes accepted payments through their steps with the processor.
 
-Woken right after a consumer's transaction accepted a payment to drive (``wake``), and every
-``scan_every_s`` anyway (a payment whose lease ran out, whose outage backoff is over, or that another
-instance left behind). Each claim leases the payments for ``lease_s``; their steps run side by side on
-payment's event loop (at most ``max_in_flight``), and the steps that end together settle in one transaction
-(``GroupCommit``), outcome and replies at once. While a claim's payments are in flight, its lease is renewed
-every third of ``lease_s``: a slow Stripe call never lets another instance take a payment its driver still
-drives (the claim's fences stay for a driver that stops renewing: a frozen or partitioned process).
-A step or settlement that fails otherwise than by a database outage or collision (a bug, an answer nobody
+A consumer's transaction that accepts payments to drive leases them to this driver itself, as far as there is room
+(``lessee``), and hands them over once it has committed (``adopt``): no claim of its own. The driver is woken
+(``wake``) when one was left to claim, and claims every ``scan_every_s`` anyway (a payment whose lease ran out,
+whose outage backoff is over, or that another instance left behind). Each claim leases the payments for
+``lease_s``; their steps run side by side on payment's event loop (at most ``max_in_flight``), and the steps that
+end together settle in one transaction (``GroupCommit``), outcome and replies at once. While a claim's payments are
+in flight, its lease is renewed every third of ``lease_s``: a slow Stripe call never lets another instance take a
+payment its driver still drives (the claim's fences stay for a driver that stops renewing: a frozen or partitioned
+process). A step or settlement that fails otherwise than by a database outage or collision (a bug, an answer nobody
 foresaw) is counted and, after ``max_attempts`` in a row, its payment given up on; so is, at once, a claimed
-payment whose stored command no longer decodes (``payment.driving``). Only a permanent database error stops
-the worker.
+payment whose stored command no longer decodes (``payment.driving``). Only a permanent database error stops the
+worker.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Driver:
         self._full = False  # a claim found no room: the next payment settled makes room, and wakes the driver
         self._claims: Counter[str] = Counter()  # payments in flight per claim (lease)
         self._renewed_at = time.monotonic()
+        self._released = False  # until this instance's old leases are released, accepts lease nothing
+        self._lent: dict[str, int] = {}  # room kept per lessee (its lease) until its transaction ends
         self._settlements: GroupCommit[driving.Stepped, bool] = GroupCommit(self._settle)
         self._intents: GroupCommit[tuple[str, str, str], bool] = GroupCommit(self._store_intents)
 
@@ -85,15 +88,12 @@ class Driver:
         A database outage or collision is waited out, and so is any error not the database's (logged): the
         next scan tries again. Only a permanent database error (the schema, a bug in a statement) ends it.
         """
-        released = False
         while not stop.is_set():
             # Cleared before the claim, not after the wait: a wake that comes during the claim is kept.
             self._woken.clear()
             try:
-                if not released:
-                    with self.units.begin() as uow:
-                        uow.driven.release(self._instance)
-                    released = True
+                if not self._released:
+                    self.release()
                 self.claim()
                 self.renew()
             except Exception as error:
@@ -101,6 +101,44 @@ class Driver:
                     raise
                 log.warning("payment driver: the scan failed (%r); trying again at the next one", error)
             self._woken.wait(min(self._scan_every_s, self._lease_s / 3))
+
+    def release(self) -> None:
+        """Release what this instance held before it (re)started; until then, ``lessee`` has no room."""
+        with self.units.begin() as uow:
+            uow.driven.release(self._instance)
+        self._released = True
+
+    def lessee(self, most: int) -> driving.Lessee | None:
+        """Room for up to ``most`` payments a consumer's transaction accepts now (``driving.accept``), kept until
+        ``adopt`` (it committed) or ``give_back`` (it did not); None if there is none."""
+        lease = f"{self._instance}/{uuid.uuid4().hex[:12]}"
+        with self._counting:
+            room = min(most, self._max_in_flight - self._in_flight) if self._released else 0
+            if room <= 0:
+                return None
+            self._in_flight += room
+            self._lent[lease] = room
+        return driving.Lessee(lease, self._lease_s, room)
+
+    def adopt(self, lessee: driving.Lessee) -> None:
+        """Drive the payments ``lessee`` leased (its transaction has committed); give back the room it left."""
+        with self._counting:
+            room = self._lent.pop(lessee.lease, None)
+            if room is None:
+                return
+            self._in_flight -= room - len(lessee.leased)
+            if lessee.leased:
+                self._claims[lessee.lease] += len(lessee.leased)
+        for owed in lessee.leased:
+            self._loop.submit(self._drive(owed))
+
+    def give_back(self, lease: str) -> None:
+        """Give back the room kept for the lessee ``lease`` if it was not adopted (its transaction rolled back)."""
+        with self._counting:
+            room = self._lent.pop(lease, 0)
+            self._in_flight -= room
+        if room:
+            self.wake()
 
     def renew(self, *, every_s: float | None = None) -> bool:
         """Renew the leases of the claims with payments in flight, if the last renewal is a third of ``lease_s``
@@ -190,7 +228,7 @@ class Driver:
 
     def _store_intents(self, intents: list[tuple[str, str, str]]) -> list[bool]:
         with self.units.begin() as uow:
-            return [uow.driven.store_intent(*intent) for intent in intents]
+            return uow.driven.store_intents(intents)
 
     def _settle(self, steps: list[driving.Stepped]) -> list[bool]:
         return driving.settle(self.units, steps, self._max_attempts)

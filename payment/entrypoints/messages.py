@@ -8,6 +8,7 @@ driver; with it off, ``driven_first`` still leaves to the driver a command whose
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from contracts.topics import PAYMENT_COMMANDS
 from payment import driving, services
 from payment.domain.gateway import GatewayRefused, GatewayUnavailable
 from payment.entrypoints.concurrency import AsyncRoutes, concurrently_by_order
+from payment.entrypoints.driver import Driver
 from payment.ports import PaymentUnitOfWork
 from plumbing.errors import RetryLater, Unprocessable
 from plumbing.routing import Batched, Routes, Scope
@@ -59,14 +61,18 @@ HANDLERS: AsyncRoutes[PaymentUnitOfWork] = {
 }
 
 
-def accepting(wake: Callable[[], None]) -> Routes[PaymentUnitOfWork]:
-    """Payment's commands accepted in the consumer's transaction (``payment.driving.accept``), the driver woken
-    (``wake``) once the transaction has committed if it accepted a payment to drive; both kinds of command go
-    in one call, in the batch's order."""
+def accepting(driver: Driver) -> Routes[PaymentUnitOfWork]:
+    """Payment's commands accepted in the consumer's transaction (``payment.driving.accept``), both kinds in one
+    call, in the batch's order: the payments to drive are leased to this instance's ``driver`` in that transaction
+    as far as it has room, and handed to it once the transaction has committed; it is woken to claim the rest."""
 
     def many(uow: PaymentUnitOfWork, commands: list[Envelope[Any]], scope: Scope) -> None:
-        if driving.accept(uow, commands, scope):
-            uow.on_commit.append(wake)
+        lessee = driver.lessee(len(commands))
+        if lessee is not None:
+            uow.on_rollback.append(functools.partial(driver.give_back, lessee.lease))
+            uow.on_commit.append(functools.partial(driver.adopt, lessee))
+        if driving.accept(uow, commands, scope, lessee):
+            uow.on_commit.append(driver.wake)
 
     accept = Batched(many)
     return {PAYMENT_COMMANDS.name: {"ChargePayment": accept, "RefundPayment": accept}}

@@ -81,7 +81,9 @@ def driven(
 
 
 def accept(units: Transactions[SqlPaymentUnitOfWork], driver: Driver, commands: list[Envelope[Any]]) -> None:
-    handler = accepting(driver.wake)[PAYMENT_COMMANDS.name]["ChargePayment"]
+    """Accept ``commands`` as the consumer does. A driver whose worker has not released its instance's old leases
+    yet (``Driver.release``) is leased nothing: its claim takes them."""
+    handler = accepting(driver)[PAYMENT_COMMANDS.name]["ChargePayment"]
     assert isinstance(handler, Batched)
     with units.begin() as uow:
         handler.many(uow, commands, lambda _envelope: contextlib.nullcontext())

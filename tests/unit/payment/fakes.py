@@ -147,6 +147,7 @@ class FakePaymentUnitOfWork(FakeMessages):
         self.gateway = gateway or FakeGateway()
         self.driven = FakeDrivenPayments(self.payments, self)
         self.on_commit: list[Callable[[], None]] = []
+        self.on_rollback: list[Callable[[], None]] = []
         self.dead_letters: list[dict[str, Any]] = []
 
     def dead_letter(self, *, topic: str, key: str | None, value: bytes, headers: dict[str, str], reason: str) -> None:
@@ -234,6 +235,7 @@ class FakeDrivenPayments:
         self.rows: dict[str, DrivenRow] = {}
         self.inbox: dict[uuid.UUID, Any] = {}
         self.now = 0.0
+        self.intent_statements = 0
 
     def _owed(self, order_id: str) -> Owed:
         row = self.rows.setdefault(order_id, DrivenRow())
@@ -246,7 +248,8 @@ class FakeDrivenPayments:
             self.records.rows.setdefault(payment.order_id, dataclasses.replace(payment))
         return {p.order_id: self._owed(p.order_id) for p in new}
 
-    def owe(self, owed: list[Owed]) -> None:
+    def owe(self, owed: list[Owed], lease_s: float = 0.0) -> set[str]:
+        taken = set()
         for owing in owed:
             self.records.rows[owing.payment.order_id].status = owing.payment.status
             row = self.rows.setdefault(owing.payment.order_id, DrivenRow())
@@ -257,6 +260,10 @@ class FakeDrivenPayments:
             row.attempts = 0
             if row.claimed_by is None:
                 row.lease_until = None
+            if owing.lease is not None and (row.lease_until is None or row.lease_until < self.now):
+                row.claimed_by, row.lease_until = owing.lease, self.now + lease_s
+                taken.add(owing.payment.order_id)
+        return taken
 
     def claim(self, lease: str, limit: int, lease_s: float) -> list[Owed]:
         due = sorted(
@@ -289,7 +296,11 @@ class FakeDrivenPayments:
     def held(self, order_ids: list[str]) -> dict[str, Owed]:
         return {o: self._owed(o) for o in order_ids if o in self.records.rows}
 
-    def store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
+    def store_intents(self, intents: list[tuple[str, str, str]]) -> list[bool]:
+        self.intent_statements += 1
+        return [self._store_intent(*intent) for intent in intents]
+
+    def _store_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
         payment = self.records.rows[order_id]
         if self.rows[order_id].claimed_by != lease or payment.intent_id is not None:
             return False
@@ -297,15 +308,16 @@ class FakeDrivenPayments:
         return True
 
     async def stored_intent(self, order_id: str, intent_id: str, lease: str) -> bool:
-        """``store_intent`` as the driver calls it."""
-        return self.store_intent(order_id, intent_id, lease)
+        """``store_intents`` as the driver calls it, for one intent."""
+        return self.store_intents([(order_id, intent_id, lease)])[0]
 
-    def settle(self, payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
-        self.records.rows[payment.order_id] = dataclasses.replace(payment)
-        row = self.rows[payment.order_id]
-        row.charge = None if charge_answered else row.charge
-        row.refund = None if refund_answered else row.refund
-        row.claimed_by, row.lease_until, row.attempts = None, None, 0
+    def settle(self, outcomes: list[tuple[Payment, bool, bool]]) -> None:
+        for payment, charge_answered, refund_answered in outcomes:
+            self.records.rows[payment.order_id] = dataclasses.replace(payment)
+            row = self.rows[payment.order_id]
+            row.charge = None if charge_answered else row.charge
+            row.refund = None if refund_answered else row.refund
+            row.claimed_by, row.lease_until, row.attempts = None, None, 0
 
     def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
         row = self.rows[order_id]

@@ -162,10 +162,10 @@ def test_a_settlement_that_fails_otherwise_than_by_the_database_fails_only_its_o
     driver.worker(FakeUnitsOfWork(uow))
     settle = uow.driven.settle
 
-    def settle_but_o1(payment: Payment, charge_answered: bool, refund_answered: bool) -> None:
-        if payment.order_id == "o-1":
+    def settle_but_o1(outcomes: list[tuple[Payment, bool, bool]]) -> None:
+        if any(payment.order_id == "o-1" for payment, _, _ in outcomes):
             raise TypeError("a bug in o-1's settlement")
-        settle(payment, charge_answered, refund_answered)
+        settle(outcomes)
 
     uow.driven.settle = settle_but_o1  # type: ignore[method-assign]
     driving.accept(uow, [command(charge("o-1")), command(charge("o-2"))])

@@ -3,6 +3,7 @@ ones whose rows it discards; what waits for its commit runs after it, never afte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import pytest
@@ -56,3 +57,42 @@ def test_the_on_commit_callbacks_run_after_the_commit_and_only_if_it_happens() -
 
 def _failing_commit() -> None:
     raise RuntimeError("commit failed")
+
+
+class _Connection:
+    """Just what ``Transactions.begin`` uses of a SQLAlchemy connection and engine."""
+
+    def __init__(self, commit: Callable[[], None]) -> None:
+        self.commit = commit
+
+    def connect(self) -> _Connection:
+        return self
+
+    def begin(self) -> _Connection:
+        return self
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize("fails", ["block", "commit"])
+def test_the_on_rollback_callbacks_run_when_the_block_or_its_commit_fails_and_never_after_a_commit(fails: str) -> None:
+    done: list[str] = []
+    uow = FakeUnitOfWork(FakeTransaction(FakeDatabase()))
+    uow.on_commit.append(lambda: done.append("committed"))
+    uow.on_rollback.append(lambda: done.append("rolled back"))
+    engine = _Connection(_failing_commit if fails == "commit" else lambda: None)
+    units = Transactions(cast(Engine, engine), OUTBOX, lambda _conn, _outbox: uow)
+
+    with pytest.raises(RuntimeError), units.begin():
+        if fails == "block":
+            raise RuntimeError("the handler failed")
+    assert done == ["rolled back"]
+
+    done.clear()
+    with Transactions(cast(Engine, _Connection(lambda: None)), OUTBOX, lambda _conn, _outbox: uow).begin():
+        pass
+    assert done == ["committed"]
