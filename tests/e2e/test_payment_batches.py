@@ -57,8 +57,9 @@ def test_a_batch_charges_each_order_once_and_answers_in_its_order() -> None:
     with rolled_back("payment", unit, payment_outbox) as uow:
         handler.many(uow, batch, lambda _envelope: contextlib.nullcontext())
         uow.flush()
-        query = sa.text("SELECT value FROM outbox WHERE topic = :t ORDER BY id")
-        rows = uow.conn.execute(query, {"t": SAGA_REPLIES.name}).scalars().all()
+        # Only this transaction's rows: other tests' replies may still wait in the outbox for the relay's scan.
+        query = sa.text("SELECT value FROM outbox WHERE topic = :t AND id = ANY(:ids) ORDER BY id")
+        rows = uow.conn.execute(query, {"t": SAGA_REPLIES.name, "ids": [r.id for r in uow.written]}).scalars().all()
         replies = [codec_for(SAGA_REPLIES.name).decode(v) for v in rows]
 
     assert [r.causation_id for r in replies] == [c.message_id for c in batch]
