@@ -158,7 +158,7 @@ class BatchApplier(Generic[U]):
             counted.append((item.topic, "applied"))
         for handler, items in together.values():
             handler.many(uow, [item.envelope for item in items], scopes(items))
-        self._inbox.record_replies(uow.conn, {c: row for c, row in uow.replies.items() if c in claimed})
+        self._inbox.record_replies(uow, {c: row for c, row in uow.replies.items() if c in claimed})
         recorded = self._inbox.recorded_replies(uow.conn, again)
         for row in recorded:
             uow.republish(**row)

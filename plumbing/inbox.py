@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from contracts.envelope import Envelope
-from plumbing.json_rows import insert_rows, recordset, rows_param
+from plumbing.json_rows import Deferred, insert_rows, recordset, rows_param
+from plumbing.outbox import Outgoing
 
 _FIELDS = {"topic": "reply_topic", "key": "reply_key", "value": "reply_value", "headers": "reply_headers"}
 """An outbox row's fields -> the inbox columns that record them (``plumbing.db.messaging_tables``)."""
@@ -37,8 +38,8 @@ class InboxPort(Protocol):
         """Record the messages' ids; returns the ids that were not there yet (the messages to apply)."""
         ...
 
-    def record_replies(self, conn: Any, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
-        """Keep each command's reply (its outbox row) beside the command's id."""
+    def record_replies(self, uow: Any, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
+        """Keep each command's reply (its outbox row) beside the command's id, in ``uow``'s transaction."""
         ...
 
     def recorded_replies(self, conn: Any, command_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -58,10 +59,12 @@ class Inbox:
             suffix="ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
         )
         replies = {"command_id": "uuid", "topic": "text", "key": "text", "value": "bytea", "headers": "jsonb"}
-        self._record = sa.text(
+        # Sent with the transaction's outbox insert (``UnitOfWork.defer``): no round trip of its own.
+        self._record = Deferred(
             f"UPDATE {table.name} AS i SET reply_topic = r.topic, reply_key = r.key,"
             " reply_value = decode(r.value, 'base64'), reply_headers = r.headers"
-            f" FROM {recordset(replies, 'r')} WHERE i.message_id = r.command_id"
+            f" FROM {recordset(replies, 'r', param='replies')} WHERE i.message_id = r.command_id",
+            "replies",
         )
         # Bounded, and shared by N instances: each takes rows no other prune holds (SKIP LOCKED).
         self._prune = sa.text(
@@ -80,10 +83,10 @@ class Inbox:
             return set()
         return set(conn.execute(self._claim, rows_param(rows)).scalars().all())
 
-    def record_replies(self, conn: sa.Connection, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
-        """One ``UPDATE`` for all of them."""
-        if replies:
-            conn.execute(self._record, rows_param([{**row, "command_id": i} for i, row in replies.items()]))
+    def record_replies(self, uow: Outgoing, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
+        """One ``UPDATE`` for all of them, sent with ``uow``'s outbox insert (so after the claim that inserted
+        the commands' rows, which it updates)."""
+        uow.defer(self._record, [{**row, "command_id": i} for i, row in replies.items()])
 
     def prune(self, conn: sa.Connection, *, older_than_s: float, limit: int) -> int:
         """Delete up to ``limit`` rows applied more than ``older_than_s`` ago (their recorded replies with them),

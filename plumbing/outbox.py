@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from confluent_kafka import Producer
@@ -13,11 +14,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 
 from plumbing.db import is_transient
+from plumbing.json_rows import Deferred, rows_param
 from plumbing.outbox_publisher import Delivery, Publisher
 from plumbing.outbox_rows import OutboxRow
 from plumbing.parked import park
 
-__all__ = ["HandOver", "OutboxRelay", "OutboxRow", "PublishFailed"]
+__all__ = ["HandOver", "OutboxRelay", "OutboxRow", "Outgoing", "PublishFailed"]
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,24 @@ class PublishFailed(Exception):
     """Kafka did not acknowledge every message of a relay batch."""
 
 
-HandOver = Callable[[Callable[[], None], list[OutboxRow], Connection], None]
-"""``hand_over(commit, rows, conn)``: commit the transaction on ``conn`` that wrote ``rows`` to the outbox, and pass
-them on (the relay first adds the deletion of the rows Kafka acknowledged meanwhile to that transaction)."""
+class Outgoing(Protocol):
+    """A unit of work as a hand-over sees it (``plumbing.unit_of_work.UnitOfWork``)."""
+
+    written: list[OutboxRow]
+    """The rows ``flush`` wrote to the outbox, with their ids."""
+
+    def defer(self, write: Deferred, rows: Iterable[Any]) -> None:
+        """Queue a write whose result nobody reads, sent with the outbox insert."""
+        ...
+
+    def flush(self) -> int:
+        """Write the queued rows and deferred writes (one statement)."""
+        ...
+
+
+HandOver = Callable[[Callable[[], None], Outgoing], None]
+"""``hand_over(commit, uow)``: flush ``uow`` (its outbox rows), ``commit`` its transaction, and pass the rows it
+wrote on (the relay first adds the deletion of the rows Kafka acknowledged meanwhile to that flush)."""
 
 
 class OutboxRelay:
@@ -104,20 +121,26 @@ class OutboxRelay:
         self._delete_ids = sa.delete(o).where(o.c.id == sa.any_(ids))
         # Rows another relay's scan holds (it published them again and deletes them itself) are skipped, not
         # waited for: a committing transaction must not wait on another instance's publish.
-        self._delete_unheld = sa.delete(o).where(
-            o.c.id.in_(sa.select(o.c.id).where(o.c.id == sa.any_(ids)).with_for_update(skip_locked=True))
+        # Sent with the committing transaction's outbox insert (``UnitOfWork.defer``): no round trip of its own.
+        self._delete_unheld = Deferred(
+            f"DELETE FROM {o.name} WHERE id IN (SELECT id FROM {o.name} WHERE id IN"
+            " (SELECT CAST(jsonb_array_elements_text(CAST(:acked AS jsonb)) AS bigint)) FOR UPDATE SKIP LOCKED)",
+            "acked",
         )
+        self._delete_unheld_alone = sa.text(self._delete_unheld.sql)
 
     @property
     def published(self) -> int:
         """How many messages Kafka acknowledged since start."""
         return self._publisher.published
 
-    def hand_over(self, commit: Callable[[], None], rows: list[OutboxRow], conn: Connection) -> None:
-        """Delete the rows acknowledged so far in ``conn``'s transaction, commit, then queue the committed
-        ``rows`` for publishing (a ``HandOver``). If the commit fails, the acknowledged rows wait for the next."""
-        settling = self._delete_in(conn)
+    def hand_over(self, commit: Callable[[], None], uow: Outgoing) -> None:
+        """Delete the rows acknowledged so far in ``uow``'s transaction (with its flush), commit, then queue the
+        rows it wrote for publishing (a ``HandOver``). If it fails, the acknowledged rows wait for the next."""
+        settling = self._settle_in(uow)
         try:
+            uow.flush()
+            rows = uow.written
             if rows:
                 with self._commit_order:
                     commit()
@@ -134,18 +157,19 @@ class OutboxRelay:
         if rows:
             self._wake.set()
 
-    def _delete_in(self, conn: Connection) -> list[int]:
-        """Delete the acknowledged rows in ``conn``'s transaction; their ids (held back from other deletes and
-        from scans until that transaction ends)."""
+    def _settle_in(self, uow: Outgoing) -> list[int]:
+        """Have ``uow``'s flush delete the acknowledged rows; their ids (see ``_take_acked``)."""
+        ids = self._take_acked()
+        if ids:
+            uow.defer(self._delete_unheld, ids)
+        return ids
+
+    def _take_acked(self) -> list[int]:
+        """The acknowledged rows' ids, to delete: held back from other deletes and from scans until the
+        transaction deleting them ends (``_not_deleted`` if it fails)."""
         with self._handed_lock:
             ids, self._acked = self._acked, []
             self._settling.update(ids)
-        if ids:
-            try:
-                conn.execute(self._delete_unheld, {"ids": ids})
-            except BaseException:
-                self._not_deleted(ids)
-                raise
         return ids
 
     def _not_deleted(self, ids: list[int]) -> None:
@@ -225,13 +249,12 @@ class OutboxRelay:
 
     def _delete_acked(self) -> None:
         """Delete the acknowledged rows no other commit took along, in a transaction of their own."""
-        with self._handed_lock:
-            if not self._acked:
-                return
-        settling: list[int] = []
+        settling = self._take_acked()
+        if not settling:
+            return
         try:
             with self._engine.begin() as conn:
-                settling = self._delete_in(conn)
+                conn.execute(self._delete_unheld_alone, rows_param(settling, self._delete_unheld.param))
         except BaseException:
             self._not_deleted(settling)
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any, Generic, Protocol, TypeVar
@@ -15,8 +15,8 @@ from contracts.base import Message
 from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
-from plumbing.json_rows import insert_rows, rows_param
-from plumbing.outbox import HandOver, OutboxRow
+from plumbing.json_rows import Deferred, insert_rows, rows_param
+from plumbing.outbox import HandOver, OutboxRow, Outgoing
 from plumbing.senders import INSTANCE_HEADER
 from plumbing.tracing import inject
 
@@ -63,6 +63,7 @@ class UnitOfWork:
         self.conn = conn
         self._outbox = outbox
         self._rows: list[dict[str, Any]] = []
+        self._deferred: dict[Deferred, list[Any]] = {}
         self.written: list[OutboxRow] = []
         """Rows flushed to the outbox so far (with their ids), in the order they were queued."""
         self.replies: dict[uuid.UUID, dict[str, Any]] = {}
@@ -121,26 +122,54 @@ class UnitOfWork:
         """Queue a message's original bytes for its original topic again (operator replay of a dead letter)."""
         self._rows.append({"topic": topic, "key": key, "value": value, "headers": headers})
 
+    def defer(self, write: Deferred, rows: Iterable[Any]) -> None:
+        """Queue ``rows`` for ``write``, a statement whose result nobody reads (a timeline, the inbox's replies,
+        the relay's deletions): ``flush`` sends every deferred write with the outbox insert, as one statement
+        (its parts are independent of one another), so they cost no round trip of their own. The rows of
+        several calls for one write go together."""
+        self._deferred.setdefault(write, []).extend(rows)
+
     def discard(self) -> None:
-        """Forget the rows queued since the last flush (their handler's savepoint was rolled back)."""
+        """Forget the rows and writes queued since the last flush (their handler's savepoint was rolled back)."""
         forgotten = {id(row) for row in self._rows}
         self._rows = []
+        self._deferred = {}
         self.replies = {command: row for command, row in self.replies.items() if id(row) not in forgotten}
 
     def flush(self) -> int:
-        """Write the queued rows to the outbox (still inside the transaction); returns how many."""
+        """Write the queued rows to the outbox, with the deferred writes, in one statement (still inside the
+        transaction); returns how many rows."""
         rows, self._rows = self._rows, []
+        deferred, self._deferred = self._deferred, {}
+        writes = tuple(write for write, values in deferred.items() if values)
+        if not rows and not writes:
+            return 0
+        params: dict[str, Any] = {}
+        for write in writes:
+            params.update(rows_param(deferred[write], write.param))
+        statement = _flush_statement(self._outbox.name, writes, with_rows=bool(rows))
         if rows:
+            params.update(rows_param(rows))
             # Identities ascend in the rows' insert order: sorted, the ids line up with the rows given.
-            ids = sorted(self.conn.execute(_insert_returning_ids(self._outbox.name), rows_param(rows)).scalars())
+            ids = sorted(self.conn.execute(statement, params).scalars())
             self.written += [OutboxRow(id=i, **row) for i, row in zip(ids, rows, strict=True)]
+        else:
+            self.conn.execute(statement, params)
         return len(rows)
 
 
 @cache
-def _insert_returning_ids(outbox: str) -> sa.TextClause:
+def _flush_statement(outbox: str, writes: tuple[Deferred, ...], *, with_rows: bool) -> sa.TextClause:
+    """The outbox insert (``with_rows``) with ``writes`` as data-modifying ``WITH`` items: PostgreSQL runs each
+    exactly once, on the statement's snapshot, whether or not the rest reads it."""
+    assert len({w.param for w in writes} | {"rows"}) == len(writes) + 1, "each deferred write needs its own param"
+    if not with_rows and len(writes) == 1:
+        return sa.text(writes[0].sql)
     columns = {"topic": "text", "key": "text", "value": "bytea", "headers": "jsonb"}
-    return insert_rows(outbox, columns, suffix="RETURNING id", ordered=True)
+    primary = insert_rows(outbox, columns, suffix="RETURNING id", ordered=True).text if with_rows else "SELECT 1"
+    if not writes:
+        return sa.text(primary)
+    return sa.text("WITH " + ", ".join(f"w{i} AS ({w.sql})" for i, w in enumerate(writes)) + " " + primary)
 
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -193,8 +222,7 @@ class Transactions(Generic[U]):
 
     def commit(self, commit: Callable[[], None], uow: UnitOfWork) -> None:
         """Write ``uow``'s queued rows, commit, and hand its rows to the relay (in commit order)."""
-        uow.flush()
-        self._hand_over(commit, uow.written, uow.conn)
+        self._hand_over(commit, uow)
         for committed in uow.on_commit:
             committed()
 
@@ -222,6 +250,7 @@ class Transactions(Generic[U]):
                 transaction.rollback()
 
 
-def _commit_only(commit: Callable[[], None], _rows: list[OutboxRow], _conn: Connection) -> None:
-    """No relay in this process: commit; the rows wait in the outbox for the service's relay to find them."""
+def _commit_only(commit: Callable[[], None], uow: Outgoing) -> None:
+    """No relay in this process: write the rows and commit; they wait in the outbox for the service's relay."""
+    uow.flush()
     commit()

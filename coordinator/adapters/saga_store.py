@@ -15,7 +15,8 @@ from coordinator.adapters.tables import saga_history, sagas
 from coordinator.engine.instance import HistoryEntry, SagaInstance, SagaState
 from coordinator.ports import ConcurrentUpdate
 from coordinator.sagas import SAGAS
-from plumbing.json_rows import insert_rows, recordset, rows_param
+from plumbing.json_rows import Deferred, insert_rows, recordset, rows_param
+from plumbing.outbox import Outgoing
 
 _COLUMNS = (
     "state",
@@ -101,21 +102,26 @@ _SAVE_MANY = sa.text(
     f" FROM {recordset(_TYPES, 'v')} WHERE s.saga_id = v.saga_id_ AND s.version = v.version_"
 )
 # Inserts take all their rows as one JSON parameter (``plumbing.json_rows``): one statement whatever the count.
-_RECORD = insert_rows(
-    saga_history.name,
-    {
-        "saga_id": "uuid",
-        "at": "timestamptz",
-        "kind": "text",
-        "action": "text",
-        "message_type": "text",
-        "message_id": "uuid",
-        "attempt": "int",
-        "detail": "text",
-        "instance": "text",
-        "participant_instance": "text",
-        "actor": "text",
-    },
+# Sent with the transaction's outbox insert (``UnitOfWork.defer``): no round trip of its own.
+_RECORD = Deferred(
+    insert_rows(
+        saga_history.name,
+        {
+            "saga_id": "uuid",
+            "at": "timestamptz",
+            "kind": "text",
+            "action": "text",
+            "message_type": "text",
+            "message_id": "uuid",
+            "attempt": "int",
+            "detail": "text",
+            "instance": "text",
+            "participant_instance": "text",
+            "actor": "text",
+        },
+        param="timeline",
+    ).text,
+    "timeline",
 )
 _ADD = insert_rows(
     sagas.name,
@@ -136,8 +142,9 @@ class SagaStore:
     """Saga rows and history in the coordinator's database, through the caller's connection
     (implements ``coordinator.ports.Sagas``)."""
 
-    def __init__(self, conn: Connection, instance: str | None = None) -> None:
+    def __init__(self, conn: Connection, deferring: Outgoing, instance: str | None = None) -> None:
         self._conn = conn
+        self._deferring = deferring  # the unit of work: the timeline goes with its outbox insert
         self.instance = instance
         """The coordinator instance writing: every timeline entry it records names it."""
 
@@ -180,9 +187,7 @@ class SagaStore:
 
     def record(self, entries: Iterable[HistoryEntry]) -> None:
         """Append timeline entries, each naming this coordinator instance."""
-        rows = [{**vars(entry), "instance": self.instance} for entry in entries]
-        if rows:
-            self._conn.execute(_RECORD, rows_param(rows))
+        self._deferring.defer(_RECORD, [{**vars(entry), "instance": self.instance} for entry in entries])
 
     def lock_many(self, saga_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, SagaInstance]:
         """Several sagas, row-locked in saga id order (the same order everywhere, so no deadlock)."""

@@ -15,7 +15,7 @@ class SqlCoordinatorUnitOfWork(UnitOfWork):
 
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
         super().__init__(conn, outbox)
-        self.sagas = SagaStore(conn)
+        self.sagas = SagaStore(conn, self)
         self.dispositions = DispositionStore(conn)
 
     def run_by(self, instance: str | None) -> None:

@@ -9,8 +9,6 @@ for locks takes them in ``order_id`` order, so the consumer's accepts and the dr
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +24,7 @@ from payment.domain.driving import TO_DRIVE
 from payment.domain.payments import Payment
 from payment.ports import Owed, Unreadable
 from plumbing.inbox import Inbox
+from plumbing.unit_of_work import UnitOfWork
 
 _KEYS = sa.bindparam("keys", type_=ARRAY(sa.Text))
 _OWES = " (charge_command IS NOT NULL OR refund_command IS NOT NULL)"
@@ -107,9 +106,9 @@ _FORGET = sa.text(f"DELETE FROM {inbox.name} WHERE message_id = ANY(CAST(:ids AS
 class SqlDrivenPayments:
     """``DrivenPayments`` on ``conn``: its changes commit (or not) with the unit of work's transaction."""
 
-    def __init__(self, conn: Connection, replies: Callable[[], Mapping[uuid.UUID, dict[str, Any]]]) -> None:
+    def __init__(self, conn: Connection, uow: UnitOfWork) -> None:
         self._conn = conn
-        self._replies = replies
+        self._uow = uow
 
     def lock(self, new: list[Payment]) -> dict[str, Owed]:
         """One insert of the new payments (``ON CONFLICT DO NOTHING``), one ``SELECT … FOR UPDATE``."""
@@ -188,7 +187,7 @@ class SqlDrivenPayments:
         self._conn.execute(_RELEASE, {"prefix": f"{instance}/"})
 
     def record_replies(self) -> None:
-        _INBOX.record_replies(self._conn, self._replies())
+        _INBOX.record_replies(self._uow, self._uow.replies)
 
     def park(self, order_id: str, lease: str) -> None:
         commands = self.held([order_id]).get(order_id)

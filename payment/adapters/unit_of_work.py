@@ -23,7 +23,7 @@ class SqlPaymentUnitOfWork(UnitOfWork):
         super().__init__(conn, outbox)
         self.payments = payments
         self.gateway = gateway
-        self.driven = SqlDrivenPayments(conn, lambda: self.replies)
+        self.driven = SqlDrivenPayments(conn, self)
 
 
 def unit_factory(

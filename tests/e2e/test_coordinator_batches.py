@@ -129,10 +129,10 @@ def _batch_costs(size: int) -> tuple[list[str], list[str]]:
 def test_a_batch_costs_the_same_statements_for_one_message_as_for_forty() -> None:
     one_start, one_reply = _batch_costs(1)
     many_start, many_reply = _batch_costs(40)
-    # inbox claim, sagas insert, history insert, outbox insert
-    assert one_start == many_start == ["INSERT", "INSERT", "INSERT", "INSERT"]
-    # inbox claim, lock the sagas, one update, history insert, outbox insert
-    assert one_reply == many_reply == ["INSERT", "SELECT", "UPDATE", "INSERT", "INSERT"]
+    # inbox claim, sagas insert, then the outbox insert with the history insert (one statement: ``UnitOfWork.defer``)
+    assert one_start == many_start == ["INSERT", "INSERT", "WITH"]
+    # inbox claim, lock the sagas, one update, then the outbox insert with the history insert
+    assert one_reply == many_reply == ["INSERT", "SELECT", "UPDATE", "WITH"]
 
 
 class _Savepoints:

@@ -39,7 +39,8 @@ def test_rows_past_the_retention_are_pruned_in_bounded_batches_and_recent_ones_s
     with rolled_back("coordinator", SqlCoordinatorUnitOfWork, outbox) as uow:
         old, recent = [_message() for _ in range(3)], [_message() for _ in range(2)]
         assert claims.claim(uow.conn, old + recent) == {m.envelope.message_id for m in old + recent}
-        claims.record_replies(uow.conn, {m.envelope.message_id: REPLY for m in old + recent})
+        claims.record_replies(uow, {m.envelope.message_id: REPLY for m in old + recent})
+        uow.flush()  # the replies go with the outbox insert
         uow.conn.execute(
             sa.update(inbox)
             .where(inbox.c.message_id.in_([m.envelope.message_id for m in old]))

@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 import pytest
-import sqlalchemy as sa
 
 from contracts.codecs import codec_for
 from contracts.envelope import Envelope
@@ -36,7 +35,7 @@ from payment.entrypoints.driver import Driver
 from payment.entrypoints.event_loop import EventLoopThread
 from payment.entrypoints.messages import accepting
 from plumbing.inbox import Inbox
-from plumbing.outbox import OutboxRow
+from plumbing.outbox import OutboxRow, Outgoing
 from plumbing.routing import Batched
 from plumbing.unit_of_work import Transactions, reply_id
 from tests.e2e.test_consumer_contracts import _command, _data
@@ -69,9 +68,10 @@ def driven(
     engine = database("payment")
     written: list[OutboxRow] = []
 
-    def hand_over(commit: Any, rows: list[OutboxRow], _conn: sa.Connection) -> None:
+    def hand_over(commit: Any, uow: Outgoing) -> None:
+        uow.flush()
         commit()
-        written.extend(rows)
+        written.extend(uow.written)
 
     units = Transactions(engine, payment_outbox, unit_factory(PaymentStore(engine), gateway), hand_over)
     instance = f"test-{uuid.uuid4().hex[:8]}"

@@ -103,7 +103,8 @@ class FakeInbox:
         conn.inbox.update(dict.fromkeys(fresh))
         return fresh
 
-    def record_replies(self, conn: FakeTransaction, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
+    def record_replies(self, uow: UnitOfWork, replies: Mapping[uuid.UUID, dict[str, Any]]) -> None:
+        conn = cast(FakeTransaction, uow.conn)
         for command_id, row in replies.items():
             assert command_id in conn.inbox, "a reply is recorded only for a command claimed in the same transaction"
             conn.inbox[command_id] = dict(row)

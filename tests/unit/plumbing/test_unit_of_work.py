@@ -1,17 +1,21 @@
 """The unit of work keeps each reply's outbox row by its command (for the inbox to record), and forgets the
-ones whose rows it discards; what waits for its commit runs after it, never after a failed one."""
+ones whose rows it discards; what waits for its commit runs after it, never after a failed one; the writes it
+defers go with its outbox insert, as one statement."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import cast
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from contracts.catalog import ReleaseStock, StockReleased
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES
-from plumbing.unit_of_work import Transactions
+from plumbing.json_rows import Deferred
+from plumbing.unit_of_work import Transactions, UnitOfWork
 from tests.unit.plumbing.fakes import OUTBOX, FakeDatabase, FakeTransaction, FakeUnitOfWork, command
 
 
@@ -96,3 +100,45 @@ def test_the_on_rollback_callbacks_run_when_the_block_or_its_commit_fails_and_ne
     with Transactions(cast(Engine, _Connection(lambda: None)), OUTBOX, lambda _conn, _outbox: uow).begin():
         pass
     assert done == ["committed"]
+
+
+class _Recording:
+    """A connection that records what it is sent and gives the outbox rows ids 1, 2, ..."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> Any:
+        self.sent.append((str(statement), params))
+        ids = list(range(1, len(json.loads(params["rows"])) + 1)) if "rows" in params else []
+        return SimpleNamespace(scalars=lambda: ids)
+
+
+TIMELINE = Deferred("INSERT INTO timeline SELECT * FROM jsonb_array_elements(CAST(:timeline AS jsonb))", "timeline")
+ACKED = Deferred("DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements(CAST(:acked AS jsonb)))", "acked")
+
+
+def test_deferred_writes_go_with_the_outbox_insert_as_one_statement_their_rows_together() -> None:
+    conn = _Recording()
+    uow = UnitOfWork(cast(Connection, conn), OUTBOX)
+    uow.defer(TIMELINE, [{"n": 1}])
+    uow.publish(SAGA_REPLIES, command(ReleaseStock(order_id="a")), key="a")
+    uow.defer(ACKED, [7, 8])
+    uow.defer(TIMELINE, [{"n": 2}])
+    assert uow.flush() == 1
+
+    [(statement, params)] = conn.sent
+    assert statement.startswith(f"WITH w0 AS ({TIMELINE.sql}), w1 AS ({ACKED.sql}) INSERT INTO outbox ")
+    assert json.loads(params["timeline"]) == [{"n": 1}, {"n": 2}] and json.loads(params["acked"]) == [7, 8]
+    assert [row.id for row in uow.written] == [1]
+    assert uow.flush() == 0 and len(conn.sent) == 1  # nothing left: nothing sent
+
+
+def test_a_deferred_write_alone_is_sent_as_it_is_and_a_discarded_one_not_at_all() -> None:
+    conn = _Recording()
+    uow = UnitOfWork(cast(Connection, conn), OUTBOX)
+    uow.defer(ACKED, [1])
+    uow.discard()  # its handler was rolled back
+    uow.defer(TIMELINE, [{"n": 1}])
+    uow.flush()
+    assert conn.sent == [(TIMELINE.sql, {"timeline": '[{"n":1}]'})]
