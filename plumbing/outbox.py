@@ -126,6 +126,7 @@ class OutboxRelay:
             f"DELETE FROM {o.name} WHERE id IN (SELECT id FROM {o.name} WHERE id IN"
             " (SELECT CAST(jsonb_array_elements_text(CAST(:acked AS jsonb)) AS bigint)) FOR UPDATE SKIP LOCKED)",
             "acked",
+            appends=True,
         )
         self._delete_unheld_alone = sa.text(self._delete_unheld.sql)
 

@@ -125,9 +125,20 @@ class UnitOfWork:
     def defer(self, write: Deferred, rows: Iterable[Any]) -> None:
         """Queue ``rows`` for ``write``, a statement whose result nobody reads (a timeline, the inbox's replies,
         the relay's deletions): ``flush`` sends every deferred write with the outbox insert, as one statement
-        (its parts are independent of one another), so they cost no round trip of their own. The rows of
-        several calls for one write go together."""
-        self._deferred.setdefault(write, []).extend(rows)
+        (its parts see the same snapshot and none sees another's rows), so they cost no round trip of their
+        own. Nothing this transaction runs before the flush sees them: defer only what it does not read back.
+        The rows of several calls for one write go together if it ``appends``; else the earlier rows are sent
+        first, now."""
+        queued = list(rows)
+        if not queued:
+            return
+        pending = self._deferred.get(write)
+        if pending and not write.appends:
+            self.conn.execute(
+                _flush_statement(self._outbox.name, (write,), with_rows=False), rows_param(pending, write.param)
+            )
+            pending.clear()
+        self._deferred.setdefault(write, []).extend(queued)
 
     def discard(self) -> None:
         """Forget the rows and writes queued since the last flush (their handler's savepoint was rolled back)."""

@@ -86,7 +86,8 @@ def rolled_back(service: str, unit: Callable[[sa.Connection, sa.Table], U], outb
 
 
 class Joined(Generic[U]):
-    """Units of work that all join one open unit of work (a test's rolled-back transaction)."""
+    """Units of work that all join one open unit of work (a test's rolled-back transaction); each ends by
+    writing what it queued (its outbox rows and deferred writes), as a commit would."""
 
     def __init__(self, uow: U) -> None:
         self.uow = uow
@@ -94,6 +95,7 @@ class Joined(Generic[U]):
     @contextmanager
     def begin(self) -> Iterator[U]:
         yield self.uow
+        self.uow.flush()
 
     @contextmanager
     def read(self) -> Iterator[U]:

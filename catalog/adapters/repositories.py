@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 from catalog.adapters.tables import products, reservations
 from catalog.domain.products import Product
 from catalog.domain.reservations import Reservation, ReservationStatus
-from plumbing.json_rows import insert_rows, recordset, rows_param
+from plumbing.json_rows import Deferred, insert_rows, recordset
+from plumbing.outbox import Outgoing
 
 _FIELDS = ("sku", "title", "platform", "release_year", "price_cents", "on_hand", "reserved", "revision")
 _COLUMNS = [products.c[name] for name in _FIELDS]  # ``stock`` is computed by PostgreSQL from these
@@ -30,11 +31,13 @@ _LOCK_PRODUCTS = (
     .with_for_update()
 )
 # A batch's changes in one statement each, whatever its size: the rows as one JSON parameter
-# (``plumbing.json_rows``).
-_SAVE_STOCK = sa.text(
+# (``plumbing.json_rows``), sent with the transaction's outbox insert (``UnitOfWork.defer``): nothing reads them
+# back in the transaction (the products and reservations are locked and changed in memory first).
+_SAVE_STOCK = Deferred(
     "UPDATE products AS p SET on_hand = v.on_hand, reserved = v.reserved, revision = v.revision FROM "
-    + recordset({"sku": "text", "on_hand": "integer", "reserved": "integer", "revision": "bigint"}, "v")
-    + " WHERE p.sku = v.sku"
+    + recordset({"sku": "text", "on_hand": "integer", "reserved": "integer", "revision": "bigint"}, "v", param="stock")
+    + " WHERE p.sku = v.sku",
+    "stock",
 )
 _LOCK_RESERVATIONS = (
     sa.select(reservations)
@@ -42,18 +45,23 @@ _LOCK_RESERVATIONS = (
     .order_by(reservations.c.order_id)
     .with_for_update()
 )
-_SAVE_RESERVATIONS = insert_rows(
-    reservations.name,
-    {"order_id": "text", "saga_id": "uuid", "status": "text", "lines": "jsonb"},
-    suffix="ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = now()",
+_SAVE_RESERVATIONS = Deferred(
+    insert_rows(
+        reservations.name,
+        {"order_id": "text", "saga_id": "uuid", "status": "text", "lines": "jsonb"},
+        suffix="ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = now()",
+        param="reservations",
+    ).text,
+    "reservations",
 )
 
 
 class ProductRepository:
     """Products and their stock figures in catalog's database (implements ``catalog.ports.Products``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferring: Outgoing) -> None:
         self._conn = conn
+        self._deferring = deferring
 
     def all(self) -> list[Product]:
         """Every product, by sku."""
@@ -70,15 +78,12 @@ class ProductRepository:
         return {row.sku: _product(row) for row in self._conn.execute(_LOCK_PRODUCTS, {"skus": sorted(set(skus))})}
 
     def save_stock(self, changed: Iterable[Product]) -> None:
-        """Write the units on hand, the units reserved and the revision of changed products, in one statement."""
-        rows = list(changed)
-        if rows:
-            self._conn.execute(
-                _SAVE_STOCK,
-                rows_param(
-                    [{"sku": p.sku, "on_hand": p.on_hand, "reserved": p.reserved, "revision": p.revision} for p in rows]
-                ),
-            )
+        """Write the units on hand, the units reserved and the revision of changed products, in one statement
+        (with the outbox insert)."""
+        self._deferring.defer(
+            _SAVE_STOCK,
+            [{"sku": p.sku, "on_hand": p.on_hand, "reserved": p.reserved, "revision": p.revision} for p in changed],
+        )
 
     def add_missing(self, candidates: Iterable[Product]) -> None:
         """Insert products whose sku is not there yet; existing rows are left untouched."""
@@ -90,8 +95,9 @@ class ProductRepository:
 class ReservationRepository:
     """What each order took from stock (implements ``catalog.ports.Reservations``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferring: Outgoing) -> None:
         self._conn = conn
+        self._deferring = deferring
 
     def lock_many(self, order_ids: Iterable[str]) -> dict[str, Reservation]:
         """The orders' reservations that exist, row-locked in order id order."""
@@ -104,15 +110,12 @@ class ReservationRepository:
         }
 
     def save_many(self, saved: Iterable[tuple[Reservation, uuid.UUID | None]]) -> None:
-        """Insert new reservations and update the status of existing ones, in one statement (one row per order)."""
-        rows = list(saved)
-        if rows:
-            self._conn.execute(
-                _SAVE_RESERVATIONS,
-                rows_param(
-                    [
-                        {"order_id": r.order_id, "saga_id": saga_id, "status": r.status.value, "lines": r.lines}
-                        for r, saga_id in rows
-                    ]
-                ),
-            )
+        """Insert new reservations and update the status of existing ones, in one statement (one row per order;
+        with the outbox insert)."""
+        self._deferring.defer(
+            _SAVE_RESERVATIONS,
+            [
+                {"order_id": r.order_id, "saga_id": saga_id, "status": r.status.value, "lines": r.lines}
+                for r, saga_id in saved
+            ],
+        )

@@ -15,6 +15,6 @@ class SqlCatalogUnitOfWork(UnitOfWork):
 
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
         super().__init__(conn, outbox)
-        self.products = ProductRepository(conn)
-        self.reservations = ReservationRepository(conn)
+        self.products = ProductRepository(conn, self)
+        self.reservations = ReservationRepository(conn, self)
         self.adjustments = StockAdjustmentRepository(conn)

@@ -122,6 +122,7 @@ _RECORD = Deferred(
         param="timeline",
     ).text,
     "timeline",
+    appends=True,
 )
 _ADD = insert_rows(
     sagas.name,

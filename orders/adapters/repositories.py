@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from contracts.catalog import ProductChanged
 from orders.adapters.tables import order_lines, orders, product_view
 from orders.domain.orders import Order, OrderLine, OrderStatus
-from plumbing.json_rows import insert_rows, recordset, rows_param
+from plumbing.json_rows import Deferred, insert_rows, recordset, rows_param
+from plumbing.outbox import Outgoing
 
 # Hot statements built once (building one per call cost more CPU than running it).
 _IDS = sa.bindparam("ids", type_=ARRAY(sa.Text))
@@ -56,36 +57,43 @@ _LINE_TYPES = {
     "quantity": "integer",
     "unit_price_cents": "bigint",
 }
-_ADD_LINES = insert_rows(order_lines.name, _LINE_TYPES)
-_SAVE_STATUSES = sa.text(
+# Writes nothing in the transaction reads back, sent with its outbox insert (``UnitOfWork.defer``).
+_ADD_LINES = Deferred(insert_rows(order_lines.name, _LINE_TYPES, param="lines").text, "lines")
+_SAVE_STATUSES = Deferred(
     "UPDATE orders AS o SET status = v.status, reason = v.reason, updated_at = now() FROM "
-    + recordset({"order_id": "text", "status": "text", "reason": "text"}, "v")
-    + " WHERE o.order_id = v.order_id"
+    + recordset({"order_id": "text", "status": "text", "reason": "text"}, "v", param="statuses")
+    + " WHERE o.order_id = v.order_id",
+    "statuses",
 )
 _PRICES = sa.select(product_view.c.sku, product_view.c.price_cents).where(
     product_view.c.sku == sa.any_(sa.bindparam("skus", type_=ARRAY(sa.Text)))
 )
-_UPSERT_PRODUCTS = insert_rows(
-    "product_view AS p",
-    {
-        "sku": "text",
-        "title": "text",
-        "platform": "text",
-        "price_cents": "bigint",
-        "stock": "integer",
-        "revision": "bigint",
-    },
-    suffix="ON CONFLICT (sku) DO UPDATE SET title = excluded.title, platform = excluded.platform,"
-    " price_cents = excluded.price_cents, stock = excluded.stock, revision = excluded.revision"
-    " WHERE p.revision <= excluded.revision",
+_UPSERT_PRODUCTS = Deferred(
+    insert_rows(
+        "product_view AS p",
+        {
+            "sku": "text",
+            "title": "text",
+            "platform": "text",
+            "price_cents": "bigint",
+            "stock": "integer",
+            "revision": "bigint",
+        },
+        suffix="ON CONFLICT (sku) DO UPDATE SET title = excluded.title, platform = excluded.platform,"
+        " price_cents = excluded.price_cents, stock = excluded.stock, revision = excluded.revision"
+        " WHERE p.revision <= excluded.revision",
+        param="products",
+    ).text,
+    "products",
 )
 
 
 class OrderRepository:
     """Orders and their lines in orders' database (implements ``orders.ports.Orders``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferring: Outgoing) -> None:
         self._conn = conn
+        self._deferring = deferring
 
     def add_many(self, new: Iterable[Order]) -> set[str]:
         """Insert new orders and their lines; returns the ids inserted (not those whose Idempotency-Key another
@@ -102,23 +110,21 @@ class OrderRepository:
                 ),
             ).scalars()
         )
-        lines = [(o.order_id, n, line) for o in placed if o.order_id in added for n, line in enumerate(o.lines, 1)]
-        if lines:
-            self._conn.execute(
-                _ADD_LINES,
-                rows_param(
-                    [
-                        {
-                            "order_id": order_id,
-                            "line_no": n,
-                            "sku": line.sku,
-                            "quantity": line.quantity,
-                            "unit_price_cents": line.unit_price_cents,
-                        }
-                        for order_id, n, line in lines
-                    ]
-                ),
-            )
+        self._deferring.defer(
+            _ADD_LINES,
+            [
+                {
+                    "order_id": o.order_id,
+                    "line_no": n,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_price_cents": line.unit_price_cents,
+                }
+                for o in placed
+                if o.order_id in added
+                for n, line in enumerate(o.lines, 1)
+            ],
+        )
         return added
 
     def get(self, order_id: str) -> Order | None:
@@ -137,13 +143,10 @@ class OrderRepository:
         return {order.idempotency_key: order for order in self._orders(rows) if order.idempotency_key is not None}
 
     def save_statuses(self, decided: Iterable[Order]) -> None:
-        """Write the orders' statuses and reasons (and mark them changed now)."""
-        changed = list(decided)
-        if changed:
-            self._conn.execute(
-                _SAVE_STATUSES,
-                rows_param([{"order_id": o.order_id, "status": o.status.value, "reason": o.reason} for o in changed]),
-            )
+        """Write the orders' statuses and reasons (and mark them changed now), with the outbox insert."""
+        self._deferring.defer(
+            _SAVE_STATUSES, [{"order_id": o.order_id, "status": o.status.value, "reason": o.reason} for o in decided]
+        )
 
     def timestamps(self, order_id: str) -> tuple[datetime, datetime]:
         """When the order was created and last changed."""
@@ -184,8 +187,9 @@ class OrderRepository:
 class ProductViewRepository:
     """The local copy of the catalogue in orders' database (implements ``orders.ports.ProductView``)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferring: Outgoing) -> None:
         self._conn = conn
+        self._deferring = deferring
 
     def prices(self, skus: Iterable[str]) -> dict[str, int]:
         """Current unit prices of the given skus that the product view knows."""
@@ -196,22 +200,19 @@ class ProductViewRepository:
         return int(self._conn.execute(sa.select(sa.func.count()).select_from(product_view)).scalar_one())
 
     def upsert_many(self, latest: Iterable[ProductChanged]) -> None:
-        """Take products' new states (one per sku), each unless the view already holds a newer revision."""
-        changed = list(latest)
-        if changed:
-            self._conn.execute(
-                _UPSERT_PRODUCTS,
-                rows_param(
-                    [
-                        {
-                            "sku": p.sku,
-                            "title": p.title,
-                            "platform": p.platform,
-                            "price_cents": p.price_cents,
-                            "stock": p.stock,
-                            "revision": p.revision,
-                        }
-                        for p in changed
-                    ]
-                ),
-            )
+        """Take products' new states (one per sku), each unless the view already holds a newer revision (with the
+        outbox insert)."""
+        self._deferring.defer(
+            _UPSERT_PRODUCTS,
+            [
+                {
+                    "sku": p.sku,
+                    "title": p.title,
+                    "platform": p.platform,
+                    "price_cents": p.price_cents,
+                    "stock": p.stock,
+                    "revision": p.revision,
+                }
+                for p in latest
+            ],
+        )

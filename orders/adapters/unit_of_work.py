@@ -14,5 +14,5 @@ class SqlOrdersUnitOfWork(UnitOfWork):
 
     def __init__(self, conn: Connection, outbox: sa.Table) -> None:
         super().__init__(conn, outbox)
-        self.orders = OrderRepository(conn)
-        self.product_view = ProductViewRepository(conn)
+        self.orders = OrderRepository(conn, self)
+        self.product_view = ProductViewRepository(conn, self)

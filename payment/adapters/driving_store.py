@@ -24,6 +24,7 @@ from payment.domain.driving import TO_DRIVE
 from payment.domain.payments import Payment
 from payment.ports import Owed, Unreadable
 from plumbing.inbox import Inbox
+from plumbing.json_rows import Deferred, recordset
 from plumbing.unit_of_work import UnitOfWork
 
 _KEYS = sa.bindparam("keys", type_=ARRAY(sa.Text))
@@ -85,7 +86,8 @@ _STORE_INTENTS = sa.text(
     " WHERE p.order_id = i.order_id AND p.claimed_by = i.lease AND p.intent_id IS NULL RETURNING p.order_id, i.lease"
 )
 _OUTCOME_FIELDS = ("order_id", "intent_id", "refund_id", "decline_reason", "decline_code")
-_SETTLE = sa.text(
+# Sent with the transaction's outbox insert (``UnitOfWork.defer``): nothing in the settlement reads it back.
+_SETTLE = Deferred(
     "UPDATE payments AS p SET status = s.status, intent_id = s.intent_id, refund_id = s.refund_id,"
     " decline_reason = s.decline_reason, decline_code = s.decline_code,"
     " charge_command = CASE WHEN s.charge_answered THEN NULL ELSE p.charge_command END,"
@@ -93,11 +95,18 @@ _SETTLE = sa.text(
     " refund_command = CASE WHEN s.refund_answered THEN NULL ELSE p.refund_command END,"
     " refund_trace = CASE WHEN s.refund_answered THEN NULL ELSE p.refund_trace END,"
     " claimed_by = NULL, lease_until = NULL, attempts = 0, updated_at = now()"
-    " FROM unnest(CAST(:order_id AS text[]), CAST(:status AS text[]), CAST(:intent_id AS text[]),"
-    " CAST(:refund_id AS text[]), CAST(:decline_reason AS text[]), CAST(:decline_code AS text[]),"
-    " CAST(:charge_answered AS boolean[]), CAST(:refund_answered AS boolean[]))"
-    " AS s(order_id, status, intent_id, refund_id, decline_reason, decline_code, charge_answered, refund_answered)"
-    " WHERE p.order_id = s.order_id"
+    " FROM "
+    + recordset(
+        {
+            **dict.fromkeys((*_OUTCOME_FIELDS, "status"), "text"),
+            "charge_answered": "boolean",
+            "refund_answered": "boolean",
+        },
+        "s",
+        param="outcomes",
+    )
+    + " WHERE p.order_id = s.order_id",
+    "outcomes",
 )
 _INBOX = Inbox(inbox)
 _FORGET = sa.text(f"DELETE FROM {inbox.name} WHERE message_id = ANY(CAST(:ids AS uuid[]))")
@@ -171,14 +180,19 @@ class SqlDrivenPayments:
         return [(order_id, lease) in stored for order_id, _, lease in intents]
 
     def settle(self, outcomes: list[tuple[Payment, bool, bool]]) -> None:
-        """One ``UPDATE … FROM unnest(…)``, its rows in order-id order (locked already by ``held``)."""
-        ordered = sorted(outcomes, key=lambda outcome: outcome[0].order_id)
-        payments_ = [payment for payment, _, _ in ordered]
-        params = {name: [getattr(p, name) for p in payments_] for name in _OUTCOME_FIELDS}
-        params["status"] = [p.status.value for p in payments_]
-        params["charge_answered"] = [answered for _, answered, _ in ordered]
-        params["refund_answered"] = [answered for _, _, answered in ordered]
-        self._conn.execute(_SETTLE, params)
+        """One ``UPDATE`` for all of them (locked already by ``held``), sent with the outbox insert."""
+        self._uow.defer(
+            _SETTLE,
+            [
+                {
+                    **{name: getattr(payment, name) for name in _OUTCOME_FIELDS},
+                    "status": payment.status.value,
+                    "charge_answered": charge_answered,
+                    "refund_answered": refund_answered,
+                }
+                for payment, charge_answered, refund_answered in outcomes
+            ],
+        )
 
     def postpone(self, order_id: str, lease: str, wait_s: float) -> None:
         self._conn.execute(_POSTPONE, {"key": order_id, "lease": lease, "wait_s": wait_s})

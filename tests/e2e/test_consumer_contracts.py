@@ -109,6 +109,7 @@ def test_catalog_answers_release_stock() -> None:
     data = _data()
     with rolled_back("catalog", SqlCatalogUnitOfWork, catalog_outbox) as uow:
         single(CATALOG_ROUTES[reserve_stock.to.name]["ReserveStock"])(uow, _command(reserve_stock, data))
+        uow.flush()  # as the reservation's commit would
         _expect(release_stock, CATALOG_ROUTES, uow, _command(release_stock, data), "done")
 
 
@@ -152,6 +153,7 @@ def test_orders_understands_catalogs_product_events() -> None:
     handle = single(ORDERS_ROUTES[PRODUCT_EVENTS.name][event.type])
     with rolled_back("orders", SqlOrdersUnitOfWork, orders_outbox) as uow:
         handle(uow, event)
+        uow.flush()  # as its commit would: the view's upsert goes with the outbox insert
         assert uow.product_view.prices(["SNES-CHRONO"]) == {"SNES-CHRONO": product.price_cents}
         (stock,) = uow.conn.execute(sa.text("SELECT stock FROM product_view WHERE sku = 'SNES-CHRONO'")).one()
         assert stock == product.available

@@ -114,8 +114,11 @@ class _Recording:
         return SimpleNamespace(scalars=lambda: ids)
 
 
-TIMELINE = Deferred("INSERT INTO timeline SELECT * FROM jsonb_array_elements(CAST(:timeline AS jsonb))", "timeline")
+TIMELINE = Deferred(
+    "INSERT INTO timeline SELECT * FROM jsonb_array_elements(CAST(:timeline AS jsonb))", "timeline", appends=True
+)
 ACKED = Deferred("DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements(CAST(:acked AS jsonb)))", "acked")
+STOCK = Deferred("UPDATE stock SET n = v.n FROM jsonb_to_recordset(CAST(:stock AS jsonb)) AS v(n int)", "stock")
 
 
 def test_deferred_writes_go_with_the_outbox_insert_as_one_statement_their_rows_together() -> None:
@@ -142,3 +145,13 @@ def test_a_deferred_write_alone_is_sent_as_it_is_and_a_discarded_one_not_at_all(
     uow.defer(TIMELINE, [{"n": 1}])
     uow.flush()
     assert conn.sent == [(TIMELINE.sql, {"timeline": '[{"n":1}]'})]
+
+
+def test_a_write_that_may_touch_a_row_again_sends_its_earlier_rows_first_so_the_later_ones_win() -> None:
+    conn = _Recording()
+    uow = UnitOfWork(cast(Connection, conn), OUTBOX)
+    uow.defer(STOCK, [{"n": 1}])
+    uow.defer(STOCK, [{"n": 2}])
+    assert conn.sent == [(STOCK.sql, {"stock": '[{"n":1}]'})]
+    uow.flush()
+    assert conn.sent[1:] == [(STOCK.sql, {"stock": '[{"n":2}]'})]
