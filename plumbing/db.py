@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 
 def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
@@ -20,6 +22,19 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_recycle=1800)
     sa.event.listen(engine, "checkout", _discard_if_hung_up)
     return engine
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads: a ``READ ONLY`` transaction (a write in it fails), committed at the end (rolled back
+    if the block raises).
+
+    Committed rather than rolled back because psycopg forgets a connection's prepared statements at every
+    ``rollback()`` (one may have undone a ``PREPARE``): a health check, a metrics scrape or a dashboard read would
+    make the service's next statements on that connection be parsed and planned anew.
+    """
+    with engine.connect() as conn, conn.execution_options(postgresql_readonly=True).begin():
+        yield conn
 
 
 def _discard_if_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -8,6 +8,7 @@ from litestar.handlers import HTTPRouteHandler
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 
+from plumbing.db import reading
 from plumbing.parked import count_parked
 
 MESSAGES = Counter(
@@ -38,7 +39,7 @@ def metrics_route(service: str, engine: Engine, outbox: sa.Table) -> HTTPRouteHa
     @get("/metrics", sync_to_thread=True, include_in_schema=False)
     def metrics() -> Response[bytes]:
         try:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 OUTBOX_BACKLOG.labels(service).set(
                     conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
                 )

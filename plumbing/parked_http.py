@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
+from plumbing.db import reading
 from plumbing.errors import NotFound
 from plumbing.http import problems
 from plumbing.parked import MAX_ID, ParkedRow, discard, list_parked, unpark
@@ -36,7 +37,7 @@ class ParkedOutboxController(Controller):
         self, transactions: TransactionsDependency, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100
     ) -> list[ParkedRow]:
         """Parked rows, newest first, each with the refusal (``error``), its attempts and its size in bytes."""
-        with transactions.engine.connect() as conn:
+        with reading(transactions.engine) as conn:
             return list_parked(conn, limit=limit)
 
     @post("/{parked_id:int}/retry", sync_to_thread=True, status_code=200, responses=problems(404))

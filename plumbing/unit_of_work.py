@@ -15,6 +15,7 @@ from contracts.base import Message
 from contracts.codecs import Codec
 from contracts.envelope import Envelope, wrap
 from contracts.topics import DEAD_LETTERS, SAGA_REPLIES, Topic
+from plumbing.db import reading
 from plumbing.json_rows import Deferred, insert_rows, rows_param
 from plumbing.outbox import HandOver, OutboxRow, Outgoing
 from plumbing.senders import INSTANCE_HEADER
@@ -252,13 +253,10 @@ class Transactions(Generic[U]):
 
     @contextmanager
     def read(self) -> Iterator[U]:
-        """A unit of work for reads; its transaction is rolled back and nothing it queued is sent."""
-        with self.engine.connect() as conn:
-            transaction = conn.begin()
-            try:
-                yield self.open(conn)
-            finally:
-                transaction.rollback()
+        """A unit of work for reads (``plumbing.db.reading``: read only, committed); nothing it queues is written
+        or sent."""
+        with reading(self.engine) as conn:
+            yield self.open(conn)
 
 
 def _commit_only(commit: Callable[[], None], uow: Outgoing) -> None:

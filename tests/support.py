@@ -81,8 +81,13 @@ def database(service: str) -> sa.Engine:
 @contextmanager
 def rolled_back(service: str, unit: Callable[[sa.Connection, sa.Table], U], outbox: sa.Table) -> Iterator[U]:
     """The service's unit of work on its real database, its transaction rolled back at the end."""
-    with Transactions(database(service), outbox, unit).read() as uow:
-        yield uow
+    engine = database(service)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield Transactions(engine, outbox, unit).open(conn)
+        finally:
+            transaction.rollback()
 
 
 class Joined(Generic[U]):

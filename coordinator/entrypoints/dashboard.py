@@ -30,6 +30,7 @@ from coordinator.entrypoints.dashboard_views import (
     table_context,
 )
 from coordinator.sagas import SAGAS
+from plumbing.db import reading
 from plumbing.wiring import EngineDependency
 
 __all__ = ["TEMPLATES", "DashboardController"]
@@ -115,7 +116,7 @@ class DashboardController(Controller):
         )
         part = request.htmx.target if request.htmx else None
         context: dict[str, Any] = {"live_url": _here(request)}
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             if part == "summary":
                 summary = saga_queries.summary(conn, window_minutes=WINDOW_MINUTES)
                 return _page("_summary.html.j2", context | summary_context(summary))
@@ -138,7 +139,7 @@ class DashboardController(Controller):
             key = uuid.UUID(saga_id)
         except ValueError:
             return _page("not_found.html.j2", {"saga_id": saga_id}, 404)
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             view = saga_queries.saga(conn, key)
         if view is None:
             return _page("not_found.html.j2", {"saga_id": saga_id}, 404)

@@ -14,6 +14,7 @@ from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from coordinator.entrypoints.dashboard_format import PATH
+from plumbing.db import reading
 from plumbing.errors import NotFound
 from plumbing.parked import MAX_ID, list_parked
 from plumbing.parked_http import discard_parked, retry_parked
@@ -38,7 +39,7 @@ class OutboxDashboardController(Controller):
     ) -> Template:
         """The newest parked rows with their refusal, size and attempts; ``retried``, ``discarded`` or ``gone``
         (no such row any more) name the row the last button acted on."""
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             rows = list_parked(conn, limit=SHOWN)
         context = {"rows": rows, "shown": SHOWN, "retried": retried, "discarded": discarded, "gone": gone}
         return Template(

@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from coordinator.adapters.dispositions import DispositionStore
 from coordinator.ports import Disposition
 from coordinator.settings import CoordinatorSettings
+from plumbing.db import reading
 from plumbing.dead_letters import DeadLetter, find_dead_letter
 from plumbing.wiring import TransactionsDependency
 
@@ -68,7 +69,7 @@ def disposition_view(d: Disposition | None) -> DispositionView | None:
 
 def with_dispositions(transactions: TransactionsDependency, letters: list[DeadLetter]) -> list[DeadLetterView]:
     """The letters, each with its disposition (one query for them all)."""
-    with transactions.engine.connect() as conn:
+    with reading(transactions.engine) as conn:
         known = DispositionStore(conn).of(letter.unique_id for letter in letters)
     return [_view(x, disposition_view(known.get(x.unique_id))) for x in letters]
 

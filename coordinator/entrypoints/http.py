@@ -17,6 +17,7 @@ from coordinator.adapters import saga_queries
 from coordinator.adapters.saga_queries import SagaFilter, SagaPage, SagaView, Summary
 from coordinator.engine.instance import SagaState
 from plumbing.actors import Operator, Subject, actor
+from plumbing.db import reading
 from plumbing.http import FieldProblem, problems
 from plumbing.wiring import EngineDependency, TransactionsDependency
 
@@ -59,7 +60,7 @@ class SagasController(Controller):
     def get_saga(self, engine: EngineDependency, saga_id: FromPath[uuid.UUID]) -> SagaView:
         """A saga's state, current step, what it waits on and since when, stuck status and full history; 404 when
         there is none."""
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             view = saga_queries.saga(conn, saga_id)
         if view is None:
             raise NotFoundException(f"no saga {saga_id}")
@@ -95,7 +96,7 @@ class SagasController(Controller):
             created_until=until,
         )
         try:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 return saga_queries.find_sagas(conn, where, limit=limit, cursor=cursor)
         except ValueError as error:
             raise FieldProblem("cursor", "is not a cursor this API gave out", status_code=400) from error
@@ -106,7 +107,7 @@ class SagasController(Controller):
     ) -> Summary:
         """Counts per state and per step, how many wait and how many are stuck, and p50/p95/p99 of recent
         completions."""
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             return saga_queries.summary(conn, window_minutes=window_minutes)
 
     @post("/{saga_id:uuid}/replay", sync_to_thread=True, status_code=200, responses=problems(404, 409))
