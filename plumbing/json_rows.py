@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -32,6 +33,15 @@ class Deferred:
     sql: str
     param: str
     appends: bool = False
+
+    def run(self, conn: sa.Connection, rows: list[Any]) -> None:
+        """Send ``rows`` now, in a statement of their own."""
+        conn.execute(_text(self.sql), rows_param(rows, self.param))
+
+
+@cache
+def _text(sql: str) -> sa.TextClause:
+    return sa.text(sql)
 
 
 def insert_rows(
@@ -66,6 +76,6 @@ def values(columns: Mapping[str, str], alias: str) -> str:
     )
 
 
-def rows_param(rows: list[Mapping[str, Any]] | list[dict[str, Any]] | list[Any], param: str = "rows") -> dict[str, str]:
+def rows_param(rows: list[Any], param: str = "rows") -> dict[str, str]:
     """The parameters of an ``insert_rows`` statement for ``rows`` (its parameter named ``param``)."""
     return {param: _encoder.encode(rows).decode()}

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 
 from plumbing.db import is_transient
-from plumbing.json_rows import Deferred, rows_param
+from plumbing.json_rows import Deferred
 from plumbing.outbox_publisher import Delivery, Publisher
 from plumbing.outbox_rows import OutboxRow
 from plumbing.parked import park
@@ -128,7 +128,6 @@ class OutboxRelay:
             "acked",
             appends=True,
         )
-        self._delete_unheld_alone = sa.text(self._delete_unheld.sql)
 
     @property
     def published(self) -> int:
@@ -255,7 +254,7 @@ class OutboxRelay:
             return
         try:
             with self._engine.begin() as conn:
-                conn.execute(self._delete_unheld_alone, rows_param(settling, self._delete_unheld.param))
+                self._delete_unheld.run(conn, settling)
         except BaseException:
             self._not_deleted(settling)
             raise

@@ -135,9 +135,7 @@ class UnitOfWork:
             return
         pending = self._deferred.get(write)
         if pending and not write.appends:
-            self.conn.execute(
-                _flush_statement(self._outbox.name, (write,), with_rows=False), rows_param(pending, write.param)
-            )
+            write.run(self.conn, pending)
             pending.clear()
         self._deferred.setdefault(write, []).extend(queued)
 
