@@ -96,7 +96,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for sagas after the load stops")
     p.add_argument("--confirm", type=float, help="seconds of the long run at the maximum rate (0: none)")
-    p.add_argument("--no-refine", action="store_true", help="no extra step between the last good and first bad rate")
+    p.add_argument("--no-refine", action="store_true", help="no bisection between the last good and first bad rate")
     p.add_argument(
         "--api-gateway-rate", type=float, help="orders/s of the API gateway's two steps (default 20; quick: 10)"
     )

@@ -1,7 +1,7 @@
 """Sweeps over offered rates, and the cost of a saga in database commits over a measured span.
 
 A sweep climbs the planned rates and stops at the first one that is not sustainable (backlog growing,
-p99 at or over 1 s, or requests refused); then it tries once halfway between the last good rate and the
+p99 at or over 1 s, or requests refused); then it bisects twice between the last good rate and the lowest
 failing one. The maximum sustainable rate is the highest offered rate that passed.
 """
 
@@ -35,20 +35,28 @@ class Plan:
     settle_s: float = 30.0
 
 
+REFINE_STEPS = 2
+"""Steps of bisection between the highest passing rate and the lowest failing one above it."""
+
+
 def sweep(target: Target, mode: str, mix: Mix, plan: Plan, *, since: float) -> list[StepResult]:
-    """Climb ``plan.rates`` until one fails, then try once between the last good rate and that one."""
+    """Climb ``plan.rates`` until one fails, then bisect (``REFINE_STEPS`` steps) between the last good rate
+    and the lowest failing one above it."""
     results: list[StepResult] = []
     for rate in plan.rates:
         results.append(_step(target, mode, rate, mix, plan, plan.duration_s, since))
         if not results[-1].sustainable:
             break
-    failed = results[-1] if results and not results[-1].sustainable else None
-    if plan.refine and failed is not None:
+    if not plan.refine or not results or results[-1].sustainable:
+        return results
+    for _ in range(REFINE_STEPS):
         good = max_sustainable(results)
         low = good.offered_per_s if good else 0.0
-        middle = round((low + failed.offered_per_s) / 2.0)
-        if low < middle < failed.offered_per_s:
-            results.append(_step(target, mode, middle, mix, plan, plan.duration_s, since))
+        high = min(r.offered_per_s for r in results if not r.sustainable and r.offered_per_s > low)
+        middle = round((low + high) / 2.0)
+        if not low < middle < high:
+            break
+        results.append(_step(target, mode, middle, mix, plan, plan.duration_s, since))
     return results
 
 

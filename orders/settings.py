@@ -16,9 +16,9 @@ class OrdersSettings(ServiceSettings):
     http_port: int = port_field("orders")
     database_url: str = database_field("orders")
     orders_group_commit_ms: float = Field(
-        1.0,
+        0.0,
         ge=0,
         le=1000,
         description="how long the first of simultaneous `POST /orders` waits for others to share its transaction "
-        "(group commit); 0: every order in a transaction of its own",
+        "(group commit); 0: no wait, only requests that arrive while the previous group commits share one",
     )

@@ -1,6 +1,8 @@
 """Group commit: concurrent callers' pieces of work share one transaction, each answered with its own outcome.
 
-The first caller to arrive leads a group: it waits up to ``window_s`` for others to join (or until the group is
+One group runs at a time. The first caller to arrive leads a group: it waits until the group before it has
+finished (callers arriving meanwhile join its group: under load groups grow by themselves, and a caller that
+finds nothing running starts at once), then up to ``window_s`` more for others to join (or until the group is
 full), then runs ``together`` on every member's item in one transaction and hands each member its outcome;
 ``together`` enters ``scope(item)`` around each item's own work (e.g. the messages it sends), which makes that
 member's trace context current, so an item's messages join its caller's trace, not the leader's.
@@ -42,7 +44,8 @@ class GroupCommit(Generic[T, R]):
     """Runs callers' items in shared transactions (see the module's doc); thread-safe.
 
     ``together(items, scope)`` returns one outcome per item, in order: a result, or the exception that item's
-    caller gets (raised to it alone). ``window_s`` 0 runs every item ``alone`` at once, as without group commit.
+    caller gets (raised to it alone). ``window_s`` 0 adds no wait: only callers that arrive while the group
+    before theirs runs share a transaction.
     """
 
     def __init__(
@@ -64,11 +67,17 @@ class GroupCommit(Generic[T, R]):
         self._lock = threading.Lock()
         self._joined = threading.Condition(self._lock)
         self._open: _Group[T, R] | None = None
+        self._running = threading.Lock()
+        """Held by the leader of the group being run (one at a time)."""
+
+    @property
+    def waiting(self) -> int:
+        """Callers in the group that has not started yet (waiting for the one before it, or its window)."""
+        with self._lock:
+            return len(self._open.items) if self._open is not None else 0
 
     def submit(self, item: T) -> R:
         """``item``'s outcome once the transaction holding it has committed; raises the item's own error."""
-        if self._window_s <= 0:
-            return self._alone(item)
         with self._lock:
             group, leader = self._open, False
             if group is None:
@@ -95,11 +104,16 @@ class GroupCommit(Generic[T, R]):
         return outcome
 
     def _lead(self, group: _Group[T, R]) -> None:
-        """Wait for the group to fill or the window to pass, close it, and run it."""
-        with self._lock:
-            self._joined.wait_for(lambda: group.full, timeout=self._window_s)
-            if self._open is group:
-                self._open = None
+        """Wait for the group before to finish, then for this one to fill or the window to pass; close it, run it."""
+        with self._running:
+            with self._lock:
+                if self._window_s > 0:
+                    self._joined.wait_for(lambda: group.full, timeout=self._window_s)
+                if self._open is group:
+                    self._open = None
+            self._run(group)
+
+    def _run(self, group: _Group[T, R]) -> None:
         GROUP_COMMIT_SIZE.labels(self._name).observe(len(group.items))
         try:
             if len(group.items) > 1:

@@ -4,6 +4,7 @@ group falls back to one at a time. Deterministic: a group closes when it is full
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -108,17 +109,42 @@ def test_a_failure_that_leaves_the_commit_in_doubt_is_every_members_answer() -> 
     assert described(outcomes) == ["ConnectionError: lost while committing"] * 2
 
 
-def test_a_caller_alone_in_its_window_runs_alone() -> None:
+@pytest.mark.parametrize("window_s", [0.0, 0.001])
+def test_a_caller_alone_in_its_window_runs_alone(window_s: float) -> None:
     recorder = Recorder()
-    group = committer(recorder, size=10, window_s=0.001)
+    group = committer(recorder, size=10, window_s=window_s)
     assert group.submit(7) == "alone 7"
     with pytest.raises(ValueError, match="bad -1"):
         group.submit(-1)
     assert (recorder.groups, recorder.alone_calls) == ([], [7, -1])
 
 
-@pytest.mark.parametrize("window_s", [0.0, -1.0])
-def test_no_window_means_no_group_commit(window_s: float) -> None:
+def test_callers_arriving_while_a_group_runs_share_the_next_one_without_a_window() -> None:
     recorder = Recorder()
-    outcomes = submit_all(committer(recorder, size=2, window_s=window_s), [1, 2])
-    assert (recorder.groups, sorted(recorder.alone_calls), outcomes) == ([], [1, 2], ["alone 1", "alone 2"])
+    started, release = threading.Event(), threading.Event()
+
+    def first_holds_its_transaction(item: int) -> str:
+        started.set()
+        assert release.wait(MINUTE)
+        return recorder.alone(item)
+
+    group: GroupCommit[int, str] = GroupCommit(
+        name="test",
+        together=recorder.together,
+        alone=first_holds_its_transaction,
+        alone_after=lambda _error: True,
+        window_s=0.0,
+    )
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.submit, 1)
+        assert started.wait(MINUTE)
+        rest = [pool.submit(group.submit, i) for i in (2, 3, 4)]
+        deadline = time.monotonic() + MINUTE
+        while group.waiting < 3 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert group.waiting == 3
+        release.set()
+        outcomes = [first.result(MINUTE)] + [r.result(MINUTE) for r in rest]
+    assert recorder.alone_calls == [1]
+    assert [sorted(g) for g in recorder.groups] == [[2, 3, 4]]
+    assert outcomes == ["alone 1", "done 2", "done 3", "done 4"]
