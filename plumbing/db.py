@@ -37,6 +37,21 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def planned_now(conn: Connection) -> None:
+    """Have the rest of ``conn``'s transaction plan every statement for its parameters and the tables as they are
+    now, never reusing a plan cached earlier (``SET LOCAL plan_cache_mode = force_custom_plan``).
+
+    For tables that swing between empty and large, like the outbox: psycopg prepares a statement run five times,
+    and PostgreSQL then keeps a generic plan made while the table looked empty (sequential scans in a nested
+    loop), which against a backlog of thousands of rows ran for minutes (found at 150 sagas/s: the relay's
+    deletion of acknowledged rows held up its publishing, and every saga timed out).
+    """
+    conn.execute(_CUSTOM_PLANS)
+
+
+_CUSTOM_PLANS = sa.text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def _discard_if_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """Refuse a pooled connection the server has hung up on, so the pool opens a fresh one.
 

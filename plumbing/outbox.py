@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 
-from plumbing.db import is_transient
+from plumbing.db import is_transient, planned_now
 from plumbing.json_rows import Deferred
 from plumbing.outbox_publisher import Delivery, Publisher
 from plumbing.outbox_rows import OutboxRow
@@ -49,7 +49,7 @@ class Outgoing(Protocol):
 
 HandOver = Callable[[Callable[[], None], Outgoing], None]
 """``hand_over(commit, uow)``: flush ``uow`` (its outbox rows), ``commit`` its transaction, and pass the rows it
-wrote on (the relay first adds the deletion of the rows Kafka acknowledged meanwhile to that flush)."""
+wrote on."""
 
 
 class OutboxRelay:
@@ -59,12 +59,13 @@ class OutboxRelay:
 
     - **Handed over** (the hot path): the consumer loop and every ``Transactions`` unit of work commit through
       ``hand_over``, which gives the relay the rows they just committed. The relay publishes them without
-      reading them back, and deletes the acknowledged ones later, many at once (one ``DELETE … = ANY(ids)``):
-      in the next transaction that commits through ``hand_over`` (no commit of its own, so under load the
-      relay adds no write transaction at all), or in a transaction of its own when no other commit came within
-      ``delete_after_s`` or ``batch_size`` rows are waiting. The commit and the hand-over happen under one lock,
-      so the rows reach the producer in commit order, and one saga's messages (whose transactions lock the
-      saga's row) leave in the order they were decided.
+      reading them back, and deletes the acknowledged ones later, many at once (one ``DELETE … = ANY(ids)``) in
+      a transaction of its own, ``delete_after_s`` after the first of them was acknowledged or once
+      ``batch_size`` are waiting; that transaction plans its statement for the outbox as it is then
+      (``plumbing.db.planned_now``: the table swings between empty and a backlog of thousands of rows, and a
+      plan cached while it was empty ran for minutes against the backlog). The commit and the hand-over happen
+      under one lock, so the rows reach the producer in commit order, and one saga's messages (whose
+      transactions lock the saga's row) leave in the order they were decided.
     - **Found by a scan**: rows nobody handed over (written before a crash or a failed publish, by the start-up
       seeding, or by another process). A scan walks the outbox oldest first, a batch at a time, each batch
       locked ``FOR UPDATE SKIP LOCKED`` and leaving out rows already handed over; it deletes the acknowledged
@@ -103,7 +104,7 @@ class OutboxRelay:
         self._handed_lock = threading.Lock()
         self._handed: list[OutboxRow] = []
         # Ids of published rows not yet deleted: waiting (``_acked``), or being deleted by a transaction that has
-        # not committed yet (``_settling``). Both are shared with the committing threads, under ``_handed_lock``.
+        # not committed yet (``_settling``); under ``_handed_lock``, as the scans read them with ``_handed``.
         self._acked: list[int] = []
         self._settling: set[int] = set()
         self._acked_since = 0.0
@@ -118,15 +119,10 @@ class OutboxRelay:
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         )
-        self._delete_ids = sa.delete(o).where(o.c.id == sa.any_(ids))
         # Rows another relay's scan holds (it published them again and deletes them itself) are skipped, not
-        # waited for: a committing transaction must not wait on another instance's publish.
-        # Sent with the committing transaction's outbox insert (``UnitOfWork.defer``): no round trip of its own.
-        self._delete_unheld = Deferred(
-            f"DELETE FROM {o.name} WHERE id IN (SELECT id FROM {o.name} WHERE id IN"
-            " (SELECT CAST(jsonb_array_elements_text(CAST(:acked AS jsonb)) AS bigint)) FOR UPDATE SKIP LOCKED)",
-            "acked",
-            appends=True,
+        # waited for; a scan's own rows are not skipped (its transaction holds their locks).
+        self._delete_ids = sa.delete(o).where(
+            o.c.id.in_(sa.select(o.c.id).where(o.c.id == sa.any_(ids)).with_for_update(skip_locked=True))
         )
 
     @property
@@ -135,34 +131,17 @@ class OutboxRelay:
         return self._publisher.published
 
     def hand_over(self, commit: Callable[[], None], uow: Outgoing) -> None:
-        """Delete the rows acknowledged so far in ``uow``'s transaction (with its flush), commit, then queue the
-        rows it wrote for publishing (a ``HandOver``). If it fails, the acknowledged rows wait for the next."""
-        settling = self._settle_in(uow)
-        try:
-            uow.flush()
-            rows = uow.written
-            if rows:
-                with self._commit_order:
-                    commit()
-                    with self._handed_lock:
-                        self._handed += rows
-            else:
-                commit()
-        except BaseException:
-            self._not_deleted(settling)
-            raise
-        if settling:
+        """Flush ``uow``, commit, then queue the rows it wrote for publishing (a ``HandOver``)."""
+        uow.flush()
+        rows = uow.written
+        if not rows:
+            commit()
+            return
+        with self._commit_order:
+            commit()
             with self._handed_lock:
-                self._settling.difference_update(settling)
-        if rows:
-            self._wake.set()
-
-    def _settle_in(self, uow: Outgoing) -> list[int]:
-        """Have ``uow``'s flush delete the acknowledged rows; their ids (see ``_take_acked``)."""
-        ids = self._take_acked()
-        if ids:
-            uow.defer(self._delete_unheld, ids)
-        return ids
+                self._handed += rows
+        self._wake.set()
 
     def _take_acked(self) -> list[int]:
         """The acknowledged rows' ids, to delete: held back from other deletes and from scans until the
@@ -248,19 +227,18 @@ class OutboxRelay:
             raise _failed(delivery, len(rows))
 
     def _delete_acked(self) -> None:
-        """Delete the acknowledged rows no other commit took along, in a transaction of their own."""
+        """Delete the acknowledged rows, in a transaction of their own."""
         settling = self._take_acked()
         if not settling:
             return
         try:
             with self._engine.begin() as conn:
-                self._delete_unheld.run(conn, settling)
+                conn.execute(self._delete_ids, {"ids": settling})
         except BaseException:
             self._not_deleted(settling)
             raise
-        if settling:
-            with self._handed_lock:
-                self._settling.difference_update(settling)
+        with self._handed_lock:
+            self._settling.difference_update(settling)
 
     def _scan(self) -> None:
         """Publish the rows nobody handed over, oldest first, each at most once per scan."""
@@ -273,6 +251,7 @@ class OutboxRelay:
     def _scan_batch(self, after: int) -> int | None:
         """Publish one batch of the rows after id ``after``; the id to go on from, or None when done."""
         with self._engine.begin() as conn:
+            planned_now(conn)
             # No commit between reading the handed ids and the SELECT, or its rows would be published twice;
             # rows published already but not deleted yet are left out too.
             with self._commit_order, self._handed_lock:
