@@ -287,21 +287,34 @@ def _outbox_ids(engine: sa.Engine) -> list[int]:
         return list(conn.execute(sa.select(catalog_outbox.c.id).order_by(catalog_outbox.c.id)).scalars())
 
 
-def test_the_relay_deletes_the_rows_it_published_in_a_transaction_of_its_own(
-    scratch: Callable[[str], str],
-) -> None:
+@contextmanager
+def _relaying(scratch: Callable[[str], str]) -> Iterator[tuple[sa.Engine, Transactions[Any], list[int]]]:
+    """A relay running on a fresh catalog database's outbox (its producer acknowledges every message; no scan
+    after the first) and units of work that hand over to it; yields the engine, the units and the keys sent."""
     url = scratch("catalog")
     upgrade_to_head("catalog", url)
     sent: list[int] = []
     with engine_on(url) as engine:
         relay = OutboxRelay(engine, catalog_outbox, _producing(threading.Barrier(1), sent), scan_every_s=3600)
-        units = Transactions(engine, catalog_outbox, SqlCatalogUnitOfWork, relay.hand_over)
         with _running(relay):
-            for n in range(1, 4):
-                with units.begin() as uow:
-                    uow.republish(topic="relay-deletes", key=str(n), value=b"x", headers={})
-                wait_for(partial(_reached, relay, n), timeout_s=10, what=f"row {n} published")
-                wait_for(lambda: _outbox_ids(engine) == [], timeout_s=10, what=f"row {n} deleted")
+            yield engine, Transactions(engine, catalog_outbox, SqlCatalogUnitOfWork, relay.hand_over), sent
+
+
+def _hand_over(units: Transactions[Any], keys: range) -> None:
+    """One transaction writing one outbox row per key."""
+    with units.begin() as uow:
+        for key in keys:
+            uow.republish(topic="relay-deletes", key=str(key), value=b"x", headers={})
+
+
+def test_the_relay_deletes_the_rows_it_published_in_a_transaction_of_its_own(
+    scratch: Callable[[str], str],
+) -> None:
+    with _relaying(scratch) as (engine, units, sent):
+        for n in range(1, 4):
+            _hand_over(units, range(n, n + 1))
+            wait_for(partial(_last_sent, sent, n), timeout_s=10, what=f"row {n} published")
+            wait_for(lambda: _outbox_ids(engine) == [], timeout_s=10, what=f"row {n} deleted")
     assert sent == [1, 2, 3]
 
 
@@ -310,26 +323,17 @@ def test_a_backlog_is_deleted_after_the_outbox_stood_empty(scratch: Callable[[st
     leaves it), then handed a backlog of thousands of rows: every row is published once and deleted. (The
     deletion runs with ``plumbing.db.planned_now``; at 150 sagas/s a cached plan of its earlier form ran for
     minutes against such a backlog; this test did not reproduce that plan, see docs/performance.md.)"""
-    url = scratch("catalog")
-    upgrade_to_head("catalog", url)
-    sent: list[int] = []
-    with engine_on(url) as engine:
-        relay = OutboxRelay(engine, catalog_outbox, _producing(threading.Barrier(1), sent), scan_every_s=3600)
-        units = Transactions(engine, catalog_outbox, SqlCatalogUnitOfWork, relay.hand_over)
+    backlog = 10_000
+    with _relaying(scratch) as (engine, units, sent):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE outbox"))
-        with _running(relay):
-            for n in range(20):  # past psycopg's prepare threshold (5) and PostgreSQL's five custom plans
-                with units.begin() as uow:
-                    uow.republish(topic="relay-deletes", key=str(n), value=b"x", headers={})
-                wait_for(lambda: _outbox_ids(engine) == [], timeout_s=10, what=f"row {n} deleted")
-            backlog = 10_000
-            with units.begin() as uow:
-                for n in range(backlog):
-                    uow.republish(topic="relay-deletes", key=str(20 + n), value=b"x", headers={})
-            wait_for(lambda: _outbox_ids(engine) == [], timeout_s=60, what=f"a backlog of {backlog} deleted")
+        for n in range(20):  # past psycopg's prepare threshold (5) and PostgreSQL's five custom plans
+            _hand_over(units, range(n, n + 1))
+            wait_for(lambda: _outbox_ids(engine) == [], timeout_s=10, what=f"row {n} deleted")
+        _hand_over(units, range(20, 20 + backlog))
+        wait_for(lambda: _outbox_ids(engine) == [], timeout_s=60, what=f"a backlog of {backlog} deleted")
     assert sent == list(range(20 + backlog))
 
 
-def _reached(relay: OutboxRelay, published: int) -> bool:
-    return relay.published == published
+def _last_sent(sent: list[int], key: int) -> bool:
+    return sent[-1:] == [key]
