@@ -4,7 +4,6 @@ group falls back to one at a time. Deterministic: a group closes when it is full
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +11,7 @@ import pytest
 from opentelemetry import context as otel_context
 
 from plumbing.group_commit import GroupCommit, ItemScope
+from tests.support import wait_for
 
 MINUTE = 60.0
 
@@ -139,10 +139,7 @@ def test_callers_arriving_while_a_group_runs_share_the_next_one_without_a_window
         first = pool.submit(group.submit, 1)
         assert started.wait(MINUTE)
         rest = [pool.submit(group.submit, i) for i in (2, 3, 4)]
-        deadline = time.monotonic() + MINUTE
-        while group.waiting < 3 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        assert group.waiting == 3
+        wait_for(lambda: group.waiting == 3, timeout_s=MINUTE, what="three callers waiting for the next group")
         release.set()
         outcomes = [first.result(MINUTE)] + [r.result(MINUTE) for r in rest]
     assert recorder.alone_calls == [1]
