@@ -25,7 +25,7 @@ class Deferred:
     """A write whose result nobody reads, taking all its rows as one JSON array in the parameter ``param``
     (``sql`` uses it as ``:param``): a unit of work sends it with its outbox insert (``UnitOfWork.defer``).
 
-    ``appends``: its rows never touch the same row twice, whoever queued them (new rows, deletions by id), so
+    ``appends``: its rows never touch the same row twice, whoever queued them (e.g. new rows), so
     the rows of several calls may go in one statement; otherwise a second call sends the first one's rows
     before queueing its own (one statement cannot write a row twice, and the second must win).
     """

@@ -233,6 +233,7 @@ class OutboxRelay:
             return
         try:
             with self._engine.begin() as conn:
+                planned_now(conn)
                 conn.execute(self._delete_ids, {"ids": settling})
         except BaseException:
             self._not_deleted(settling)
